@@ -16,6 +16,7 @@ pub mod io;
 pub mod key;
 pub mod mutation;
 pub mod partition;
+pub mod position;
 
 pub use cell::{
     Cell, CellKind, ColumnCell, DeletionTime, LivenessInfo, RangeTombstone, Row, Timestamp,
@@ -24,3 +25,4 @@ pub use error::{Error, Result};
 pub use key::{Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, TableId, Token};
 pub use mutation::Mutation;
 pub use partition::{KeyRange, PartitionBound, PartitionPosition};
+pub use position::ReplayPosition;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod io;
 pub mod key;
 pub mod mutation;
+pub mod options;
 pub mod partition;
 pub mod position;
 

@@ -14,6 +14,7 @@ pub mod codec;
 pub mod error;
 pub mod io;
 pub mod key;
+pub mod manifest;
 pub mod mutation;
 pub mod options;
 pub mod partition;

@@ -102,7 +102,8 @@ impl Manifest {
         Self::decode(&buf, &path).map(Some)
     }
 
-    /// Atomically replaces the table directory's manifest with this one.
+    /// Atomically replaces the table directory's manifest with this one. The
+    /// directory must exist; a leftover `MANIFEST.tmp` from a crash is overwritten.
     pub fn store(&self, fs: &dyn FileSystem, table_dir: &Path) -> Result<()> {
         self.check()?;
         let mut buf = Vec::with_capacity(64 + self.sstables.len() * 4);

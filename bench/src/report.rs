@@ -164,7 +164,7 @@ fn fmt_value(kind: Kind, r: &Results, engine: &str) -> Option<String> {
     let m = |name| r.median(engine, name);
     Some(match kind {
         Kind::Rate(n) => fmt_rate(m(n)?),
-        Kind::Latency(p50, p99) => format!("{:.1} / {:.1} µs", m(p50)?, m(p99)?),
+        Kind::Latency(p50, p99) => format!("{:.2} / {:.2} µs", m(p50)?, m(p99)?),
         Kind::MiB(n) => format!("{:.0} MiB", m(n)? / MIB),
         Kind::Factor(n) => format!("{:.2}", m(n)?),
         Kind::Seconds(n) => format!("{:.1} s", m(n)?),

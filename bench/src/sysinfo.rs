@@ -1,5 +1,6 @@
 //! What the process itself reports through /proc: bytes written, peak RSS; and directory sizes.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -53,7 +54,11 @@ pub(crate) fn parse_vm_hwm(text: &str) -> Result<u64> {
     Ok(kib * 1024)
 }
 
-/// Sum of the lengths of all regular files under `dir`.
+/// Bytes allocated on disk (st_blocks × 512, what `du` shows) by all regular files under `dir`.
+///
+/// Allocated rather than apparent size: fjall's journal has a 64 MiB apparent length of which
+/// only the written part occupies the disk, and sparse or preallocated files should count for
+/// what they really hold.
 pub(crate) fn dir_bytes(dir: &Path) -> Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -62,7 +67,7 @@ pub(crate) fn dir_bytes(dir: &Path) -> Result<u64> {
         if meta.is_dir() {
             total += dir_bytes(&entry.path())?;
         } else if meta.is_file() {
-            total += meta.len();
+            total += meta.blocks() * 512;
         }
     }
     Ok(total)
@@ -106,7 +111,8 @@ mod tests {
         std::fs::write(dir.path().join("a"), [0u8; 1000])?;
         std::fs::write(dir.path().join("sub/b"), [0u8; 24])?;
         assert!(IoCounters::read()?.wchar >= before.wchar + 1024);
-        assert_eq!(dir_bytes(dir.path())?, 1024);
+        let on_disk = dir_bytes(dir.path())?;
+        assert!(on_disk >= 1024 && on_disk % 512 == 0, "{on_disk}");
         assert!(peak_rss_bytes()? > 0);
         Ok(())
     }

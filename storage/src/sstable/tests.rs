@@ -476,3 +476,88 @@ fn invalid_options_are_rejected() {
     };
     assert!(SsTableWriter::new(fs(), dir.path(), 1, &o, 4).is_err());
 }
+
+/// A rough micro-benchmark (release mode):
+/// `cargo test --release -p storage sstable::tests::micro_benchmark -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run by hand in release mode"]
+fn micro_benchmark() {
+    use std::time::Instant;
+    let n: u64 = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let k = |i: u64| {
+        key(
+            (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 1) as i64,
+            &i.to_be_bytes().repeat(2),
+        )
+    };
+    let mut keys: Vec<DecoratedKey> = (0..n).map(k).collect();
+    keys.sort();
+    let t0 = Instant::now();
+    let mut w =
+        SsTableWriter::new(fs(), dir.path(), 1, &SsTableOptions::default(), n as usize).unwrap();
+    for key in &keys {
+        w.add(Unfiltered::Partition(PartitionHeader::new(key.clone())))
+            .unwrap();
+        let row = Row::new(ClusteringKey::EMPTY).with_cell(
+            ColumnId(1),
+            None,
+            Cell::live(1, vec![7u8; 100]),
+        );
+        w.add(Unfiltered::Row(row)).unwrap();
+    }
+    let info = w.finish().unwrap();
+    let write = t0.elapsed();
+    let t = SsTable::open(fs(), dir.path(), 1, BlockCache::new(1 << 30)).unwrap();
+    println!(
+        "write {n} partitions: {:?} ({:.0}/s), {} bytes, {} blocks, index {} B, bloom {} B",
+        write,
+        n as f64 / write.as_secs_f64(),
+        info.size_bytes,
+        t.block_count(),
+        t.index_memory_bytes(),
+        t.bloom_memory_bytes()
+    );
+    for round in 0..2 {
+        let t0 = Instant::now();
+        let mut rows = 0;
+        for i in 0..n {
+            let key = k(i);
+            let p = t
+                .clone()
+                .read_partition(&key, &[ClusteringRange::ALL], false)
+                .unwrap()
+                .unwrap();
+            rows += p.rows.count();
+        }
+        let el = t0.elapsed();
+        assert_eq!(rows as u64, n);
+        println!(
+            "point reads (round {round}): {:.2} µs each, {:.0}/s",
+            el.as_secs_f64() * 1e6 / n as f64,
+            n as f64 / el.as_secs_f64()
+        );
+    }
+    let t0 = Instant::now();
+    let mut hits = 0;
+    for i in n..2 * n {
+        hits += usize::from(t.may_contain(&k(i)));
+    }
+    let el = t0.elapsed();
+    println!(
+        "absent may_contain: {:.0} ns each, {hits} false positives of {n}",
+        el.as_secs_f64() * 1e9 / n as f64
+    );
+    let t0 = Instant::now();
+    let items = t
+        .clone()
+        .scan(&KeyRange::ALL)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .count();
+    let el = t0.elapsed();
+    println!(
+        "scan: {items} items in {el:?}, {:.0} partitions/s",
+        n as f64 / el.as_secs_f64()
+    );
+}

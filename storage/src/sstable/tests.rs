@@ -549,12 +549,11 @@ fn micro_benchmark() {
         el.as_secs_f64() * 1e9 / n as f64
     );
     let t0 = Instant::now();
-    let items = t
-        .clone()
-        .scan(&KeyRange::ALL)
-        .unwrap()
-        .map(|r| r.unwrap())
-        .count();
+    let mut items = 0;
+    for item in t.clone().scan(&KeyRange::ALL).unwrap() {
+        item.unwrap();
+        items += 1;
+    }
     let el = t0.elapsed();
     println!(
         "scan: {items} items in {el:?}, {:.0} partitions/s",

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod cell;
 pub mod codec;
 pub mod compaction;
@@ -20,6 +21,7 @@ pub mod mutation;
 pub mod options;
 pub mod partition;
 pub mod position;
+pub mod sstable;
 
 pub use cell::{
     Cell, CellKind, ColumnCell, DeletionTime, LivenessInfo, RangeTombstone, Row, Timestamp,

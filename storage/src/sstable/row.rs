@@ -1,0 +1,303 @@
+//! Encodings of the items inside a data block: partition headers, rows, continuation markers.
+//!
+//! Decoding borrows from the block: keys, clusterings, paths and values are
+//! `Bytes::slice_ref`s of the cached block buffer, so reading a row allocates only its
+//! cell vector. Rows carry their body length so that a reader can skip rows outside a
+//! slice after looking at the clustering alone.
+
+use crate::cell::{Cell, CellKind, ColumnCell, LivenessInfo, RangeTombstone, Row, Timestamp};
+use crate::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64};
+use crate::key::{ClusteringKey, ColumnId, DecoratedKey, Token};
+use crate::mutation::{get_deletion, get_range, put_deletion, put_range};
+use crate::partition::PartitionHeader;
+use bytes::Bytes;
+
+/// A partition begins: its header follows.
+pub(super) const TAG_PARTITION: u8 = 1;
+/// A row of the current partition follows.
+pub(super) const TAG_ROW: u8 = 2;
+/// The first byte of a block that continues the previous block's partition.
+pub(super) const TAG_CONTINUE: u8 = 3;
+
+const ROW_LIVENESS: u8 = 1;
+const ROW_LIVENESS_EXPIRY: u8 = 2;
+const ROW_DELETION: u8 = 4;
+const CELL_HAS_PATH: u8 = 1;
+const CELL_LIVE: u8 = 0;
+const CELL_EXPIRING: u8 = 2;
+const CELL_TOMBSTONE: u8 = 4;
+const HEADER_DELETION: u8 = 1;
+const HEADER_STATIC: u8 = 2;
+
+/// Appends a row item; `scratch` is reused for the body so its length can prefix it.
+pub(super) fn put_row_item(out: &mut Vec<u8>, scratch: &mut Vec<u8>, row: &Row) {
+    out.push(TAG_ROW);
+    put_bytes(out, row.clustering.as_bytes());
+    scratch.clear();
+    put_row_body(scratch, row);
+    put_bytes(out, scratch);
+}
+
+/// Appends a partition header item.
+pub(super) fn put_header_item(out: &mut Vec<u8>, scratch: &mut Vec<u8>, h: &PartitionHeader) {
+    out.push(TAG_PARTITION);
+    out.extend_from_slice(&h.key.token.0.to_le_bytes());
+    put_bytes(out, &h.key.key);
+    let flags = (u8::from(h.deletion.is_some()) * HEADER_DELETION)
+        | (u8::from(h.static_row.is_some()) * HEADER_STATIC);
+    out.push(flags);
+    if let Some(d) = &h.deletion {
+        put_deletion(out, d);
+    }
+    put_varint(out, h.range_tombstones.len() as u64);
+    for rt in &h.range_tombstones {
+        put_range(out, &rt.range);
+        put_deletion(out, &rt.deletion);
+    }
+    if let Some(s) = &h.static_row {
+        scratch.clear();
+        put_row_body(scratch, s);
+        put_bytes(out, scratch);
+    }
+}
+
+fn put_row_body(out: &mut Vec<u8>, row: &Row) {
+    let mut flags = u8::from(row.deletion.is_some()) * ROW_DELETION;
+    if let Some(l) = &row.liveness {
+        flags |= ROW_LIVENESS | (u8::from(l.expiry.is_some()) * ROW_LIVENESS_EXPIRY);
+    }
+    out.push(flags);
+    if let Some(l) = &row.liveness {
+        put_varint_i64(out, l.timestamp.0);
+        if let Some((ttl, exp)) = l.expiry {
+            put_varint_i64(out, i64::from(ttl));
+            put_varint_i64(out, exp);
+        }
+    }
+    if let Some(d) = &row.deletion {
+        put_deletion(out, d);
+    }
+    put_varint(out, row.column_deletions.len() as u64);
+    for (c, d) in &row.column_deletions {
+        put_varint(out, u64::from(c.0));
+        put_deletion(out, d);
+    }
+    put_varint(out, row.cells.len() as u64);
+    for c in &row.cells {
+        put_cell(out, c);
+    }
+}
+
+fn put_cell(out: &mut Vec<u8>, c: &ColumnCell) {
+    put_varint(out, u64::from(c.column.0));
+    let kind = match c.cell.kind {
+        CellKind::Live(_) => CELL_LIVE,
+        CellKind::Expiring { .. } => CELL_EXPIRING,
+        CellKind::Tombstone { .. } => CELL_TOMBSTONE,
+    };
+    out.push(kind | (u8::from(c.path.is_some()) * CELL_HAS_PATH));
+    if let Some(p) = &c.path {
+        put_bytes(out, p);
+    }
+    put_varint_i64(out, c.cell.timestamp.0);
+    match &c.cell.kind {
+        CellKind::Live(v) => put_bytes(out, v),
+        CellKind::Expiring {
+            value,
+            ttl_seconds,
+            local_expiration_time,
+        } => {
+            put_bytes(out, value);
+            put_varint_i64(out, i64::from(*ttl_seconds));
+            put_varint_i64(out, *local_expiration_time);
+        }
+        CellKind::Tombstone {
+            local_deletion_time,
+        } => put_varint_i64(out, *local_deletion_time),
+    }
+}
+
+/// A row item located in a block, not yet decoded.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RowHead<'a> {
+    pub(super) clustering: &'a [u8],
+    pub(super) body: &'a [u8],
+    /// Where the next item starts.
+    pub(super) next: usize,
+}
+
+/// Reads the row item at `pos` (whose tag byte is `TAG_ROW`) without decoding its body.
+pub(super) fn row_head(data: &[u8], pos: usize) -> Result<RowHead<'_>, DecodeError> {
+    let mut r = Reader::new(data.get(pos + 1..).unwrap_or_default());
+    let clustering = r.slice()?;
+    let body = r.slice()?;
+    Ok(RowHead {
+        clustering,
+        body,
+        next: pos + 1 + r.position(),
+    })
+}
+
+/// Shares `s` (a sub-slice of `block`) without copying.
+fn share(block: &Bytes, s: &[u8]) -> Bytes {
+    if s.is_empty() {
+        Bytes::new()
+    } else {
+        block.slice_ref(s)
+    }
+}
+
+/// Decodes a row whose clustering and body were located by [`row_head`] in `block`.
+pub(super) fn decode_row(block: &Bytes, head: &RowHead<'_>) -> Result<Row, DecodeError> {
+    let mut r = Reader::new(head.body);
+    let row = get_row_body(block, &mut r, ClusteringKey(share(block, head.clustering)))?;
+    if !r.is_empty() {
+        return Err(DecodeError(format!(
+            "{} trailing bytes in a row",
+            r.remaining()
+        )));
+    }
+    Ok(row)
+}
+
+fn get_row_body(
+    block: &Bytes,
+    r: &mut Reader<'_>,
+    clustering: ClusteringKey,
+) -> Result<Row, DecodeError> {
+    let flags = r.u8()?;
+    if flags & !(ROW_LIVENESS | ROW_LIVENESS_EXPIRY | ROW_DELETION) != 0 {
+        return Err(DecodeError(format!("unknown row flags {flags:#x}")));
+    }
+    let liveness = if flags & ROW_LIVENESS != 0 {
+        let timestamp = Timestamp(r.varint_i64()?);
+        let expiry = if flags & ROW_LIVENESS_EXPIRY != 0 {
+            Some((get_i32(r)?, r.varint_i64()?))
+        } else {
+            None
+        };
+        Some(LivenessInfo { timestamp, expiry })
+    } else {
+        None
+    };
+    let deletion = if flags & ROW_DELETION != 0 {
+        Some(get_deletion(r)?)
+    } else {
+        None
+    };
+    let n = r.len()?;
+    let mut column_deletions = Vec::with_capacity(n);
+    for _ in 0..n {
+        column_deletions.push((get_column(r)?, get_deletion(r)?));
+    }
+    let n = r.len()?;
+    let mut cells = Vec::with_capacity(n);
+    for _ in 0..n {
+        cells.push(get_cell(block, r)?);
+    }
+    Ok(Row {
+        clustering,
+        liveness,
+        deletion,
+        column_deletions,
+        cells,
+    })
+}
+
+fn get_i32(r: &mut Reader<'_>) -> Result<i32, DecodeError> {
+    let v = r.varint_i64()?;
+    i32::try_from(v).map_err(|_| DecodeError(format!("ttl {v} out of range")))
+}
+
+fn get_column(r: &mut Reader<'_>) -> Result<ColumnId, DecodeError> {
+    let v = r.varint()?;
+    u32::try_from(v)
+        .map(ColumnId)
+        .map_err(|_| DecodeError(format!("column id {v} out of range")))
+}
+
+fn get_cell(block: &Bytes, r: &mut Reader<'_>) -> Result<ColumnCell, DecodeError> {
+    let column = get_column(r)?;
+    let flags = r.u8()?;
+    let path = if flags & CELL_HAS_PATH != 0 {
+        Some(share(block, r.slice()?))
+    } else {
+        None
+    };
+    let timestamp = Timestamp(r.varint_i64()?);
+    let kind = match flags & !CELL_HAS_PATH {
+        CELL_LIVE => CellKind::Live(share(block, r.slice()?)),
+        CELL_EXPIRING => CellKind::Expiring {
+            value: share(block, r.slice()?),
+            ttl_seconds: get_i32(r)?,
+            local_expiration_time: r.varint_i64()?,
+        },
+        CELL_TOMBSTONE => CellKind::Tombstone {
+            local_deletion_time: r.varint_i64()?,
+        },
+        k => return Err(DecodeError(format!("unknown cell kind {k:#x}"))),
+    };
+    Ok(ColumnCell {
+        column,
+        path,
+        cell: Cell { timestamp, kind },
+    })
+}
+
+/// The token and key bytes of the partition header item at `pos`.
+pub(super) fn header_key_at(data: &[u8], pos: usize) -> Result<(i64, &[u8]), DecodeError> {
+    let mut r = Reader::new(data.get(pos..).unwrap_or_default());
+    let tag = r.u8()?;
+    if tag != TAG_PARTITION {
+        return Err(DecodeError(format!(
+            "expected a partition at {pos}, found tag {tag}"
+        )));
+    }
+    let token = r.i64()?;
+    Ok((token, r.slice()?))
+}
+
+/// Decodes the partition header item at `pos`; returns it and where its rows start.
+pub(super) fn decode_header(
+    block: &Bytes,
+    pos: usize,
+) -> Result<(PartitionHeader, usize), DecodeError> {
+    let (token, key) = header_key_at(block, pos)?;
+    let key = DecoratedKey {
+        token: Token(token),
+        key: share(block, key),
+    };
+    let start = pos + 1 + 8;
+    let mut r = Reader::new(&block[start..]);
+    let _ = r.slice()?;
+    let flags = r.u8()?;
+    if flags & !(HEADER_DELETION | HEADER_STATIC) != 0 {
+        return Err(DecodeError(format!("unknown partition flags {flags:#x}")));
+    }
+    let deletion = if flags & HEADER_DELETION != 0 {
+        Some(get_deletion(&mut r)?)
+    } else {
+        None
+    };
+    let n = r.len()?;
+    let mut range_tombstones = Vec::with_capacity(n);
+    for _ in 0..n {
+        let range = get_range(&mut r)?;
+        let deletion = get_deletion(&mut r)?;
+        range_tombstones.push(RangeTombstone { range, deletion });
+    }
+    let static_row = if flags & HEADER_STATIC != 0 {
+        let body = r.slice()?;
+        let mut br = Reader::new(body);
+        Some(get_row_body(block, &mut br, ClusteringKey::EMPTY)?)
+    } else {
+        None
+    };
+    let header = PartitionHeader {
+        key,
+        deletion,
+        range_tombstones,
+        static_row,
+    };
+    Ok((header, start + r.position()))
+}

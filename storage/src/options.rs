@@ -160,7 +160,10 @@ impl Default for CompressionOptions {
     fn default() -> Self {
         CompressionOptions {
             compression: Compression::Lz4,
-            chunk_length_bytes: 16 * 1024,
+            // Cassandra defaults to 16 KiB; 4 KiB blocks make a point read that
+            // misses the block cache read and decompress a quarter as much, and
+            // the in-memory block index stays small (about 1.5% of the data).
+            chunk_length_bytes: 4 * 1024,
         }
     }
 }

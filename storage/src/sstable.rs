@@ -31,15 +31,8 @@ use crate::error::{Error, Result};
 use crate::io::FileSystem;
 use std::path::{Path, PathBuf};
 
-/// How data blocks are compressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Compression {
-    /// Blocks are stored as they are.
-    None,
-    /// Blocks are LZ4-compressed (a block that does not shrink is stored raw).
-    #[default]
-    Lz4,
-}
+/// How blocks are compressed: the table option, reused as is.
+pub use crate::options::Compression;
 
 /// How an SSTable is written.
 #[derive(Clone, Debug, PartialEq)]

@@ -21,7 +21,7 @@ fn defaults_are_cassandras_and_valid() {
     assert_eq!(o.bloom_fp_chance, 0.01);
     assert_eq!(o.gc_grace_seconds, 864_000);
     assert_eq!(o.compression.compression, Compression::Lz4);
-    assert_eq!(o.compression.chunk_length_bytes, 16 * 1024);
+    assert_eq!(o.compression.chunk_length_bytes, 4 * 1024);
     assert!(matches!(
         o.compaction,
         CompactionStrategyOptions::SizeTiered(_)

@@ -17,6 +17,7 @@ pub mod key;
 pub mod mutation;
 pub mod partition;
 pub mod position;
+pub mod reconcile;
 
 pub use cell::{
     Cell, CellKind, ColumnCell, DeletionTime, LivenessInfo, RangeTombstone, Row, Timestamp,

@@ -14,6 +14,7 @@ pub mod codec;
 pub mod error;
 pub mod io;
 pub mod key;
+pub mod memtable;
 pub mod mutation;
 pub mod partition;
 pub mod position;

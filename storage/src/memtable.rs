@@ -21,12 +21,13 @@ use crate::partition::{
 use crate::reconcile::{merge_deletion, merge_opt_deletion, merge_rows};
 use bytes::Bytes;
 use crossbeam_skiplist::SkipMap;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Bound as RBound;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 mod iter;
+mod rows;
 #[cfg(test)]
 mod tests;
 
@@ -76,8 +77,8 @@ impl MemPartition {
 struct PartitionData {
     deletion: Option<DeletionTime>,
     range_tombstones: Vec<RangeTombstone>,
-    static_row: Option<Row>,
-    rows: BTreeMap<ClusteringKey, Row>,
+    static_row: Option<Box<Row>>,
+    rows: rows::Rows,
 }
 
 impl PartitionData {
@@ -86,7 +87,7 @@ impl PartitionData {
             key: key.clone(),
             deletion: self.deletion,
             range_tombstones: self.range_tombstones.clone(),
-            static_row: self.static_row.clone(),
+            static_row: self.static_row.as_deref().cloned(),
         }
     }
 }
@@ -164,7 +165,7 @@ impl Memtable {
             }
             if let Some(s) = static_row {
                 min_ts = min_ts.min(row_min_timestamp(&s));
-                let old = data.static_row.take().unwrap_or_default();
+                let old = data.static_row.take().map_or_else(Row::default, |b| *b);
                 let before = row_heap_size(&old) as i64;
                 let merged = merge_rows(
                     old,
@@ -174,11 +175,11 @@ impl Memtable {
                     },
                 );
                 delta += row_heap_size(&merged) as i64 - before;
-                data.static_row = Some(merged);
+                data.static_row = Some(Box::new(merged));
             }
             for row in rows {
                 min_ts = min_ts.min(row_min_timestamp(&row));
-                delta += apply_row(&mut data.rows, row);
+                delta += data.rows.apply(row);
             }
         }
         self.min_timestamp.fetch_min(min_ts, Ordering::Relaxed);
@@ -210,26 +211,6 @@ impl Memtable {
     /// Whether the partition is present (exact, unlike a bloom filter).
     pub fn may_contain(&self, key: &DecoratedKey) -> bool {
         self.partitions.contains_key(key)
-    }
-}
-
-/// Merges `row` into the map; returns the change in accounted bytes.
-fn apply_row(rows: &mut BTreeMap<ClusteringKey, Row>, row: Row) -> i64 {
-    use std::collections::btree_map::Entry;
-    match rows.entry(row.clustering.clone()) {
-        Entry::Vacant(v) => {
-            let size = ROW_ENTRY_OVERHEAD + row_heap_size(&row) + row.clustering.0.len();
-            v.insert(row);
-            size as i64
-        }
-        Entry::Occupied(mut o) => {
-            let old = std::mem::take(o.get_mut());
-            let before = row_heap_size(&old) as i64;
-            let merged = merge_rows(old, row);
-            let after = row_heap_size(&merged) as i64;
-            *o.get_mut() = merged;
-            after - before
-        }
     }
 }
 

@@ -1,12 +1,12 @@
 //! Chunked readers over a memtable: copy a bounded number of rows under the
 //! partition lock, remember the last key, and resume after it.
 
+use super::rows::Rows;
 use super::{Buffered, CHUNK, Memtable, PartitionData, start_key_bound, unfiltered_header};
 use crate::cell::Row;
 use crate::error::Result;
 use crate::key::{Bound, ClusteringKey, ClusteringRange, DecoratedKey};
 use crate::partition::{KeyRange, Unfiltered};
-use std::collections::BTreeMap;
 use std::ops::Bound as RBound;
 use std::sync::Arc;
 
@@ -81,11 +81,7 @@ impl RowCursor {
     }
 
     /// Copies up to `max` further rows out of `rows`.
-    pub(crate) fn fill(
-        &mut self,
-        rows: &BTreeMap<ClusteringKey, Row>,
-        max: usize,
-    ) -> Buffered<Row> {
+    pub(crate) fn fill(&mut self, rows: &Rows, max: usize) -> Buffered<Row> {
         let mut out = Buffered::new();
         while out.len() < max && !self.is_done() {
             let i = if self.reversed {
@@ -110,13 +106,15 @@ impl RowCursor {
                 continue;
             }
             let want = max - out.len();
-            let range = rows.range((lo, hi));
             let before = out.len();
-            if self.reversed {
-                take_rows(range.rev(), slice, want, &mut out);
-            } else {
-                take_rows(range, slice, want, &mut out);
-            }
+            rows.copy_range(
+                lo.as_ref(),
+                hi.as_ref(),
+                self.reversed,
+                want,
+                |k| slice.contains(k.as_bytes()),
+                &mut out,
+            );
             if out.len() - before < want {
                 self.next_slice();
             } else {
@@ -125,19 +123,6 @@ impl RowCursor {
         }
         out
     }
-}
-
-fn take_rows<'a>(
-    it: impl Iterator<Item = (&'a ClusteringKey, &'a Row)>,
-    slice: &ClusteringRange,
-    want: usize,
-    out: &mut Buffered<Row>,
-) {
-    out.extend(
-        it.filter(|(k, _)| slice.contains(k.as_bytes()))
-            .take(want)
-            .map(|(_, r)| r.clone()),
-    );
 }
 
 /// The rows of one partition, copied a chunk at a time.

@@ -188,7 +188,10 @@ proptest! {
 #[ignore = "a measurement, run by hand in release mode"]
 fn memtable_apply_speed() {
     let mt = Memtable::new(1);
-    let n = 1_000_000u64;
+    let n: u64 = std::env::var("MEMTABLE_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let muts: Vec<Mutation> = (0..n)
         .map(|i| {
             let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);

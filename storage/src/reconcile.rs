@@ -293,8 +293,10 @@ impl Purger {
         self.purgeable(d.marked_for_delete_at, d.local_deletion_time)
     }
 
-    /// Purges a (shadowed) row: expired cells become tombstones, purgeable
-    /// tombstones and deletions go, a purgeable expired liveness marker goes.
+    /// Purges a (shadowed) row: expired cells older than `max_purgeable` become
+    /// tombstones, purgeable tombstones and deletions go, and an expired liveness
+    /// marker goes when purgeable (kept otherwise: it still supersedes older
+    /// markers outside the compaction).
     pub fn purge_row(&self, mut row: Row) -> Row {
         if let Some(d) = row.deletion
             && self.purgeable_deletion(&d)
@@ -316,11 +318,15 @@ impl Purger {
 
     /// Turns an expired cell into a tombstone; false when the cell may go.
     fn purge_cell(&self, cell: &mut Cell) -> bool {
+        // Only when nothing outside the compaction can hold a version of equal
+        // timestamp: a tombstone reconciles differently from the expired cell
+        // against an equal-timestamp expiring cell.
         if let CellKind::Expiring {
             local_expiration_time,
             ..
         } = cell.kind
             && local_expiration_time <= self.now
+            && cell.timestamp < self.max_purgeable
         {
             cell.kind = CellKind::Tombstone {
                 local_deletion_time: local_expiration_time,

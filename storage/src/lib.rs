@@ -18,6 +18,7 @@ pub mod memtable;
 pub mod mutation;
 pub mod partition;
 pub mod position;
+pub mod read;
 pub mod reconcile;
 
 pub use cell::{

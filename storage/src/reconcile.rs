@@ -17,6 +17,7 @@
 
 use crate::cell::Timestamp;
 use crate::cell::{Cell, CellKind, ColumnCell, DeletionTime, LivenessInfo, RangeTombstone, Row};
+use crate::partition::PartitionHeader;
 use std::cmp::Ordering;
 
 /// The order of cells of one address: the greater one wins.
@@ -200,6 +201,23 @@ fn merge_sorted<T>(
         out.extend(next);
     }
     out
+}
+
+/// Merges two sources' headers of one partition (`a`'s key is kept): the
+/// stronger partition deletion, range tombstones merged by range, static rows merged.
+pub fn merge_headers(mut a: PartitionHeader, b: PartitionHeader) -> PartitionHeader {
+    a.deletion = merge_opt_deletion(a.deletion, b.deletion);
+    for rt in b.range_tombstones {
+        match a.range_tombstones.iter_mut().find(|e| e.range == rt.range) {
+            Some(e) => e.deletion = merge_deletion(e.deletion, rt.deletion),
+            None => a.range_tombstones.push(rt),
+        }
+    }
+    a.static_row = match (a.static_row, b.static_row) {
+        (Some(x), Some(y)) => Some(merge_rows(x, y)),
+        (x, y) => x.or(y),
+    };
+    a
 }
 
 /// The deletion covering a row at `clustering`: the partition deletion and

@@ -203,9 +203,16 @@ fn memtable_apply_speed() {
             ))
         })
         .collect();
+    let owned = std::env::var("MEMTABLE_OWNED").is_ok();
     let t = std::time::Instant::now();
-    for m in &muts {
-        mt.apply(m, 0);
+    if owned {
+        for m in muts {
+            mt.apply_owned(m, 0);
+        }
+    } else {
+        for m in &muts {
+            mt.apply(m, 0);
+        }
     }
     let el = t.elapsed();
     println!(
@@ -213,5 +220,29 @@ fn memtable_apply_speed() {
         el.as_nanos() as f64 / n as f64,
         mt.size_bytes(),
         mt.size_bytes() as u64 / n
+    );
+}
+
+#[test]
+#[ignore = "a measurement, run by hand in release mode"]
+fn skiplist_baseline_speed() {
+    let n: u64 = std::env::var("MEMTABLE_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let keys: Vec<DecoratedKey> = (0..n)
+        .map(|i| {
+            let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            DecoratedKey::new(Token(h as i64), h.to_le_bytes().repeat(2))
+        })
+        .collect();
+    let map = SkipMap::new();
+    let t = std::time::Instant::now();
+    for k in &keys {
+        map.get_or_insert_with(k.clone(), || 0u64);
+    }
+    println!(
+        "skiplist: {:.0} ns/op",
+        t.elapsed().as_nanos() as f64 / n as f64
     );
 }

@@ -5,8 +5,7 @@ use super::ColumnFilter;
 use crate::cell::{DeletionTime, RangeTombstone, Row};
 use crate::partition::PartitionHeader;
 use crate::reconcile::{
-    Purger, compare_deletions, covering_deletion, live_row, merge_deletion, merge_opt_deletion,
-    merge_rows, shadow_row,
+    Purger, compare_deletions, covering_deletion, live_row, merge_headers, shadow_row,
 };
 use std::cmp::Ordering;
 
@@ -39,22 +38,13 @@ impl PartitionCtx {
         mode: &Mode,
         now: i64,
     ) -> (PartitionCtx, Option<Row>) {
-        let mut deletion = None;
-        let mut range_tombstones: Vec<RangeTombstone> = Vec::new();
-        let mut static_row: Option<Row> = None;
-        for h in headers {
-            deletion = merge_opt_deletion(deletion, h.deletion);
-            for rt in h.range_tombstones {
-                match range_tombstones.iter_mut().find(|e| e.range == rt.range) {
-                    Some(e) => e.deletion = merge_deletion(e.deletion, rt.deletion),
-                    None => range_tombstones.push(rt),
-                }
-            }
-            static_row = match (static_row, h.static_row) {
-                (Some(a), Some(b)) => Some(merge_rows(a, b)),
-                (a, b) => a.or(b),
-            };
-        }
+        let mut headers = headers.into_iter();
+        let Some(first) = headers.next() else {
+            return (PartitionCtx::empty(now), None);
+        };
+        let merged = headers.fold(first, merge_headers);
+        let (deletion, range_tombstones, static_row) =
+            (merged.deletion, merged.range_tombstones, merged.static_row);
         let purger = match mode {
             Mode::Compaction(p) => Some(p),
             _ => None,
@@ -75,6 +65,16 @@ impl PartitionCtx {
             now,
         };
         (ctx, static_row)
+    }
+
+    fn empty(now: i64) -> PartitionCtx {
+        PartitionCtx {
+            deletion: None,
+            range_tombstones: Vec::new(),
+            visible: Vec::new(),
+            now,
+            tombstones: 0,
+        }
     }
 
     /// The merged partition deletion.

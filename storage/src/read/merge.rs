@@ -22,7 +22,6 @@ pub(crate) type MaxPurgeable = Box<dyn Fn(&DecoratedKey) -> Timestamp + Send>;
 
 struct Current {
     ctx: PartitionCtx,
-    active: Vec<usize>,
     /// The header, until something makes it worth emitting.
     header: Option<PartitionHeader>,
     /// Rows at or before this key are skipped (paging resumes after it).
@@ -35,6 +34,10 @@ pub(crate) struct MergeIter {
     cfg: MergeConfig,
     max_purgeable: Option<MaxPurgeable>,
     part: Option<Current>,
+    /// The cursors holding the current partition (reused across partitions).
+    active: Vec<usize>,
+    /// Headers being merged (reused across partitions).
+    headers: Vec<PartitionHeader>,
     queued: Option<Unfiltered>,
     tombstones: usize,
     done: bool,
@@ -47,6 +50,8 @@ impl MergeIter {
             cfg,
             max_purgeable: None,
             part: None,
+            active: Vec::new(),
+            headers: Vec::new(),
             queued: None,
             tombstones: 0,
             done: false,
@@ -92,19 +97,19 @@ impl MergeIter {
             self.done = true;
             return Ok(None);
         }
-        let mut active = Vec::with_capacity(1);
-        let mut headers = Vec::with_capacity(1);
+        self.active.clear();
+        self.headers.clear();
         for (i, c) in self.cursors.iter_mut().enumerate() {
             if matches!(c.head(), Some(Unfiltered::Partition(h)) if h.key == key)
                 && let Some(Unfiltered::Partition(h)) = c.take()
             {
-                active.push(i);
-                headers.push(h);
+                self.active.push(i);
+                self.headers.push(h);
             }
         }
         let resume = self.cfg.resume_after.as_ref();
         if !self.cfg.range.admits_after_start(&key) || resume.is_some_and(|(k, _)| key < *k) {
-            for &i in &active {
+            for &i in &self.active {
                 self.cursors[i].skip_rows()?;
             }
             return Ok(None);
@@ -114,7 +119,8 @@ impl MergeIter {
             p.max_purgeable = f(&key);
         }
         let mode = &self.cfg.mode;
-        let (mut ctx, static_row) = PartitionCtx::from_headers(headers, mode, self.cfg.now);
+        let (mut ctx, static_row) =
+            PartitionCtx::from_headers(self.headers.drain(..), mode, self.cfg.now);
         let static_row = static_row.and_then(|s| ctx.process_static(mode, s));
         let header = PartitionHeader {
             deletion: ctx.output_deletion(mode),
@@ -141,7 +147,6 @@ impl MergeIter {
         };
         self.part = Some(Current {
             ctx,
-            active,
             header: later,
             skip_through,
         });
@@ -159,7 +164,7 @@ impl MergeIter {
                 }
                 continue;
             };
-            let Some(row) = next_merged_row(&mut self.cursors, &cur.active, false)? else {
+            let Some(row) = next_merged_row(&mut self.cursors, &self.active, false)? else {
                 self.tombstones += cur.ctx.tombstones;
                 self.part = None;
                 continue;

@@ -287,8 +287,9 @@ impl PartitionSource for Memtable {
         let (header, first) = {
             let data = entry.value().lock();
             let header = data.header(key);
-            let mut rows = iter::RowCursor::new(slices, reversed);
-            let first = rows.fill(&data.rows, CHUNK);
+            let mut rows = iter::RowCursor::new(Arc::from(slices), reversed);
+            let mut first = Buffered::new();
+            rows.fill(&data.rows, CHUNK, &mut |r| first.push_back(r));
             (header, (rows, first))
         };
         let (cursor, buf) = first;

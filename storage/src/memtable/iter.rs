@@ -2,7 +2,7 @@
 //! partition lock, remember the last key, and resume after it.
 
 use super::rows::Rows;
-use super::{Buffered, CHUNK, Memtable, PartitionData, start_key_bound, unfiltered_header};
+use super::{Buffered, CHUNK, Memtable, start_key_bound, unfiltered_header};
 use crate::cell::Row;
 use crate::error::Result;
 use crate::key::{Bound, ClusteringKey, ClusteringRange, DecoratedKey};
@@ -53,7 +53,7 @@ fn non_empty(lo: &RBound<ClusteringKey>, hi: &RBound<ClusteringKey>) -> bool {
 /// Where a read is within its slices.
 #[derive(Debug)]
 pub(crate) struct RowCursor {
-    slices: Vec<ClusteringRange>,
+    slices: Arc<[ClusteringRange]>,
     reversed: bool,
     /// Slices done, counted in traversal order.
     done_slices: usize,
@@ -62,9 +62,9 @@ pub(crate) struct RowCursor {
 }
 
 impl RowCursor {
-    pub(crate) fn new(slices: &[ClusteringRange], reversed: bool) -> Self {
+    pub(crate) fn new(slices: Arc<[ClusteringRange]>, reversed: bool) -> Self {
         RowCursor {
-            slices: slices.to_vec(),
+            slices,
             reversed,
             done_slices: 0,
             last: None,
@@ -80,10 +80,10 @@ impl RowCursor {
         self.last = None;
     }
 
-    /// Copies up to `max` further rows out of `rows`.
-    pub(crate) fn fill(&mut self, rows: &Rows, max: usize) -> Buffered<Row> {
-        let mut out = Buffered::new();
-        while out.len() < max && !self.is_done() {
+    /// Copies up to `max` further rows out of `rows` into `sink`.
+    pub(crate) fn fill(&mut self, rows: &Rows, max: usize, sink: &mut dyn FnMut(Row)) {
+        let mut copied = 0;
+        while copied < max && !self.is_done() {
             let i = if self.reversed {
                 self.slices.len() - 1 - self.done_slices
             } else {
@@ -105,23 +105,22 @@ impl RowCursor {
                 self.next_slice();
                 continue;
             }
-            let want = max - out.len();
-            let before = out.len();
-            rows.copy_range(
+            let want = max - copied;
+            let (n, last) = rows.copy_range(
                 lo.as_ref(),
                 hi.as_ref(),
                 self.reversed,
                 want,
                 |k| slice.contains(k.as_bytes()),
-                &mut out,
+                sink,
             );
-            if out.len() - before < want {
+            copied += n;
+            if n < want {
                 self.next_slice();
             } else {
-                self.last = out.back().map(|r| r.clustering.clone());
+                self.last = last;
             }
         }
-        out
     }
 }
 
@@ -157,7 +156,9 @@ impl Iterator for MemRowIter {
             // Partitions are never removed from a memtable, so it is still there.
             let entry = self.mt.partitions.get(&self.key)?;
             let data = entry.value().lock();
-            self.buf = self.cursor.fill(&data.rows, CHUNK);
+            let buf = &mut self.buf;
+            self.cursor
+                .fill(&data.rows, CHUNK, &mut |r| buf.push_back(r));
         }
         self.buf.pop_front().map(Ok)
     }
@@ -175,6 +176,7 @@ enum ScanPos {
 pub(crate) struct MemScanIter {
     mt: Arc<Memtable>,
     range: KeyRange,
+    all: Arc<[ClusteringRange]>,
     pos: ScanPos,
     buf: Buffered<Unfiltered>,
 }
@@ -188,53 +190,63 @@ impl MemScanIter {
         MemScanIter {
             mt,
             range,
+            all: Arc::from([ClusteringRange::ALL]),
             pos,
             buf: Buffered::new(),
         }
     }
 
+    /// Copies the next chunk: the rest of the current partition, then whole
+    /// partitions following it in the skip list, until the chunk is full.
     fn fill(&mut self) {
-        while self.buf.len() < CHUNK {
-            match std::mem::replace(&mut self.pos, ScanPos::Done) {
-                ScanPos::Done => return,
-                ScanPos::Next(bound) => self.pos = self.enter_next(bound),
-                ScanPos::In(key, mut cursor) => {
-                    if let Some(entry) = self.mt.partitions.get(&key) {
-                        let data = entry.value().lock();
-                        let rows = cursor.fill(&data.rows, CHUNK - self.buf.len());
-                        self.buf.extend(rows.into_iter().map(Unfiltered::Row));
-                    }
-                    self.pos = if cursor.is_done() {
-                        ScanPos::Next(RBound::Excluded(key))
-                    } else {
-                        ScanPos::In(key, cursor)
-                    };
+        let mt = Arc::clone(&self.mt);
+        let buf = &mut self.buf;
+        let mut entry = match std::mem::replace(&mut self.pos, ScanPos::Done) {
+            ScanPos::Done => return,
+            ScanPos::Next(bound) => mt.partitions.lower_bound(bound.as_ref()),
+            ScanPos::In(key, mut cursor) => {
+                let Some(e) = mt.partitions.get(&key) else {
+                    return;
+                };
+                let data = e.value().lock();
+                cursor.fill(&data.rows, CHUNK, &mut |r| {
+                    buf.push_back(Unfiltered::Row(r))
+                });
+                drop(data);
+                if !cursor.is_done() {
+                    self.pos = ScanPos::In(key, cursor);
+                    return;
                 }
+                e.next()
             }
-        }
-    }
-
-    /// Emits the header of the next partition in range, if any.
-    fn enter_next(&mut self, bound: RBound<DecoratedKey>) -> ScanPos {
-        let mut entry = self.mt.partitions.lower_bound(bound.as_ref());
-        while let Some(e) = &entry {
-            if self.range.admits_after_start(e.key()) {
-                break;
+        };
+        while let Some(e) = entry {
+            if !self.range.admits_after_start(e.key()) {
+                entry = e.next();
+                continue;
+            }
+            if !self.range.admits_before_end(e.key()) {
+                return;
+            }
+            if buf.len() >= CHUNK {
+                self.pos = ScanPos::Next(RBound::Included(e.key().clone()));
+                return;
+            }
+            let mut cursor = RowCursor::new(Arc::clone(&self.all), false);
+            {
+                let data = e.value().lock();
+                buf.push_back(unfiltered_header(e.key(), &data));
+                let budget = CHUNK.saturating_sub(buf.len()).max(1);
+                cursor.fill(&data.rows, budget, &mut |r| {
+                    buf.push_back(Unfiltered::Row(r))
+                });
+            }
+            if !cursor.is_done() {
+                self.pos = ScanPos::In(e.key().clone(), cursor);
+                return;
             }
             entry = e.next();
         }
-        let Some(e) = entry else {
-            return ScanPos::Done;
-        };
-        if !self.range.admits_before_end(e.key()) {
-            return ScanPos::Done;
-        }
-        let data: std::sync::MutexGuard<'_, PartitionData> = e.value().lock();
-        self.buf.push_back(unfiltered_header(e.key(), &data));
-        ScanPos::In(
-            e.key().clone(),
-            RowCursor::new(&[ClusteringRange::ALL], false),
-        )
     }
 }
 

@@ -81,7 +81,7 @@ impl Rows {
     }
 
     /// Clones up to `want` rows within the bounds that `keep` accepts, ascending
-    /// or descending, into `out`; returns how many.
+    /// or descending, into `sink`; returns how many and the last key copied.
     pub(crate) fn copy_range(
         &self,
         lo: RBound<&ClusteringKey>,
@@ -89,10 +89,17 @@ impl Rows {
         reversed: bool,
         want: usize,
         keep: impl Fn(&ClusteringKey) -> bool,
-        out: &mut impl Extend<Row>,
-    ) {
+        sink: &mut dyn FnMut(Row),
+    ) -> (usize, Option<ClusteringKey>) {
         let mut take = |it: &mut dyn Iterator<Item = &Row>| {
-            out.extend(it.filter(|r| keep(&r.clustering)).take(want).cloned());
+            let mut n = 0;
+            let mut last = None;
+            for r in it.filter(|r| keep(&r.clustering)).take(want) {
+                n += 1;
+                last = Some(r);
+                sink(r.clone());
+            }
+            (n, last.map(|r| r.clustering.clone()))
         };
         match self {
             Rows::Small(v) => {
@@ -108,17 +115,17 @@ impl Rows {
                 };
                 let s = v.get(start..end.max(start)).unwrap_or(&[]);
                 if reversed {
-                    take(&mut s.iter().rev());
+                    take(&mut s.iter().rev())
                 } else {
-                    take(&mut s.iter());
+                    take(&mut s.iter())
                 }
             }
             Rows::Large(map) => {
                 let range = map.range::<ClusteringKey, _>((lo, hi)).map(|(_, r)| r);
                 if reversed {
-                    take(&mut range.rev());
+                    take(&mut range.rev())
                 } else {
-                    take(&mut range.into_iter());
+                    take(&mut range.into_iter())
                 }
             }
         }

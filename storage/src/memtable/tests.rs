@@ -246,3 +246,37 @@ fn skiplist_baseline_speed() {
         t.elapsed().as_nanos() as f64 / n as f64
     );
 }
+
+#[test]
+fn concurrent_writers_converge_to_the_sequential_result() {
+    let muts: Vec<Mutation> = (0..2000u32)
+        .map(|i| {
+            let k = key(i64::from(i % 7), &[(i % 13) as u8]);
+            Mutation::new(TableId(1), k).with_row(row(
+                &[(i % 5) as u8],
+                i64::from(i % 11),
+                &i.to_le_bytes(),
+            ))
+        })
+        .collect();
+    let seq = Memtable::new(1);
+    for m in &muts {
+        seq.apply(m, 0);
+    }
+    let par = Memtable::new(2);
+    std::thread::scope(|s| {
+        for part in muts.chunks(500) {
+            let par = &par;
+            s.spawn(move || part.iter().rev().for_each(|m| _ = par.apply(m, 0)));
+        }
+    });
+    let dump = |mt: &Arc<Memtable>| -> Vec<Unfiltered> {
+        mt.clone()
+            .scan(&KeyRange::ALL)
+            .unwrap()
+            .map(|u| u.unwrap())
+            .collect()
+    };
+    assert_eq!(dump(&par), dump(&seq));
+    assert_eq!(par.partition_count(), seq.partition_count());
+}

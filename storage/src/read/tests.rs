@@ -408,3 +408,39 @@ fn purge_drops_old_tombstones_only() {
         expiry: None,
     };
 }
+
+/// `cargo test --release -p storage scan_speed -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, run by hand in release mode"]
+fn scan_speed() {
+    let mt = Memtable::new(1);
+    let n = 300_000u64;
+    for i in 0..n {
+        let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let k = DecoratedKey::new(Token(h as i64), h.to_le_bytes().repeat(2));
+        let row = Row::new(ClusteringKey::EMPTY).with_cell(
+            ColumnId(1),
+            None,
+            Cell::live(1, vec![7u8; 100]),
+        );
+        mt.apply_owned(Mutation::new(TableId(1), k).with_row(row), 0);
+    }
+    let cmd = ScanCommand {
+        range: KeyRange::ALL,
+        resume_after: None,
+        columns: ColumnFilter::All,
+        now: 0,
+        include_tombstones: false,
+    };
+    let t = std::time::Instant::now();
+    let raw = mt.clone().scan(&KeyRange::ALL).unwrap().count();
+    let raw_el = t.elapsed();
+    let t = std::time::Instant::now();
+    let merged = ScanReader::new(&cmd, vec![mt.clone().scan(&KeyRange::ALL).unwrap()]).count();
+    let el = t.elapsed();
+    println!(
+        "memtable scan {raw} items: {:.0} ns/partition; merged scan {merged} items: {:.0} ns/partition",
+        raw_el.as_nanos() as f64 / n as f64,
+        el.as_nanos() as f64 / n as f64
+    );
+}

@@ -182,7 +182,11 @@ impl Memtable {
                 delta += data.rows.apply(row);
             }
         }
-        self.min_timestamp.fetch_min(min_ts, Ordering::Relaxed);
+        // A plain load first: most writes are newer than the minimum, and a
+        // read keeps the cache line shared between writer threads.
+        if min_ts < self.min_timestamp.load(Ordering::Relaxed) {
+            self.min_timestamp.fetch_min(min_ts, Ordering::Relaxed);
+        }
         self.size.fetch_add(delta, Ordering::Relaxed);
         usize::try_from(delta).unwrap_or(0)
     }

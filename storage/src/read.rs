@@ -81,6 +81,9 @@ pub struct PartitionReader {
     cursors: Vec<Cursor>,
     active: Vec<usize>,
     reversed: bool,
+    /// The slices, when they are not everything: rows outside them are dropped
+    /// even if a source returns them.
+    slices: Option<Vec<ClusteringRange>>,
     remaining: usize,
     sstables_touched: usize,
     failed: bool,
@@ -126,6 +129,7 @@ impl PartitionReader {
             active: (0..cursors.len()).collect(),
             cursors,
             reversed: cmd.reversed,
+            slices: (cmd.slices.as_slice() != [ClusteringRange::ALL]).then(|| cmd.slices.clone()),
             remaining: cmd.row_limit.unwrap_or(usize::MAX),
             sstables_touched,
             failed: false,
@@ -182,6 +186,11 @@ impl Iterator for PartitionReader {
                     return Some(Err(e));
                 }
             };
+            if let Some(slices) = &self.slices
+                && !slices.iter().any(|s| s.contains(row.clustering.as_bytes()))
+            {
+                continue;
+            }
             if let Some(row) = self.ctx.process(&self.mode, row) {
                 self.remaining -= 1;
                 return Some(Ok(row));

@@ -244,3 +244,62 @@ fn compaction_keeps_expired_cells_that_tie_with_data_outside_it() {
         "the outside cell is still visible"
     );
 }
+
+fn stream(rows: Vec<crate::Result<Row>>) -> PartitionStream {
+    PartitionStream {
+        header: crate::partition::PartitionHeader::new(key()),
+        rows: Box::new(rows.into_iter()),
+    }
+}
+
+fn live(k: &[u8]) -> Row {
+    Row::new(ck(k)).with_cell(ColumnId(1), None, Cell::live(1, &b"v"[..]))
+}
+
+#[test]
+fn rows_a_source_returns_outside_the_slices_are_dropped() {
+    let mut c = cmd(0);
+    c.slices = vec![ClusteringRange::prefix(ck(b"b"))];
+    let r = PartitionReader::new(
+        &c,
+        vec![stream(vec![Ok(live(b"a")), Ok(live(b"b")), Ok(live(b"c"))])],
+        1,
+    )
+    .unwrap();
+    let got: Vec<_> = r.map(|x| x.unwrap()).collect();
+    assert_eq!(keys_of(&got), vec![b"b"]);
+}
+
+#[test]
+fn a_source_error_is_returned_once_and_ends_the_read() {
+    let err = || crate::Error::Malformed {
+        what: "test",
+        reason: "boom".into(),
+    };
+    let mut r = PartitionReader::new(
+        &cmd(0),
+        vec![stream(vec![Ok(live(b"a")), Err(err()), Ok(live(b"c"))])],
+        1,
+    )
+    .unwrap();
+    assert!(r.next().unwrap().is_ok());
+    assert!(r.next().unwrap().is_err());
+    assert!(r.next().is_none());
+    let items: Vec<crate::Result<Unfiltered>> = vec![
+        Ok(Unfiltered::Partition(
+            crate::partition::PartitionHeader::new(key()),
+        )),
+        Ok(Unfiltered::Row(live(b"a"))),
+        Err(err()),
+    ];
+    let c = ScanCommand {
+        range: KeyRange::ALL,
+        resume_after: None,
+        columns: ColumnFilter::All,
+        now: 0,
+        include_tombstones: false,
+    };
+    let out: Vec<_> = ScanReader::new(&c, vec![Box::new(items.into_iter())]).collect();
+    assert_eq!(out.len(), 3);
+    assert!(out[2].is_err());
+}

@@ -17,10 +17,13 @@ pub mod error;
 pub mod io;
 pub mod key;
 pub mod manifest;
+pub mod memtable;
 pub mod mutation;
 pub mod options;
 pub mod partition;
 pub mod position;
+pub mod read;
+pub mod reconcile;
 pub mod sstable;
 
 pub use cell::{

@@ -76,6 +76,8 @@ struct Dir {
 
 #[derive(Debug, Default)]
 struct State {
+    /// How long each `sync_data` sleeps (outside the lock), like a real disk.
+    sync_latency: std::time::Duration,
     generation: u64,
     next_inode: u64,
     inodes: HashMap<u64, Inode>,
@@ -222,6 +224,12 @@ impl SimFs {
         self.inject_fault(FaultKind::Write, path_contains, times);
     }
 
+    /// Makes every later `sync_data` take at least `latency`, so that tests
+    /// of batching see fsyncs that overlap as they would on a disk.
+    pub fn set_sync_latency(&self, latency: std::time::Duration) {
+        self.lock().sync_latency = latency;
+    }
+
     /// Removes every pending fault.
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
@@ -336,6 +344,10 @@ impl File for SimFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
+        let latency = self.state()?.sync_latency;
+        if !latency.is_zero() {
+            std::thread::sleep(latency);
+        }
         let mut st = self.state()?;
         st.fault(FaultKind::SyncData, &self.path)?;
         st.inode(self.inode)?.sync();

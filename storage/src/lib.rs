@@ -11,6 +11,7 @@
 
 pub mod cell;
 pub mod codec;
+pub mod commitlog;
 pub mod error;
 pub mod io;
 pub mod key;

@@ -263,9 +263,10 @@ impl Shared {
         let need = format::frame_len(payload.len()) as u64;
         let mut st = self.lock();
         st.check_open()?;
-        // Room for the record and the end marker written after it.
-        let end = st.next_offset + need + format::END_MARKER_LEN as u64;
-        if end > self.opts.segment_size_bytes {
+        // Room for the record and the end marker written after it. Another
+        // writer may roll while this one waits in `roll`, hence the loop.
+        let size = self.opts.segment_size_bytes;
+        while st.next_offset + need + format::END_MARKER_LEN as u64 > size {
             st = self.roll(st)?;
         }
         let pos = st.current_position();
@@ -284,10 +285,13 @@ impl Shared {
     }
 
     /// Makes the lowest ready segment active; the old one's buffer is sealed.
+    /// Returns early, without rolling, if it had to wait for the allocator
+    /// (another writer may have rolled meanwhile): the caller checks again.
     fn roll<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
-        while st.ready.is_empty() && st.allocating {
+        if st.ready.is_empty() && st.allocating {
             st = self.wait(&self.alloc, st);
             st.check_open()?;
+            return Ok(st);
         }
         let next = match st.ready.pop_first() {
             Some((id, file)) => Segment { id, file },
@@ -458,7 +462,15 @@ impl Shared {
                 Ok(seg) if seg.id > st.active.id => {
                     st.ready.insert(seg.id, seg.file);
                 }
-                Ok(_) => {}
+                Ok(seg) => {
+                    // Unreachable while rollovers wait for the allocator; an
+                    // id below the active one must never be used, so drop it.
+                    drop(st);
+                    let _ = self
+                        .fs
+                        .remove_file(&format::segment_path(&self.opts.dir, seg.id));
+                    st = self.lock();
+                }
                 Err(e) => st.poison = Some(e.to_string()),
             }
             self.alloc.notify_all();

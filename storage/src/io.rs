@@ -4,6 +4,8 @@
 //! what was fsynced apart from what was only written, so a simulated crash loses
 //! exactly the bytes a power cut could lose, and which injects I/O errors.
 
+pub mod sim;
+
 use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};

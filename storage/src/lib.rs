@@ -12,6 +12,7 @@
 pub mod cache;
 pub mod cell;
 pub mod codec;
+pub mod commitlog;
 pub mod compaction;
 pub mod error;
 pub mod io;

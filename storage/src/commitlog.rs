@@ -1,0 +1,223 @@
+//! The commit log: every mutation is appended here before it reaches a memtable,
+//! so that a crash loses no acknowledged write.
+//!
+//! The log is a directory of fixed-size, pre-allocated segment files. Appends
+//! encode a checksummed frame into an in-memory buffer under a short lock; a
+//! flush round later writes the buffer with one `write` and makes it durable
+//! with one `fdatasync`, which concurrent writers share (group commit). Once
+//! every table dirty in a segment has flushed past it, the segment is recycled
+//! (renamed to a fresh id, header rewritten) or deleted. After a failed write or
+//! fsync the log is poisoned and refuses everything, since the kernel may have
+//! dropped the dirty pages and a retry could report false success.
+//!
+//! Layout, sync modes and replay rules: `docs/design/commitlog.md`.
+
+mod format;
+mod replay;
+mod segments;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use crate::error::{Error, Result};
+use crate::io::FileSystem;
+use crate::key::TableId;
+use crate::mutation::Mutation;
+use crate::position::ReplayPosition;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use writer::Shared;
+
+/// When appended records become durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// A background thread writes and fsyncs every `interval_ms`; appends are
+    /// acknowledged at once and a crash may lose up to one interval of writes.
+    Periodic {
+        /// Milliseconds between fsyncs.
+        interval_ms: u64,
+    },
+    /// `wait_durable` returns once the record is written and fsynced; writers
+    /// that wait at the same time share one fsync.
+    Batch,
+    /// Like `Batch`, but the writer that leads an fsync first waits
+    /// `window_us` for more records to share it, when other writers are
+    /// waiting too.
+    Group {
+        /// Microseconds the leader waits before writing.
+        window_us: u64,
+    },
+}
+
+impl Default for SyncMode {
+    /// Group commit with a 20 µs window, taken only when other writers are
+    /// waiting too: a lone writer goes straight to its fsync, while under
+    /// concurrency the window catches writers that were just being woken by
+    /// the previous round. Measured here (fsync about 90 µs) it made 4 to 16
+    /// synchronous writers 1.6 to 1.8 times faster than no window, and changed
+    /// nothing for one writer or 64.
+    fn default() -> Self {
+        SyncMode::Group { window_us: 20 }
+    }
+}
+
+/// How the commit log is laid out and synced.
+#[derive(Clone, Debug)]
+pub struct CommitLogOptions {
+    /// The directory holding the segment files (created if missing).
+    pub dir: PathBuf,
+    /// The size of each segment file (default 32 MiB, at least 4 KiB).
+    pub segment_size_bytes: u64,
+    /// When records become durable.
+    pub sync: SyncMode,
+    /// Replay skips corrupt records followed by valid ones (with a warning)
+    /// instead of failing. An operator's choice to lose data knowingly.
+    pub skip_corrupt_records: bool,
+    /// How many emptied segments are kept for reuse instead of deleted.
+    pub max_recycled_segments: usize,
+}
+
+impl CommitLogOptions {
+    /// Defaults for a log in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        CommitLogOptions {
+            dir: dir.into(),
+            segment_size_bytes: 32 << 20,
+            sync: SyncMode::default(),
+            skip_corrupt_records: false,
+            max_recycled_segments: 4,
+        }
+    }
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Records handed to the callback.
+    pub records: u64,
+    /// Segment files read.
+    pub segments: u64,
+    /// Bytes of torn tails and skipped corruption.
+    pub bytes_skipped: u64,
+    /// One line per torn tail or skipped corruption (also logged).
+    pub warnings: Vec<String>,
+}
+
+/// Counters for monitoring and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitLogStats {
+    /// Segment files holding records that may still be needed (active included).
+    pub segments: usize,
+    /// Emptied or pre-allocated segment files ready for reuse.
+    pub recycled_segments: usize,
+    /// Records appended since open.
+    pub appends: u64,
+    /// Bytes of framed records appended since open.
+    pub bytes_appended: u64,
+    /// `write` calls made since open.
+    pub writes: u64,
+    /// `fdatasync` calls on segments since open.
+    pub syncs: u64,
+}
+
+/// The commit log of one engine; `Send + Sync`, shared through an `Arc`.
+#[derive(Debug)]
+pub struct CommitLog {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl CommitLog {
+    /// Opens (creating if needed) the log in `opts.dir`. Existing segments are
+    /// kept for [`CommitLog::replay`]; new records go to a fresh segment.
+    pub fn open(fs: Arc<dyn FileSystem>, opts: CommitLogOptions) -> Result<CommitLog> {
+        let shared = Arc::new(Shared::open(fs, opts)?);
+        let threads = match writer::spawn_threads(&shared) {
+            Ok(t) => t,
+            Err(e) => {
+                // Stops a thread that did start.
+                let _ = shared.close();
+                return Err(e);
+            }
+        };
+        Ok(CommitLog {
+            shared,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// Hands every decodable record of the segments found at open to `apply`,
+    /// in position order. Called once, before appends. Skipping records that
+    /// a table already flushed is the caller's business; afterwards the caller
+    /// should call [`CommitLog::discard_completed`] (or `forget_table`) for
+    /// every table it saw so that old segments can go.
+    pub fn replay(
+        &self,
+        apply: &mut dyn FnMut(ReplayPosition, Mutation) -> Result<()>,
+    ) -> Result<ReplayStats> {
+        replay::replay(&self.shared, apply)
+    }
+
+    /// Logs one encoded mutation of `table` and returns its position. Not yet
+    /// durable: see [`CommitLog::wait_durable`].
+    pub fn append(&self, table: TableId, encoded_mutation: &[u8]) -> Result<ReplayPosition> {
+        self.shared.append(table, encoded_mutation)
+    }
+
+    /// Blocks until the record at `pos` is fsynced (batch and group modes);
+    /// returns at once in periodic mode. Fails if the log is poisoned.
+    pub fn wait_durable(&self, pos: ReplayPosition) -> Result<()> {
+        self.shared.wait_durable(pos)
+    }
+
+    /// The position the next record will get (or a smaller one): every record
+    /// appended before this call is below it.
+    pub fn current_position(&self) -> ReplayPosition {
+        self.shared.current_position()
+    }
+
+    /// Records that `table`'s records below `flushed_up_to` are in SSTables
+    /// (whose manifest is durable), then recycles or deletes segments that no
+    /// table needs any more.
+    pub fn discard_completed(&self, table: TableId, flushed_up_to: ReplayPosition) -> Result<()> {
+        self.shared.discard_completed(table, flushed_up_to)
+    }
+
+    /// Marks a dropped or truncated table clean in every segment.
+    pub fn forget_table(&self, table: TableId) -> Result<()> {
+        self.shared.forget_table(table)
+    }
+
+    /// Writes and fsyncs everything appended so far, in any sync mode.
+    pub fn sync(&self) -> Result<()> {
+        self.shared.sync()
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> CommitLogStats {
+        self.shared.stats()
+    }
+
+    /// Refuses further appends, fsyncs what was appended and stops the
+    /// background threads. Also done, best effort, on drop.
+    pub fn shutdown(&self) -> Result<()> {
+        let result = self.shared.close();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
+            if t.join().is_err() {
+                return Err(Error::Poisoned("a commit log thread panicked".into()));
+            }
+        }
+        result
+    }
+}
+
+impl Drop for CommitLog {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::warn!("commit log shutdown on drop failed: {e}");
+        }
+    }
+}

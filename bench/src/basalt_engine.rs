@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use storage::clock::ManualClock;
 use storage::commitlog::SyncMode;
 use storage::io::StdFs;
 use storage::options::TableOptions;
@@ -43,14 +44,16 @@ impl std::fmt::Debug for BasaltEngine {
 impl BasaltEngine {
     pub(crate) fn open(dir: &Path, mode: WalMode) -> Result<Self> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-        let mut opts = EngineOptions::new(dir.to_path_buf());
+        // Storage never reads the wall clock; the harness hands it a fixed one.
+        let clock = Arc::new(ManualClock::new(now));
+        let mut opts = EngineOptions::new(dir.to_path_buf(), clock);
         opts.commitlog.sync = match mode {
             WalMode::Buffered => SyncMode::Periodic { interval_ms: 10 },
-            WalMode::Group => SyncMode::Group,
+            WalMode::Group => SyncMode::default(),
         };
         opts.memtable_budget_bytes = 64 << 20;
         opts.block_cache_bytes = BLOCK_CACHE_BYTES as _;
-        let engine = Engine::open(Arc::new(StdFs), opts, now).context("opening basalt")?;
+        let engine = Engine::open(Arc::new(StdFs), opts).context("opening basalt")?;
         engine.create_table(TABLE, TableOptions::default())?;
         Ok(Self {
             engine,

@@ -11,14 +11,17 @@
 
 pub mod cache;
 pub mod cell;
+pub mod clock;
 pub mod codec;
 pub mod commitlog;
 pub mod compaction;
+pub mod engine;
 pub mod error;
 pub mod io;
 pub mod key;
 pub mod manifest;
 pub mod memtable;
+pub mod metrics;
 pub mod mutation;
 pub mod options;
 pub mod partition;
@@ -26,10 +29,13 @@ pub mod position;
 pub mod read;
 pub mod reconcile;
 pub mod sstable;
+mod table;
+mod throttle;
 
 pub use cell::{
     Cell, CellKind, ColumnCell, DeletionTime, LivenessInfo, RangeTombstone, Row, Timestamp,
 };
+pub use engine::{Engine, EngineOptions, TableStats};
 pub use error::{Error, Result};
 pub use key::{Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, TableId, Token};
 pub use mutation::Mutation;

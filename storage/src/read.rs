@@ -235,6 +235,7 @@ pub enum ScanItem {
 /// A lazy k-way merge of the sources' scans.
 pub struct ScanReader {
     inner: MergeIter,
+    sstables_touched: usize,
 }
 
 impl std::fmt::Debug for ScanReader {
@@ -244,8 +245,13 @@ impl std::fmt::Debug for ScanReader {
 }
 
 impl ScanReader {
-    /// Merges the sources (each in `(token, key)` order, headers then rows).
-    pub fn new(cmd: &ScanCommand, sources: Vec<UnfilteredIter>) -> ScanReader {
+    /// Merges the sources (each in `(token, key)` order, headers then rows), of
+    /// which `sstables_touched` are SSTables.
+    pub fn new(
+        cmd: &ScanCommand,
+        sources: Vec<UnfilteredIter>,
+        sstables_touched: usize,
+    ) -> ScanReader {
         let mode = if cmd.include_tombstones {
             Mode::Tombstones(cmd.columns.clone())
         } else {
@@ -261,13 +267,14 @@ impl ScanReader {
                     resume_after: cmd.resume_after.clone(),
                 },
             ),
+            sstables_touched,
         }
     }
 
     /// What the scan has cost so far.
     pub fn stats(&self) -> ReadStats {
         ReadStats {
-            sstables_touched: 0,
+            sstables_touched: self.sstables_touched,
             tombstones_scanned: self.inner.tombstones(),
         }
     }

@@ -177,7 +177,9 @@ fn read_partition(
 }
 
 fn scan(sources: Vec<UnfilteredIter>, cmd: &ScanCommand) -> Vec<ScanItem> {
-    ScanReader::new(cmd, sources).map(|x| x.unwrap()).collect()
+    ScanReader::new(cmd, sources, 0)
+        .map(|x| x.unwrap())
+        .collect()
 }
 
 fn scans(mts: &[Arc<Memtable>], range: &KeyRange) -> Vec<UnfilteredIter> {
@@ -436,7 +438,7 @@ fn scan_speed() {
     let raw = mt.clone().scan(&KeyRange::ALL).unwrap().count();
     let raw_el = t.elapsed();
     let t = std::time::Instant::now();
-    let merged = ScanReader::new(&cmd, vec![mt.clone().scan(&KeyRange::ALL).unwrap()]).count();
+    let merged = ScanReader::new(&cmd, vec![mt.clone().scan(&KeyRange::ALL).unwrap()], 0).count();
     let el = t.elapsed();
     println!(
         "memtable scan {raw} items: {:.0} ns/partition; merged scan {merged} items: {:.0} ns/partition",

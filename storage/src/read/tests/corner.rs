@@ -299,7 +299,7 @@ fn a_source_error_is_returned_once_and_ends_the_read() {
         now: 0,
         include_tombstones: false,
     };
-    let out: Vec<_> = ScanReader::new(&c, vec![Box::new(items.into_iter())]).collect();
+    let out: Vec<_> = ScanReader::new(&c, vec![Box::new(items.into_iter())], 0).collect();
     assert_eq!(out.len(), 3);
     assert!(out[2].is_err());
 }

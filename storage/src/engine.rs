@@ -1,0 +1,473 @@
+//! [`Engine`]: the storage engine's public face — tables by id, the write path
+//! (commit log, then memtable), reads and scans, flush, compaction, snapshots
+//! and statistics.
+//!
+//! The API is synchronous. The engine owns its background threads: one flush
+//! worker, `compaction_threads` compaction workers, and the commit log's syncer.
+
+mod stats;
+mod workers;
+
+pub use stats::{LevelStats, TableStats};
+
+use crate::cache::BlockCache;
+use crate::clock::Clock;
+use crate::commitlog::{CommitLog, CommitLogOptions};
+use crate::error::{Error, Result};
+use crate::io::FileSystem;
+use crate::key::TableId;
+use crate::manifest::Manifest;
+use crate::mutation::Mutation;
+use crate::options::TableOptions;
+use crate::read::{PartitionRead, PartitionReader, ScanCommand, ScanReader};
+use crate::table::{Table, TableContext};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use workers::Workers;
+
+/// How the engine is set up. Built by the node from its configuration.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Tables live under `<data_dir>/tables/<table id>/`.
+    pub data_dir: PathBuf,
+    /// The commit log's directory, segment size and sync mode.
+    pub commitlog: CommitLogOptions,
+    /// Memory all memtables may hold together; writers wait when it is full.
+    pub memtable_budget_bytes: u64,
+    /// Decompressed SSTable blocks kept in memory.
+    pub block_cache_bytes: u64,
+    /// Background compaction threads.
+    pub compaction_threads: usize,
+    /// Compaction write rate cap in MiB/s; 0 means unlimited.
+    pub compaction_throughput_mib_per_s: u64,
+    /// How long a writer waits for flushes to free memtable space before failing.
+    pub write_stall_timeout_ms: u64,
+    /// The time seam for background work.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl EngineOptions {
+    /// Defaults in the spirit of Cassandra's, with data and commit log under `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
+        let data_dir = data_dir.into();
+        EngineOptions {
+            commitlog: CommitLogOptions::new(data_dir.join("commitlog")),
+            data_dir,
+            memtable_budget_bytes: 256 << 20,
+            block_cache_bytes: 64 << 20,
+            compaction_threads: 1,
+            compaction_throughput_mib_per_s: 64,
+            write_stall_timeout_ms: 10_000,
+            clock,
+        }
+    }
+}
+
+/// State shared with the background workers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) options: EngineOptions,
+    pub(crate) ctx: TableContext,
+    pub(crate) tables: RwLock<HashMap<TableId, Arc<Table>>>,
+    /// Set when a background flush failed: writes are refused from then on.
+    pub(crate) poisoned: Mutex<Option<String>>,
+    /// Writers stalled on a full memtable budget wait here.
+    pub(crate) space: (Mutex<()>, Condvar),
+}
+
+/// The storage engine of one node.
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    workers: Workers,
+}
+
+impl Engine {
+    /// Opens (or creates) the engine's directories, opens every table, replays the
+    /// commit log past each table's flushed position, and starts the workers.
+    pub fn open(fs: Arc<dyn FileSystem>, options: EngineOptions) -> Result<Engine> {
+        let tables_dir = options.data_dir.join("tables");
+        fs.create_dir_all(&tables_dir)
+            .map_err(|e| Error::io(format!("creating {}", tables_dir.display()), e))?;
+        let commitlog = Arc::new(CommitLog::open(fs.clone(), options.commitlog.clone())?);
+        let ctx = TableContext {
+            fs: fs.clone(),
+            cache: BlockCache::new(options.block_cache_bytes),
+            commitlog,
+            memtable_bytes: Arc::new(AtomicU64::new(0)),
+        };
+        let tables = open_tables(&ctx, &tables_dir)?;
+        let shared = Arc::new(Shared {
+            options,
+            ctx,
+            tables: RwLock::new(tables),
+            poisoned: Mutex::new(None),
+            space: (Mutex::new(()), Condvar::new()),
+        });
+        replay(&shared)?;
+        let workers = Workers::start(shared.clone())?;
+        Ok(Engine { shared, workers })
+    }
+
+    fn table(&self, id: TableId) -> Result<Arc<Table>> {
+        self.shared.table(id)
+    }
+
+    /// Creates a table; it exists durably when this returns.
+    pub fn create_table(&self, id: TableId, options: TableOptions) -> Result<()> {
+        let mut tables = self
+            .shared
+            .tables
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if tables.contains_key(&id) {
+            return Err(Error::TableExists(id));
+        }
+        let dir = self.shared.table_dir(id);
+        let fs = &self.shared.ctx.fs;
+        if fs.exists(&dir) {
+            // Left over from a drop interrupted by a crash.
+            fs.remove_dir_all(&dir)
+                .map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+        }
+        let table = Table::create(self.shared.ctx.clone(), dir, id, options)?;
+        let parent = self.shared.options.data_dir.join("tables");
+        fs.sync_dir(&parent)
+            .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
+        tables.insert(id, table);
+        Ok(())
+    }
+
+    /// Changes a table's options (compaction, compression, bloom filter, gc grace, TTL).
+    pub fn alter_table(&self, id: TableId, options: TableOptions) -> Result<()> {
+        self.table(id)?.alter(options)
+    }
+
+    /// The options a table was created or last altered with.
+    pub fn table_options(&self, id: TableId) -> Result<TableOptions> {
+        Ok(self.table(id)?.options())
+    }
+
+    /// The tables that exist.
+    pub fn tables(&self) -> Vec<TableId> {
+        let mut ids: Vec<TableId> = self
+            .shared
+            .tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Drops a table and deletes its files (snapshots included).
+    pub fn drop_table(&self, id: TableId) -> Result<()> {
+        let table = {
+            let mut tables = self
+                .shared
+                .tables
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            tables.remove(&id).ok_or(Error::UnknownTable(id))?
+        };
+        table.dropped.store(true, Ordering::Release);
+        table.truncate()?;
+        self.shared.ctx.commitlog.forget_table(id)?;
+        let fs = &self.shared.ctx.fs;
+        fs.remove_dir_all(&table.dir)
+            .map_err(|e| Error::io(format!("removing {}", table.dir.display()), e))?;
+        self.shared.space.1.notify_all();
+        Ok(())
+    }
+
+    /// Applies a mutation; returns once it is durable as the sync mode promises.
+    /// `now` (seconds) is the local time of the write, used to reconcile equal
+    /// timestamps against cells that have expired.
+    pub fn apply(&self, mutation: &Mutation, now: i64) -> Result<()> {
+        let start = Instant::now();
+        self.shared.check_writable()?;
+        let table = self.table(mutation.table)?;
+        self.shared.wait_for_space(&self.workers)?;
+        let encoded = mutation.to_bytes();
+        let (slot, pos) = table.log(&encoded)?;
+        let durable = self.shared.ctx.commitlog.wait_durable(pos);
+        let added = if durable.is_ok() {
+            slot.memtable.apply(mutation, now)
+        } else {
+            0
+        };
+        slot.writer_done();
+        durable?;
+        self.shared
+            .ctx
+            .memtable_bytes
+            .fetch_add(added as u64, Ordering::AcqRel);
+        self.workers
+            .maybe_request_flush(&self.shared, &table, slot.memtable.size_bytes() as u64);
+        table.metrics.writes.record(start.elapsed());
+        Ok(())
+    }
+
+    /// Reads one partition of `table`.
+    pub fn read(&self, table: TableId, cmd: &PartitionRead) -> Result<PartitionReader> {
+        let start = Instant::now();
+        let table = self.table(table)?;
+        let (sources, touched) = table.sources_for(&cmd.key);
+        let mut streams = Vec::with_capacity(sources.len());
+        for source in sources {
+            if let Some(stream) = source.read_partition(&cmd.key, &cmd.slices, cmd.reversed)? {
+                streams.push(stream);
+            }
+        }
+        let reader = PartitionReader::new(cmd, streams, touched)?;
+        table.metrics.reads.record(start.elapsed());
+        Ok(reader)
+    }
+
+    /// Scans partitions of `table` in `(token, key)` order.
+    pub fn scan(&self, table: TableId, cmd: &ScanCommand) -> Result<ScanReader> {
+        let start = Instant::now();
+        let table = self.table(table)?;
+        let (sources, touched) = table.all_sources();
+        let streams = sources
+            .into_iter()
+            .map(|s| s.scan(&cmd.range))
+            .collect::<Result<Vec<_>>>()?;
+        let reader = ScanReader::new(cmd, streams, touched);
+        table.metrics.scans.record(start.elapsed());
+        Ok(reader)
+    }
+
+    /// Forces an fsync of the commit log.
+    pub fn sync_commitlog(&self) -> Result<()> {
+        self.shared.ctx.commitlog.sync()
+    }
+
+    /// Writes a table's memtables to SSTables; returns when they are durable.
+    pub fn flush(&self, table: TableId) -> Result<()> {
+        let table = self.table(table)?;
+        let r = table.flush();
+        self.shared.space.1.notify_all();
+        self.workers.wake_compaction();
+        r
+    }
+
+    /// Flushes every table.
+    pub fn flush_all(&self) -> Result<()> {
+        for id in self.tables() {
+            self.flush(id)?;
+        }
+        Ok(())
+    }
+
+    /// Runs compaction of `table` in the caller's thread until the strategy has
+    /// nothing to do (or, when `major`, merges everything per the strategy's
+    /// major compaction).
+    pub fn compact(&self, table: TableId, major: bool) -> Result<()> {
+        let table = self.table(table)?;
+        self.workers.compact_now(&self.shared, &table, major)
+    }
+
+    /// Waits until no compaction is running or pending on any table.
+    pub fn wait_for_compactions(&self) -> Result<()> {
+        for id in self.tables() {
+            self.compact(id, false)?;
+        }
+        self.workers.wait_idle();
+        Ok(())
+    }
+
+    /// Hard-links a table's SSTables into `snapshots/<name>/` after a flush.
+    pub fn snapshot(&self, table: TableId, name: &str) -> Result<PathBuf> {
+        self.table(table)?.snapshot(name)
+    }
+
+    /// Removes every row of a table.
+    pub fn truncate(&self, table: TableId) -> Result<()> {
+        let r = self.table(table)?.truncate();
+        self.shared.space.1.notify_all();
+        r
+    }
+
+    /// A table's statistics.
+    pub fn table_stats(&self, table: TableId) -> Result<TableStats> {
+        let table = self.table(table)?;
+        Ok(stats::collect(&self.shared, &table))
+    }
+
+    /// Bytes all memtables hold now.
+    pub fn memtable_bytes(&self) -> u64 {
+        self.shared.ctx.memtable_bytes.load(Ordering::Acquire)
+    }
+
+    /// The commit log's counters.
+    pub fn commitlog_stats(&self) -> crate::commitlog::CommitLogStats {
+        self.shared.ctx.commitlog.stats()
+    }
+
+    /// Flushes every table, then closes (what `nodetool drain` does).
+    pub fn drain(self) -> Result<()> {
+        self.flush_all()?;
+        self.close()
+    }
+
+    /// Stops the workers and syncs and closes the commit log. Unflushed
+    /// memtables are recovered from the commit log at the next open.
+    pub fn close(mut self) -> Result<()> {
+        self.workers.stop();
+        self.shared.ctx.commitlog.shutdown()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.workers.stop();
+    }
+}
+
+impl Shared {
+    pub(crate) fn table(&self, id: TableId) -> Result<Arc<Table>> {
+        self.tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+            .ok_or(Error::UnknownTable(id))
+    }
+
+    pub(crate) fn all_tables(&self) -> Vec<Arc<Table>> {
+        self.tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn table_dir(&self, id: TableId) -> PathBuf {
+        self.options.data_dir.join("tables").join(id.to_string())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match &*self.poisoned.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(reason) => Err(Error::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Blocks while all memtables together are over budget, up to the stall timeout.
+    fn wait_for_space(&self, workers: &Workers) -> Result<()> {
+        let budget = self.options.memtable_budget_bytes;
+        if self.ctx.memtable_bytes.load(Ordering::Acquire) < budget {
+            return Ok(());
+        }
+        let timeout = Duration::from_millis(self.options.write_stall_timeout_ms);
+        let deadline = Instant::now() + timeout;
+        let (lock, cvar) = &self.space;
+        let mut guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while self.ctx.memtable_bytes.load(Ordering::Acquire) >= budget {
+            workers.request_flush_of_largest(self);
+            self.check_writable()?;
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Overloaded(self.options.write_stall_timeout_ms));
+            }
+            let wait = (deadline - now).min(Duration::from_millis(50));
+            guard = cvar
+                .wait_timeout(guard, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Ok(())
+    }
+}
+
+fn open_tables(
+    ctx: &TableContext,
+    tables_dir: &std::path::Path,
+) -> Result<HashMap<TableId, Arc<Table>>> {
+    let fs = ctx.fs.as_ref();
+    let entries = fs
+        .read_dir(tables_dir)
+        .map_err(|e| Error::io(format!("listing {}", tables_dir.display()), e))?;
+    let mut tables = HashMap::new();
+    for dir in entries {
+        let Some(id) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| u128::from_str_radix(n, 16).ok())
+            .map(TableId)
+        else {
+            continue;
+        };
+        match Manifest::load(fs, &dir)? {
+            Some(manifest) => {
+                tables.insert(id, Table::open(ctx.clone(), dir, manifest)?);
+            }
+            None => {
+                // A create or drop that a crash interrupted before it was durable.
+                tracing::warn!(table = %id, "removing table directory without a manifest");
+                fs.remove_dir_all(&dir)
+                    .map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+            }
+        }
+    }
+    Ok(tables)
+}
+
+/// Replays the commit log into memtables, skipping what SSTables already hold,
+/// and flushes whenever the replayed data outgrows the memtable budget.
+fn replay(shared: &Shared) -> Result<()> {
+    let now = shared.options.clock.now_seconds();
+    let budget = shared.options.memtable_budget_bytes;
+    let watermarks: HashMap<TableId, crate::position::ReplayPosition> = shared
+        .all_tables()
+        .iter()
+        .map(|t| (t.id, t.flushed_up_to()))
+        .collect();
+    let mut held = 0u64;
+    let mut unknown = std::collections::HashSet::new();
+    let stats = shared.ctx.commitlog.replay(&mut |pos, m| {
+        if !watermarks.contains_key(&m.table) {
+            unknown.insert(m.table);
+        }
+        let Some(table) = watermarks
+            .get(&m.table)
+            .filter(|w| pos >= **w)
+            .and(shared.table(m.table).ok())
+        else {
+            return Ok(());
+        };
+        if held >= budget / 2 {
+            // Bound this flush at the record being replayed: everything below it is
+            // in memtables, nothing at or above it is yet.
+            for t in shared.all_tables() {
+                t.flush_at(Some(pos))?;
+            }
+            held = 0;
+        }
+        held += table.apply_replayed(&m, now) as u64;
+        Ok(())
+    })?;
+    // Tell the log what is clean, so segments no table needs can go.
+    for (id, watermark) in &watermarks {
+        shared.ctx.commitlog.discard_completed(*id, *watermark)?;
+    }
+    for id in unknown {
+        // Records of tables that were dropped.
+        shared.ctx.commitlog.forget_table(id)?;
+    }
+    let total: u64 = shared
+        .all_tables()
+        .iter()
+        .map(|t| t.active_memtable_bytes() as u64)
+        .sum();
+    shared.ctx.memtable_bytes.store(total, Ordering::Release);
+    tracing::info!(?stats, "commit log replayed");
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! One table's LSM: the active and flushing memtables, the live SSTables, and the
+//! manifest that names them.
+//!
+//! Readers take an `Arc<View>` snapshot and never block writers or flushes. The
+//! write path appends to the commit log while holding the view's read lock, so a
+//! memtable switch (which takes the write lock and notes the commit-log position)
+//! splits the log cleanly: every record of this table below the noted position is
+//! in the old memtable, every later one in the new.
+
+mod compact;
+mod flush;
+
+use crate::cache::BlockCache;
+use crate::commitlog::CommitLog;
+use crate::compaction::{CompactionStrategy, SsTableDescriptor, strategy_for};
+use crate::error::{Error, Result};
+use crate::io::FileSystem;
+use crate::key::{DecoratedKey, TableId};
+use crate::manifest::Manifest;
+use crate::memtable::Memtable;
+use crate::metrics::LatencyHistogram;
+use crate::options::TableOptions;
+use crate::partition::PartitionSource;
+use crate::position::ReplayPosition;
+use crate::sstable::SsTable;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+
+/// A memtable and the bookkeeping its flush needs.
+#[derive(Debug)]
+pub(crate) struct MemtableSlot {
+    pub(crate) memtable: Arc<Memtable>,
+    /// Writers that logged a record for this memtable but have not applied it yet.
+    pending_writers: AtomicUsize,
+    /// The commit-log position at which this memtable stopped taking writes.
+    upper_bound: OnceLock<ReplayPosition>,
+}
+
+impl MemtableSlot {
+    fn new(id: u64) -> Arc<Self> {
+        Arc::new(MemtableSlot {
+            memtable: Memtable::new(id),
+            pending_writers: AtomicUsize::new(0),
+            upper_bound: OnceLock::new(),
+        })
+    }
+
+    /// Marks the end of one writer's log-then-apply sequence.
+    pub(crate) fn writer_done(&self) {
+        self.pending_writers.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Waits until every writer that logged for this memtable has applied.
+    fn wait_for_writers(&self) {
+        // The window is one fsync long at most, so yielding is cheaper than a condvar.
+        while self.pending_writers.load(Ordering::Acquire) > 0 {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A live SSTable and its level.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveSsTable {
+    pub(crate) sstable: Arc<SsTable>,
+    pub(crate) level: u32,
+}
+
+/// An immutable snapshot of what a read must merge.
+#[derive(Debug)]
+pub(crate) struct View {
+    pub(crate) active: Arc<MemtableSlot>,
+    /// Switched memtables not yet in SSTables, oldest first.
+    pub(crate) flushing: Vec<Arc<MemtableSlot>>,
+    pub(crate) sstables: Vec<LiveSsTable>,
+}
+
+impl View {
+    /// Every memtable, active first.
+    pub(crate) fn memtables(&self) -> impl Iterator<Item = &Arc<MemtableSlot>> {
+        std::iter::once(&self.active).chain(self.flushing.iter())
+    }
+}
+
+/// Per-table counters.
+#[derive(Debug, Default)]
+pub(crate) struct TableMetrics {
+    pub(crate) reads: LatencyHistogram,
+    pub(crate) writes: LatencyHistogram,
+    pub(crate) scans: LatencyHistogram,
+    pub(crate) flushes: AtomicU64,
+    pub(crate) compactions: AtomicU64,
+    pub(crate) bytes_flushed: AtomicU64,
+    pub(crate) bytes_compacted: AtomicU64,
+}
+
+/// Everything the table needs from the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct TableContext {
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) cache: Arc<BlockCache>,
+    pub(crate) commitlog: Arc<CommitLog>,
+    /// Bytes held by all memtables of all tables.
+    pub(crate) memtable_bytes: Arc<AtomicU64>,
+}
+
+/// One table's LSM.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub(crate) id: TableId,
+    pub(crate) dir: PathBuf,
+    pub(crate) ctx: TableContext,
+    options: RwLock<TableOptions>,
+    strategy: RwLock<Box<dyn CompactionStrategy>>,
+    view: RwLock<Arc<View>>,
+    /// Serialises manifest rewrites (flush completion, compaction swaps, truncation).
+    manifest: Mutex<Manifest>,
+    /// One flush at a time per table, so the flushed-up-to watermark only grows.
+    flush_lock: Mutex<()>,
+    pub(crate) compacting: Mutex<HashSet<u64>>,
+    pub(crate) flush_requested: AtomicBool,
+    /// The table's own memtable flush threshold (0: only the engine budget applies).
+    pub(crate) flush_threshold_bytes: AtomicU64,
+    pub(crate) dropped: AtomicBool,
+    /// Set while a major compaction runs: background planning waits for it.
+    pub(crate) major_running: AtomicBool,
+    next_memtable_id: AtomicU64,
+    pub(crate) metrics: TableMetrics,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not wedge storage: the data under these locks is
+    // replaced whole, never left half-updated.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Table {
+    /// Creates a new, empty table and makes its manifest durable.
+    pub(crate) fn create(
+        ctx: TableContext,
+        dir: PathBuf,
+        id: TableId,
+        options: TableOptions,
+    ) -> Result<Arc<Table>> {
+        options.validate()?;
+        ctx.fs
+            .create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let mut manifest = Manifest::new(id, options);
+        // Nothing of a new table is in the log yet, but a dropped table with the
+        // same id could be: start past everything logged so far.
+        manifest.flushed_up_to = ctx.commitlog.current_position();
+        manifest.store(ctx.fs.as_ref(), &dir)?;
+        Ok(Self::assemble(ctx, dir, manifest, Vec::new()))
+    }
+
+    /// Opens an existing table: deletes files its manifest does not name (outputs
+    /// of an interrupted flush or compaction, inputs of a finished one) and opens
+    /// the live SSTables.
+    pub(crate) fn open(ctx: TableContext, dir: PathBuf, manifest: Manifest) -> Result<Arc<Table>> {
+        let live: HashSet<u64> = manifest.sstables.iter().map(|e| e.generation).collect();
+        SsTable::remove_temporary_files(ctx.fs.as_ref(), &dir)?;
+        for generation in SsTable::list_generations(ctx.fs.as_ref(), &dir)? {
+            if !live.contains(&generation) {
+                tracing::info!(table = %manifest.table, generation, "removing SSTable not in the manifest");
+                SsTable::remove_files(ctx.fs.as_ref(), &dir, generation)?;
+            }
+        }
+        let mut sstables = Vec::with_capacity(manifest.sstables.len());
+        for e in &manifest.sstables {
+            let sstable = SsTable::open(ctx.fs.clone(), &dir, e.generation, ctx.cache.clone())?;
+            sstables.push(LiveSsTable {
+                sstable,
+                level: e.level,
+            });
+        }
+        Ok(Self::assemble(ctx, dir, manifest, sstables))
+    }
+
+    fn assemble(
+        ctx: TableContext,
+        dir: PathBuf,
+        manifest: Manifest,
+        sstables: Vec<LiveSsTable>,
+    ) -> Arc<Table> {
+        let view = View {
+            active: MemtableSlot::new(0),
+            flushing: Vec::new(),
+            sstables,
+        };
+        let threshold = manifest.options.memtable_flush_threshold_bytes.unwrap_or(0);
+        Arc::new(Table {
+            id: manifest.table,
+            dir,
+            ctx,
+            options: RwLock::new(manifest.options.clone()),
+            strategy: RwLock::new(strategy_for(&manifest.options.compaction)),
+            view: RwLock::new(Arc::new(view)),
+            manifest: Mutex::new(manifest),
+            flush_lock: Mutex::new(()),
+            compacting: Mutex::new(HashSet::new()),
+            flush_requested: AtomicBool::new(false),
+            flush_threshold_bytes: AtomicU64::new(threshold),
+            dropped: AtomicBool::new(false),
+            major_running: AtomicBool::new(false),
+            next_memtable_id: AtomicU64::new(1),
+            metrics: TableMetrics::default(),
+        })
+    }
+
+    /// The current snapshot of memtables and SSTables.
+    pub(crate) fn view(&self) -> Arc<View> {
+        self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The table's options.
+    pub(crate) fn options(&self) -> TableOptions {
+        self.options
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the table's options and persists them.
+    pub(crate) fn alter(&self, options: TableOptions) -> Result<()> {
+        options.validate()?;
+        let mut manifest = lock(&self.manifest);
+        let mut next = manifest.clone();
+        next.options = options.clone();
+        next.store(self.ctx.fs.as_ref(), &self.dir)?;
+        *manifest = next;
+        *self.strategy.write().unwrap_or_else(|p| p.into_inner()) =
+            strategy_for(&options.compaction);
+        self.flush_threshold_bytes.store(
+            options.memtable_flush_threshold_bytes.unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        *self.options.write().unwrap_or_else(|p| p.into_inner()) = options;
+        Ok(())
+    }
+
+    /// Position below which the table's records are in SSTables.
+    pub(crate) fn flushed_up_to(&self) -> ReplayPosition {
+        lock(&self.manifest).flushed_up_to
+    }
+
+    /// Logs an encoded mutation for this table and returns the memtable it must
+    /// be applied to (its pending-writer count raised) with the record's position.
+    pub(crate) fn log(&self, encoded: &[u8]) -> Result<(Arc<MemtableSlot>, ReplayPosition)> {
+        let view = self.view.read().unwrap_or_else(|p| p.into_inner());
+        let slot = view.active.clone();
+        slot.pending_writers.fetch_add(1, Ordering::AcqRel);
+        match self.ctx.commitlog.append(self.id, encoded) {
+            Ok(pos) => Ok((slot, pos)),
+            Err(e) => {
+                slot.writer_done();
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies a replayed mutation straight to the active memtable.
+    pub(crate) fn apply_replayed(&self, m: &crate::Mutation, now: i64) -> usize {
+        self.view().active.memtable.apply(m, now)
+    }
+
+    /// Bytes in the active memtable.
+    pub(crate) fn active_memtable_bytes(&self) -> usize {
+        self.view().active.memtable.size_bytes()
+    }
+
+    /// The compaction strategy's picture of the live SSTables.
+    pub(crate) fn descriptors(&self, gc_before: i64) -> Vec<SsTableDescriptor> {
+        self.view()
+            .sstables
+            .iter()
+            .map(|l| describe(l, gc_before))
+            .collect()
+    }
+
+    /// Runs `f` with the strategy.
+    pub(crate) fn with_strategy<R>(&self, f: impl FnOnce(&dyn CompactionStrategy) -> R) -> R {
+        f(self
+            .strategy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref())
+    }
+
+    /// The memtables and SSTables that may hold `key`, for a point read.
+    pub(crate) fn sources_for(&self, key: &DecoratedKey) -> (Vec<Arc<dyn PartitionSource>>, usize) {
+        let view = self.view();
+        let mut sources: Vec<Arc<dyn PartitionSource>> = Vec::new();
+        for slot in view.memtables() {
+            if slot.memtable.may_contain(key) {
+                sources.push(slot.memtable.clone());
+            }
+        }
+        let mut touched = 0;
+        for l in &view.sstables {
+            if l.sstable.may_contain(key) {
+                touched += 1;
+                sources.push(l.sstable.clone());
+            }
+        }
+        (sources, touched)
+    }
+
+    /// Every memtable and SSTable, for a scan.
+    pub(crate) fn all_sources(&self) -> (Vec<Arc<dyn PartitionSource>>, usize) {
+        let view = self.view();
+        let mut sources: Vec<Arc<dyn PartitionSource>> = view
+            .memtables()
+            .map(|s| s.memtable.clone() as Arc<dyn PartitionSource>)
+            .collect();
+        sources.extend(
+            view.sstables
+                .iter()
+                .map(|l| l.sstable.clone() as Arc<dyn PartitionSource>),
+        );
+        (sources, view.sstables.len())
+    }
+
+    /// Replaces `inputs` with `outputs` in the manifest (durably) and then in the
+    /// view; the caller deletes the inputs' files afterwards.
+    pub(crate) fn swap_sstables(
+        &self,
+        inputs: &HashSet<u64>,
+        outputs: Vec<LiveSsTable>,
+    ) -> Result<()> {
+        let mut manifest = lock(&self.manifest);
+        let mut next = manifest.clone();
+        next.sstables.retain(|e| !inputs.contains(&e.generation));
+        next.sstables
+            .extend(outputs.iter().map(|o| crate::manifest::SsTableEntry {
+                generation: o.sstable.generation(),
+                level: o.level,
+            }));
+        next.store(self.ctx.fs.as_ref(), &self.dir)?;
+        *manifest = next;
+        self.update_view(|v| {
+            let mut sstables: Vec<LiveSsTable> = v
+                .sstables
+                .iter()
+                .filter(|l| !inputs.contains(&l.sstable.generation()))
+                .cloned()
+                .collect();
+            sstables.extend(outputs);
+            View {
+                active: v.active.clone(),
+                flushing: v.flushing.clone(),
+                sstables,
+            }
+        });
+        Ok(())
+    }
+
+    /// A new SSTable generation number (persisted with the next manifest write;
+    /// files of generations never recorded are removed at the next open).
+    pub(crate) fn allocate_generation(&self) -> u64 {
+        lock(&self.manifest).allocate_generation()
+    }
+
+    fn update_view(&self, f: impl FnOnce(&View) -> View) {
+        let mut guard = self.view.write().unwrap_or_else(|p| p.into_inner());
+        let next = f(&guard);
+        *guard = Arc::new(next);
+    }
+
+    /// The oldest write timestamp in any non-empty memtable.
+    pub(crate) fn memtable_min_timestamp(&self) -> crate::cell::Timestamp {
+        self.view()
+            .memtables()
+            .filter(|s| !s.memtable.is_empty())
+            .map(|s| s.memtable.min_timestamp())
+            .min()
+            .unwrap_or(crate::cell::Timestamp(i64::MAX))
+    }
+}
+
+/// Describes a live SSTable for the compaction strategies.
+fn describe(l: &LiveSsTable, gc_before: i64) -> SsTableDescriptor {
+    let s = l.sstable.stats();
+    let cells = (s.cell_count + s.row_count).max(1);
+    SsTableDescriptor {
+        generation: l.sstable.generation(),
+        size_bytes: l.sstable.size_bytes(),
+        level: l.level,
+        min_key: s.min_key.clone(),
+        max_key: s.max_key.clone(),
+        min_timestamp: s.min_timestamp,
+        max_timestamp: s.max_timestamp,
+        max_local_deletion_time: s.max_local_deletion_time,
+        droppable_tombstone_ratio: s.droppable_tombstones(gc_before) as f64 / cells as f64,
+    }
+}
+
+/// The SSTable writer settings a table's options call for.
+pub(crate) fn sstable_options(options: &TableOptions) -> crate::sstable::SsTableOptions {
+    crate::sstable::SsTableOptions {
+        block_size_bytes: options.compression.chunk_length_bytes as usize,
+        compression: options.compression.compression,
+        bloom_fp_chance: options.bloom_fp_chance,
+    }
+}

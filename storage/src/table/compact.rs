@@ -19,6 +19,22 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+/// How many partitions one output should size its bloom filter for: the
+/// inputs' total (an upper bound, since merging only removes duplicates), scaled
+/// down when outputs are split by size.
+fn expected_partitions(inputs: &[&LiveSsTable], max_output_bytes: Option<u64>) -> usize {
+    let partitions: u64 = inputs
+        .iter()
+        .map(|l| l.sstable.stats().partition_count)
+        .sum();
+    let bytes: u64 = inputs.iter().map(|l| l.sstable.size_bytes()).sum();
+    let share = match max_output_bytes {
+        Some(max) if bytes > max => (partitions as f64 * max as f64 / bytes as f64 * 1.1) as u64,
+        _ => partitions,
+    };
+    usize::try_from(share.max(1)).unwrap_or(usize::MAX)
+}
+
 /// What the purge rule must look at: everything outside the compaction that may
 /// hold older data for a key.
 struct Outside {
@@ -99,7 +115,8 @@ impl Table {
                 gc_before,
                 Box::new(move |k: &DecoratedKey| outside.max_purgeable(k)),
             );
-            self.write_outputs(merged, task, throttle)?
+            let expected = expected_partitions(&chosen, task.max_output_bytes);
+            self.write_outputs(merged, task, expected, throttle)?
         };
         let moved = task.kind == TaskKind::Move;
         self.swap_sstables(&inputs, outputs)?;
@@ -116,6 +133,7 @@ impl Table {
         &self,
         merged: UnfilteredIter,
         task: &CompactionTask,
+        expected_partitions: usize,
         throttle: &Throttle,
     ) -> Result<Vec<LiveSsTable>> {
         let options = super::sstable_options(&self.options());
@@ -140,7 +158,7 @@ impl Table {
                         &self.dir,
                         self.allocate_generation(),
                         &options,
-                        1024,
+                        expected_partitions,
                     )?),
                 };
                 writer.add(item)?;

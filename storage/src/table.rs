@@ -94,6 +94,19 @@ pub(crate) struct TableMetrics {
     pub(crate) compactions: AtomicU64,
     pub(crate) bytes_flushed: AtomicU64,
     pub(crate) bytes_compacted: AtomicU64,
+    read_count: AtomicU64,
+}
+
+impl TableMetrics {
+    /// Counts a read and says whether to time it (one in eight).
+    pub(crate) fn sample_read(&self) -> bool {
+        self.read_count.fetch_add(1, Ordering::Relaxed) % 8 == 0
+    }
+
+    /// Point reads served so far.
+    pub(crate) fn reads_served(&self) -> u64 {
+        self.read_count.load(Ordering::Relaxed)
+    }
 }
 
 /// Everything the table needs from the engine.
@@ -294,7 +307,7 @@ impl Table {
         let view = self.view();
         let mut sources: Vec<Arc<dyn PartitionSource>> = Vec::new();
         for slot in view.memtables() {
-            if slot.memtable.may_contain(key) {
+            if !slot.memtable.is_empty() && slot.memtable.may_contain(key) {
                 sources.push(slot.memtable.clone());
             }
         }

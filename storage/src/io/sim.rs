@@ -41,6 +41,10 @@ struct Fault {
     path_contains: String,
     /// `None`: fail until cleared.
     remaining: Option<u64>,
+    /// Matching calls let through (unharmed) before the fault strikes.
+    skip: u64,
+    /// Strike with a power cut ([`SimFs::halt`]) instead of an error.
+    halt: bool,
 }
 
 /// One file's contents, shared by every name (hard link) that points at it.
@@ -118,6 +122,7 @@ impl State {
     }
 
     /// Consumes one matching fault, if any, and returns the error it causes.
+    /// A halting fault cuts the power first, so the call never takes effect.
     fn fault(&mut self, kind: FaultKind, path: &Path) -> io::Result<()> {
         let text = path.to_string_lossy();
         let hit = self
@@ -126,11 +131,24 @@ impl State {
             .position(|f| f.kind == kind && text.contains(f.path_contains.as_str()));
         let Some(i) = hit else { return Ok(()) };
         let fault = &mut self.faults[i];
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return Ok(());
+        }
+        let halt = fault.halt;
         if let Some(n) = &mut fault.remaining {
             *n -= 1;
             if *n == 0 {
                 self.faults.remove(i);
             }
+        }
+        if halt {
+            self.revert_to_durable();
+            self.halted = true;
+            return Err(io::Error::other(format!(
+                "simulated power cut at {kind:?} on {}",
+                path.display()
+            )));
         }
         Err(io::Error::other(format!(
             "injected {kind:?} fault on {}",
@@ -262,6 +280,23 @@ impl SimFs {
             kind,
             path_contains: path_contains.to_owned(),
             remaining: times,
+            skip: 0,
+            halt: false,
+        });
+    }
+
+    /// Arms a power cut at an exact point: the call of `kind` on a path
+    /// containing `path_contains` that comes after `skip` such calls halts the
+    /// disk ([`SimFs::halt`]) before it takes effect, and fails. Crash tests
+    /// use it to cut power between two given steps of a flush or compaction.
+    /// While armed it hides other faults on the calls it matches.
+    pub fn halt_on(&self, kind: FaultKind, path_contains: &str, skip: u64) {
+        self.lock().faults.push(Fault {
+            kind,
+            path_contains: path_contains.to_owned(),
+            remaining: Some(1),
+            skip,
+            halt: true,
         });
     }
 

@@ -226,3 +226,29 @@ fn an_fsync_in_flight_at_a_halt_makes_nothing_durable() {
     fs.restart();
     assert_eq!(fs.read_all(&p).unwrap(), b"old");
 }
+
+#[test]
+fn halt_on_cuts_power_at_the_chosen_call() {
+    let (fs, dir) = setup();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    fs.halt_on(FaultKind::SyncDir, "/db/log", 1);
+    let f = fs.create(&a).unwrap();
+    f.write_all_at(b"a", 0).unwrap();
+    f.sync_data().unwrap();
+    fs.sync_dir(&dir).unwrap();
+    let g = fs.create(&b).unwrap();
+    g.sync_data().unwrap();
+    let err = fs.sync_dir(&dir).unwrap_err();
+    assert!(err.to_string().contains("power cut"), "{err}");
+    assert!(fs.is_halted());
+    assert!(fs.create(&dir.join("c")).is_err());
+    fs.restart();
+    assert_eq!(
+        fs.read_dir(&dir).unwrap(),
+        vec![a.clone()],
+        "b's entry was never durable"
+    );
+    assert_eq!(fs.read_all(&a).unwrap(), b"a");
+    fs.sync_dir(&dir).unwrap();
+    assert!(!fs.is_halted(), "the cut is armed once");
+}

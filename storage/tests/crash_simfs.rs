@@ -30,11 +30,12 @@ use storage::clock::ManualClock;
 use storage::commitlog::SyncMode;
 use storage::io::FileSystem;
 use storage::io::sim::{FaultKind, SimFs};
-use storage::manifest::Manifest;
+use storage::manifest::{MANIFEST_FILE, Manifest};
 use storage::options::{
     CompactionStrategyOptions, LeveledOptions, SizeTieredOptions, TableOptions,
 };
 use storage::read::{ColumnFilter, PartitionRead, ScanCommand, ScanItem};
+use storage::sstable::data_path;
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine,
     EngineOptions, Error, KeyRange, Mutation, Row, TableId, Token,
@@ -373,33 +374,28 @@ fn check_writer(model: &Model, writer: u32, outcome: &Outcome, found: &Model) ->
     );
 }
 
-/// The table's directory (found by listing, so the test need not know the format).
+/// The table's directory (found by listing: its name is the engine's business).
 fn table_dir(fs: &SimFs) -> PathBuf {
     let dirs = fs.read_dir(&Path::new(DATA_DIR).join("tables")).unwrap();
     assert_eq!(dirs.len(), 1, "one table directory: {dirs:?}");
     dirs[0].clone()
 }
 
-/// Files in the table directory that the manifest does not account for:
-/// SSTables it does not name and temporary files.
+/// Files in the table directory that the durable manifest does not account
+/// for: SSTables it does not name and temporary files.
 fn orphans(fs: &SimFs) -> Vec<PathBuf> {
     let dir = table_dir(fs);
     let manifest = Manifest::load(fs, &dir).unwrap().expect("a manifest");
-    let live: BTreeSet<String> = manifest
+    let mut known: BTreeSet<PathBuf> = manifest
         .sstables
         .iter()
-        .map(|e| format!("{:020}", e.generation))
+        .map(|e| data_path(&dir, e.generation))
         .collect();
+    known.insert(dir.join(MANIFEST_FILE));
     fs.read_dir(&dir)
         .unwrap()
         .into_iter()
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if name.starts_with("MANIFEST") {
-                return name != "MANIFEST";
-            }
-            !live.iter().any(|g| name == format!("sst-{g}.db"))
-        })
+        .filter(|p| !known.contains(p))
         // Directories (snapshots) are not table files.
         .filter(|p| fs.read_dir(p).is_err())
         .collect()

@@ -224,7 +224,7 @@ fn compaction_worker(
                 worked = true;
                 if let Err(e) = run_marked(shared, &table, &task, running, throttle) {
                     tracing::error!(table = %table.id, error = %e, "compaction failed; inputs kept");
-                    std::thread::sleep(Duration::from_secs(1));
+                    back_off(stop, signal, Duration::from_secs(1));
                 }
             }
         }
@@ -240,6 +240,16 @@ fn compaction_worker(
             *woken = false;
         }
     }
+}
+
+/// Waits `pause` before retrying after a failure, but returns at once when the
+/// engine stops: `stop` sets the flag before it notifies under the same lock.
+fn back_off(stop: &AtomicBool, signal: &(Mutex<bool>, Condvar), pause: Duration) {
+    let guard = signal.0.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = signal
+        .1
+        .wait_timeout_while(guard, pause, |_| !stop.load(Ordering::Acquire))
+        .unwrap_or_else(|p| p.into_inner());
 }
 
 /// Asks the strategy (then the fully-expired rule) for a task and marks its inputs.

@@ -223,6 +223,77 @@ fn memtable_apply_speed() {
     );
 }
 
+fn bench_mutation(i: u64) -> Mutation {
+    let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let k = DecoratedKey::new(Token(h as i64), h.to_le_bytes().repeat(2));
+    // A realistic microsecond timestamp: its varint is 8 bytes, not 1.
+    let ts = 1_700_000_000_000_000 + i as i64;
+    Mutation::new(TableId(1), k).with_row(Row::new(ClusteringKey::EMPTY).with_cell(
+        ColumnId(1),
+        None,
+        Cell::live(ts, vec![7u8; 100]),
+    ))
+}
+
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The benchmark's shape (16-byte keys, one 100-byte cell per partition):
+/// resident memory growth and accounted bytes per entry, apply and scan speed.
+/// `MEMTABLE_N=500000 cargo test --release -p storage memtable_footprint -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, run by hand in release mode"]
+fn memtable_footprint() {
+    let n: u64 = std::env::var("MEMTABLE_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50_000);
+    // Resident growth first, before anything else has grown the heap.
+    let mt = Memtable::new(1);
+    let before = resident_bytes();
+    for i in 0..n {
+        mt.apply(&bench_mutation(i), 0);
+    }
+    let rss = resident_bytes().saturating_sub(before);
+    let accounted = mt.size_bytes() as u64;
+    let t = std::time::Instant::now();
+    let items = mt.clone().scan(&KeyRange::ALL).unwrap().count();
+    let scan = t.elapsed().as_nanos() as f64 / n as f64;
+    assert_eq!(items as u64, 2 * n);
+    let keys: Vec<DecoratedKey> = (0..n).map(|i| bench_mutation(i).key).collect();
+    let t = std::time::Instant::now();
+    for k in &keys {
+        let s = mt.clone().read_partition(k, &[ClusteringRange::ALL], false).unwrap();
+        assert_eq!(s.unwrap().rows.count(), 1);
+    }
+    let read = t.elapsed().as_nanos() as f64 / n as f64;
+    // Apply speed on a fresh memtable with the mutations built beforehand.
+    let muts: Vec<Mutation> = (n..2 * n).map(bench_mutation).collect();
+    let fresh = Memtable::new(2);
+    let t = std::time::Instant::now();
+    for m in &muts {
+        fresh.apply(m, 0);
+    }
+    let apply = t.elapsed().as_nanos() as f64 / n as f64;
+    let t = std::time::Instant::now();
+    for m in &muts {
+        fresh.apply(m, 0);
+    }
+    let overwrite = t.elapsed().as_nanos() as f64 / n as f64;
+    println!(
+        "n={n}: apply {apply:.0} ns/op, overwrite {overwrite:.0} ns/op, accounted {} B/entry, \
+         resident {} B/entry, scan {scan:.0} ns/partition, point read {read:.0} ns/op, \
+         after overwrite {} B/entry",
+        accounted / n,
+        rss / n,
+        fresh.size_bytes() as u64 / n
+    );
+}
+
 #[test]
 #[ignore = "a measurement, run by hand in release mode"]
 fn skiplist_baseline_speed() {

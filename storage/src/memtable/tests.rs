@@ -1,7 +1,8 @@
 use super::*;
 use crate::cell::{Cell, LivenessInfo};
-use crate::key::{Bound, ColumnId, TableId};
+use crate::key::{Bound, ColumnId, TableId, Token};
 use crate::mutation::arb;
+use crate::partition::Unfiltered;
 use proptest::prelude::*;
 
 fn key(t: i64, k: &[u8]) -> DecoratedKey {
@@ -223,6 +224,91 @@ fn memtable_apply_speed() {
     );
 }
 
+/// What the accounting should say, recomputed from the contents.
+fn recount(mt: &Memtable) -> usize {
+    mt.partitions
+        .iter()
+        .map(|e| {
+            let node = SKIPLIST_NODE_SIZE + alloc_size(e.key().heap_len());
+            node as i64 + e.value().lock().accounted()
+        })
+        .sum::<i64>() as usize
+}
+
+fn dump(mt: &Arc<Memtable>) -> Vec<Unfiltered> {
+    mt.clone()
+        .scan(&KeyRange::ALL)
+        .unwrap()
+        .map(|u| u.unwrap())
+        .collect()
+}
+
+proptest! {
+    /// The encoded forms read exactly like the decoded structure they stand for,
+    /// and incremental accounting agrees with a recount.
+    #[test]
+    fn encoded_partitions_read_like_decoded_ones(
+        ms in proptest::collection::vec(arb::mutation(), 1..12), owned in any::<bool>()
+    ) {
+        let mt = Memtable::new(1);
+        let mut model: std::collections::BTreeMap<DecoratedKey, PartitionData> = Default::default();
+        for m in &ms {
+            if owned { mt.apply_owned(m.clone(), 0); } else { mt.apply(m, 0); }
+            model.entry(m.key.clone()).or_default().apply(Cow::Borrowed(m));
+        }
+        let mut want = Vec::new();
+        for (k, data) in &model {
+            want.push(Unfiltered::Partition(data.header(k.clone())));
+            want.extend(data.rows.iter().cloned().map(Unfiltered::Row));
+        }
+        prop_assert_eq!(dump(&mt), want);
+        prop_assert_eq!(mt.size_bytes(), recount(&mt));
+        let min = ms.iter().map(mutation_min_timestamp).min().unwrap_or(i64::MAX);
+        prop_assert_eq!(mt.min_timestamp(), Timestamp(min));
+    }
+
+    #[test]
+    fn mem_keys_order_like_decorated_keys(
+        a in (0i64..3, proptest::collection::vec(any::<u8>(), 0..30)),
+        b in (0i64..3, proptest::collection::vec(any::<u8>(), 0..30)),
+    ) {
+        let (da, db) = (key(a.0, &a.1), key(b.0, &b.1));
+        let (ma, mb) = (MemKey::of(&da), MemKey::of(&db));
+        prop_assert_eq!(ma.cmp(&mb), da.cmp(&db));
+        prop_assert_eq!(ma.to_decorated(), da);
+    }
+}
+
+#[test]
+fn single_row_partitions_stay_compact() {
+    let mt = Memtable::new(1);
+    let n = 1000;
+    for i in 0..n {
+        mt.apply(&bench_mutation(i), 0);
+    }
+    let per_entry = mt.size_bytes() / n as usize;
+    assert!(per_entry <= 250, "{per_entry} bytes per entry");
+    // Overwrites keep them encoded, and unsorted or huge writes still work.
+    for i in 0..n {
+        mt.apply_owned(bench_mutation(i), 0);
+    }
+    assert_eq!(mt.size_bytes() / n as usize, per_entry);
+    assert_eq!(mt.size_bytes(), recount(&mt));
+    let k = key(7, &[b'k'; 40]);
+    let mut big = Mutation::new(TableId(1), k.clone());
+    for i in 0u16..300 {
+        big = big.with_row(row(&i.to_be_bytes(), 1, &[1; 100]));
+    }
+    big.rows.swap(0, 1);
+    mt.apply(&big, 0);
+    assert!(matches!(
+        *mt.partitions.get(&MemKey::of(&k)).unwrap().value().lock(),
+        Slot::Decoded(_)
+    ));
+    assert_eq!(read(&mt, &k, &[ClusteringRange::ALL], true).len(), 300);
+    assert_eq!(mt.size_bytes(), recount(&mt));
+}
+
 fn bench_mutation(i: u64) -> Mutation {
     let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let k = DecoratedKey::new(Token(h as i64), h.to_le_bytes().repeat(2));
@@ -267,7 +353,10 @@ fn memtable_footprint() {
     let keys: Vec<DecoratedKey> = (0..n).map(|i| bench_mutation(i).key).collect();
     let t = std::time::Instant::now();
     for k in &keys {
-        let s = mt.clone().read_partition(k, &[ClusteringRange::ALL], false).unwrap();
+        let s = mt
+            .clone()
+            .read_partition(k, &[ClusteringRange::ALL], false)
+            .unwrap();
         assert_eq!(s.unwrap().rows.count(), 1);
     }
     let read = t.elapsed().as_nanos() as f64 / n as f64;
@@ -341,13 +430,7 @@ fn concurrent_writers_converge_to_the_sequential_result() {
             s.spawn(move || part.iter().rev().for_each(|m| _ = par.apply(m, 0)));
         }
     });
-    let dump = |mt: &Arc<Memtable>| -> Vec<Unfiltered> {
-        mt.clone()
-            .scan(&KeyRange::ALL)
-            .unwrap()
-            .map(|u| u.unwrap())
-            .collect()
-    };
     assert_eq!(dump(&par), dump(&seq));
+    assert_eq!(par.size_bytes(), recount(&par));
     assert_eq!(par.partition_count(), seq.partition_count());
 }

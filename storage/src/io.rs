@@ -21,6 +21,15 @@ pub trait File: Send + Sync + Debug {
     fn sync_data(&self) -> io::Result<()>;
     /// Sets the file's length (zero-filling when it grows).
     fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Reserves the file's blocks up to `len` without writing them, growing it
+    /// to `len` if shorter; the new part reads as zeros. Writes into reserved
+    /// blocks need no block allocation, so cannot fail for lack of space.
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        if self.size()? < len {
+            self.set_len(len)?;
+        }
+        Ok(())
+    }
     /// The file's current length.
     fn size(&self) -> io::Result<u64>;
 }
@@ -68,6 +77,19 @@ impl File for StdFile {
     }
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
+    }
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        match rustix::fs::fallocate(&self.0, rustix::fs::FallocateFlags::empty(), 0, len) {
+            Ok(()) => Ok(()),
+            // A file system without fallocate: growing the file is the best it has.
+            Err(rustix::io::Errno::OPNOTSUPP) => {
+                if self.size()? < len {
+                    self.0.set_len(len)?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
     fn size(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())

@@ -14,9 +14,6 @@ use crate::key::TableId;
 use crate::position::ReplayPosition;
 use std::path::{Path, PathBuf};
 
-/// Zeros are written in pieces of this size when pre-allocating.
-const ZERO_CHUNK: usize = 1 << 20;
-
 fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let context = format!("{what} {}", path.display());
     move |e| Error::io(context, e)
@@ -48,23 +45,22 @@ pub(super) fn list(fs: &dyn FileSystem, dir: &Path) -> Result<(Vec<(u64, PathBuf
     Ok((found, max_id))
 }
 
-/// Creates segment `id`: header, zeros up to the full size, fsync, and a
-/// directory sync so the file survives a crash before it is used.
+/// Creates segment `id`: header, blocks reserved up to the full size, fsync,
+/// and a directory sync so the file survives a crash before it is used.
+///
+/// The blocks are reserved (fallocate), not written: writing 32 MiB of zeros
+/// per new segment cost as much disk traffic as 200k small writes. The first
+/// fdatasyncs into reserved blocks also record them as written; recycled
+/// segments, whose blocks are already written, avoid even that.
 pub(super) fn create(fs: &dyn FileSystem, opts: &CommitLogOptions, id: u64) -> Result<Segment> {
     let path = format::segment_path(&opts.dir, id);
     let write = io_err("pre-allocating commit log segment", &path);
     let file = fs.create(&path).map_err(io_err("creating", &path))?;
-    let zeros = vec![0u8; ZERO_CHUNK];
-    let mut at = HEADER_LEN;
     let result = (|| {
-        file.write_all_at(&format::encode_header(id), 0)?;
-        // Real zeros, not a sparse hole: later fdatasyncs then need no block
-        // allocation (and so no metadata journal commit).
-        while at < opts.segment_size_bytes {
-            let n = (opts.segment_size_bytes - at).min(ZERO_CHUNK as u64) as usize;
-            file.write_all_at(&zeros[..n], at)?;
-            at += n as u64;
-        }
+        file.allocate(opts.segment_size_bytes)?;
+        let mut head = format::encode_header(id).to_vec();
+        head.resize(HEADER_LEN as usize + format::END_MARKER_LEN, 0);
+        file.write_all_at(&head, 0)?;
         file.sync_data()?;
         fs.sync_dir(&opts.dir)
     })();

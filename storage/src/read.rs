@@ -178,7 +178,7 @@ impl Iterator for PartitionReader {
 
     fn next(&mut self) -> Option<Result<Row>> {
         while self.remaining > 0 && !self.failed {
-            let row = match next_merged_row(&mut self.cursors, &self.active, self.reversed) {
+            let mut row = match next_merged_row(&mut self.cursors, &self.active, self.reversed) {
                 Ok(Some(row)) => row,
                 Ok(None) => return None,
                 Err(e) => {
@@ -191,7 +191,7 @@ impl Iterator for PartitionReader {
             {
                 continue;
             }
-            if let Some(row) = self.ctx.process(&self.mode, row) {
+            if self.ctx.process(&self.mode, &mut row) {
                 self.remaining -= 1;
                 return Some(Ok(row));
             }

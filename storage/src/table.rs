@@ -100,7 +100,9 @@ pub(crate) struct TableMetrics {
 impl TableMetrics {
     /// Counts a read and says whether to time it (one in eight).
     pub(crate) fn sample_read(&self) -> bool {
-        self.read_count.fetch_add(1, Ordering::Relaxed).is_multiple_of(8)
+        self.read_count
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(8)
     }
 
     /// Point reads served so far.

@@ -87,7 +87,7 @@ impl PartitionData {
             key: key.clone(),
             deletion: self.deletion,
             range_tombstones: self.range_tombstones.clone(),
-            static_row: self.static_row.as_deref().cloned(),
+            static_row: self.static_row.clone(),
         }
     }
 }

@@ -77,7 +77,7 @@ pub struct PartitionReader {
     key: DecoratedKey,
     mode: Mode,
     ctx: PartitionCtx,
-    static_row: Option<Row>,
+    static_row: Option<Box<Row>>,
     cursors: Vec<Cursor>,
     active: Vec<usize>,
     reversed: bool,
@@ -148,7 +148,7 @@ impl PartitionReader {
 
     /// The static row, processed like the rows (live-filtered in live mode).
     pub fn static_row(&self) -> Option<&Row> {
-        self.static_row.as_ref()
+        self.static_row.as_deref()
     }
 
     /// The merged range tombstones that are not shadowed by the partition deletion.
@@ -288,7 +288,7 @@ impl Iterator for ScanReader {
             Unfiltered::Partition(h) => ScanItem::Partition {
                 key: h.key,
                 deletion: h.deletion,
-                static_row: h.static_row,
+                static_row: h.static_row.map(|s| *s),
             },
             Unfiltered::Row(r) => ScanItem::Row(r),
         }))

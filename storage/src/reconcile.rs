@@ -214,7 +214,7 @@ pub fn merge_headers(mut a: PartitionHeader, b: PartitionHeader) -> PartitionHea
         }
     }
     a.static_row = match (a.static_row, b.static_row) {
-        (Some(x), Some(y)) => Some(merge_rows(x, y)),
+        (Some(x), Some(y)) => Some(Box::new(merge_rows(*x, *y))),
         (x, y) => x.or(y),
     };
     a

@@ -39,7 +39,7 @@ impl PartitionCtx {
         headers: impl IntoIterator<Item = PartitionHeader>,
         mode: &Mode,
         now: i64,
-    ) -> (PartitionCtx, Option<Row>) {
+    ) -> (PartitionCtx, Option<Box<Row>>) {
         let mut headers = headers.into_iter();
         let Some(first) = headers.next() else {
             return (PartitionCtx::empty(now), None);
@@ -55,7 +55,7 @@ impl PartitionCtx {
         header: PartitionHeader,
         mode: &Mode,
         now: i64,
-    ) -> (PartitionCtx, DecoratedKey, Option<Row>) {
+    ) -> (PartitionCtx, DecoratedKey, Option<Box<Row>>) {
         let PartitionHeader {
             key,
             deletion,
@@ -124,7 +124,7 @@ impl PartitionCtx {
     }
 
     /// Processes the static row: only the partition deletion covers it.
-    pub(crate) fn process_static(&mut self, mode: &Mode, mut row: Row) -> Option<Row> {
+    pub(crate) fn process_static(&mut self, mode: &Mode, mut row: Box<Row>) -> Option<Box<Row>> {
         self.count(&row);
         shadow_row_in_place(&mut row, self.deletion);
         self.finish(mode, &mut row).then_some(row)

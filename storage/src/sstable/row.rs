@@ -289,7 +289,11 @@ pub(super) fn decode_header(
     let static_row = if flags & HEADER_STATIC != 0 {
         let body = r.slice()?;
         let mut br = Reader::new(body);
-        Some(get_row_body(block, &mut br, ClusteringKey::EMPTY)?)
+        Some(Box::new(get_row_body(
+            block,
+            &mut br,
+            ClusteringKey::EMPTY,
+        )?))
     } else {
         None
     };

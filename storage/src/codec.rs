@@ -65,6 +65,7 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
@@ -84,21 +85,25 @@ impl<'a> Reader<'a> {
     }
 
     /// A little-endian u32.
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
     /// A little-endian u64.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
     /// A little-endian i64.
+    #[inline]
     pub fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_le_bytes(self.array()?))
     }
 
     /// A little-endian i32.
+    #[inline]
     pub fn i32(&mut self) -> Result<i32, DecodeError> {
         Ok(i32::from_le_bytes(self.array()?))
     }
@@ -167,7 +172,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint-length-prefixed byte string, borrowed.
-    #[inline]
+    #[inline(always)]
     pub fn slice(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.len()?;
         self.take(n)

@@ -40,53 +40,49 @@ impl PartitionCtx {
         mode: &Mode,
         now: i64,
     ) -> (PartitionCtx, Option<Box<Row>>) {
+        let mut ctx = PartitionCtx::empty(now);
         let mut headers = headers.into_iter();
         let Some(first) = headers.next() else {
-            return (PartitionCtx::empty(now), None);
+            return (ctx, None);
         };
-        let (ctx, _, static_row) =
-            PartitionCtx::from_header(headers.fold(first, merge_headers), mode, now);
+        let (_, static_row) = ctx.reset(headers.fold(first, merge_headers), mode);
         (ctx, static_row)
     }
 
-    /// The context of one (merged) header; returns it with the header's key and
-    /// its not yet processed static row.
-    pub(crate) fn from_header(
+    /// Starts the partition of one (merged) header, reusing this context's
+    /// buffers; returns the header's key and its not yet processed static row.
+    pub(crate) fn reset(
+        &mut self,
         header: PartitionHeader,
         mode: &Mode,
-        now: i64,
-    ) -> (PartitionCtx, DecoratedKey, Option<Box<Row>>) {
+    ) -> (DecoratedKey, Option<Box<Row>>) {
         let PartitionHeader {
             key,
             deletion,
             range_tombstones,
             static_row,
         } = header;
-        let visible = if range_tombstones.is_empty() {
-            Vec::new()
-        } else {
+        self.visible.clear();
+        if !range_tombstones.is_empty() {
             let purger = match mode {
                 Mode::Compaction(p) => Some(p),
                 _ => None,
             };
-            range_tombstones
-                .iter()
-                .filter(|rt| {
-                    deletion
-                        .is_none_or(|d| compare_deletions(&rt.deletion, &d) == Ordering::Greater)
-                        && !purger.is_some_and(|p| p.purgeable_deletion(&rt.deletion))
-                })
-                .cloned()
-                .collect()
-        };
-        let ctx = PartitionCtx {
-            tombstones: usize::from(deletion.is_some()) + range_tombstones.len(),
-            deletion,
-            range_tombstones,
-            visible,
-            now,
-        };
-        (ctx, key, static_row)
+            self.visible.extend(
+                range_tombstones
+                    .iter()
+                    .filter(|rt| {
+                        deletion.is_none_or(|d| {
+                            compare_deletions(&rt.deletion, &d) == Ordering::Greater
+                        }) && !purger.is_some_and(|p| p.purgeable_deletion(&rt.deletion))
+                    })
+                    .cloned(),
+            );
+        }
+        self.tombstones = usize::from(deletion.is_some()) + range_tombstones.len();
+        self.deletion = deletion;
+        self.range_tombstones = range_tombstones;
+        (key, static_row)
     }
 
     /// The context of a partition no source has anything for.

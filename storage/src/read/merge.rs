@@ -160,7 +160,8 @@ impl MergeIter {
         let Some(merged) = merged else {
             return Ok(None);
         };
-        let (mut ctx, key, static_row) = PartitionCtx::from_header(merged, mode, self.cfg.now);
+        let ctx = &mut self.ctx;
+        let (key, static_row) = ctx.reset(merged, mode);
         let static_row = static_row.and_then(|s| ctx.process_static(mode, s));
         let header = PartitionHeader {
             deletion: ctx.output_deletion(mode),
@@ -180,7 +181,6 @@ impl MergeIter {
                     || header.static_row.is_some()
             }
         };
-        self.ctx = ctx;
         self.in_partition = true;
         if eager {
             return Ok(Some(header));
@@ -268,4 +268,96 @@ pub fn merge_for_compaction(
     );
     it.max_purgeable = Some(max_purgeable);
     Box::new(it)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::Cell;
+    use crate::error::Error;
+    use crate::key::{ColumnId, Token};
+    use crate::read::ColumnFilter;
+
+    fn pk(t: i64) -> DecoratedKey {
+        DecoratedKey::new(Token(t), vec![t as u8])
+    }
+
+    fn part(t: i64) -> Result<Unfiltered> {
+        Ok(Unfiltered::Partition(PartitionHeader::new(pk(t))))
+    }
+
+    fn row(c: u8, ts: i64) -> Row {
+        Row::new(ClusteringKey::new(vec![c])).with_cell(ColumnId(0), None, Cell::live(ts, vec![c]))
+    }
+
+    fn source(items: Vec<Result<Unfiltered>>) -> UnfilteredIter {
+        Box::new(items.into_iter())
+    }
+
+    fn merge(sources: Vec<UnfilteredIter>) -> Vec<Result<Unfiltered>> {
+        let cfg = MergeConfig {
+            mode: Mode::Tombstones(ColumnFilter::All),
+            now: 0,
+            range: KeyRange::ALL,
+            resume_after: None,
+        };
+        MergeIter::new(sources, cfg).collect()
+    }
+
+    fn ok(items: Vec<Result<Unfiltered>>) -> Vec<Unfiltered> {
+        items.into_iter().map(|r| r.expect("no error")).collect()
+    }
+
+    #[test]
+    fn sources_running_dry_at_different_times_merge_in_order() {
+        let sources = vec![
+            source(vec![]),
+            // A stray row before any partition is dropped.
+            source(vec![
+                Ok(Unfiltered::Row(row(9, 1))),
+                part(1),
+                Ok(Unfiltered::Row(row(1, 1))),
+            ]),
+            source(vec![
+                part(1),
+                Ok(Unfiltered::Row(row(1, 2))),
+                Ok(Unfiltered::Row(row(2, 2))),
+                part(3),
+                Ok(Unfiltered::Row(row(3, 2))),
+            ]),
+            source(vec![part(2), Ok(Unfiltered::Row(row(5, 1))), part(4)]),
+        ];
+        let expected = vec![
+            Unfiltered::Partition(PartitionHeader::new(pk(1))),
+            Unfiltered::Row(row(1, 2)),
+            Unfiltered::Row(row(2, 2)),
+            Unfiltered::Partition(PartitionHeader::new(pk(2))),
+            Unfiltered::Row(row(5, 1)),
+            Unfiltered::Partition(PartitionHeader::new(pk(3))),
+            Unfiltered::Row(row(3, 2)),
+            Unfiltered::Partition(PartitionHeader::new(pk(4))),
+        ];
+        assert_eq!(ok(merge(sources)), expected);
+    }
+
+    #[test]
+    fn an_error_after_other_sources_ran_dry_is_returned_once() {
+        let err = || Error::Malformed {
+            what: "test",
+            reason: "boom".into(),
+        };
+        let sources = vec![
+            source(vec![part(1)]),
+            source(vec![
+                part(2),
+                Ok(Unfiltered::Row(row(1, 1))),
+                Err(err()),
+                Ok(Unfiltered::Row(row(2, 1))),
+            ]),
+        ];
+        let out = merge(sources);
+        assert_eq!(out.len(), 4, "{out:?}");
+        assert!(out[..3].iter().all(|r| r.is_ok()));
+        assert!(out[3].is_err());
+    }
 }

@@ -229,6 +229,7 @@ impl MergeIter {
 impl Iterator for MergeIter {
     type Item = Result<Unfiltered>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Unfiltered>> {
         match self.step() {
             Ok(u) => u.map(Ok),

@@ -281,11 +281,25 @@ impl Engine {
 
     /// Waits until no compaction is running or pending on any table.
     pub fn wait_for_compactions(&self) -> Result<()> {
-        for id in self.tables() {
-            self.compact(id, false)?;
+        loop {
+            // Run what is pending here, then wait out the background workers;
+            // their outputs may make new tasks, so go round until neither has work.
+            for id in self.tables() {
+                self.compact(id, false)?;
+            }
+            self.workers.wait_idle();
+            let busy = self.shared.all_tables().iter().any(|t| {
+                !t.compacting
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_empty()
+                    || workers::has_task(&self.shared, t)
+            });
+            if !busy {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
-        self.workers.wait_idle();
-        Ok(())
     }
 
     /// Hard-links a table's SSTables into `snapshots/<name>/` after a flush.

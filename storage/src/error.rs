@@ -36,9 +36,10 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
-    /// An fsync failed earlier: the engine refuses writes, since the kernel may
-    /// have dropped the dirty pages and a retry could report false success.
-    #[error("storage is poisoned and refuses writes since an fsync failed: {0}")]
+    /// A write or fsync failed earlier (commit log or memtable flush): the
+    /// engine refuses writes, since the kernel may have dropped the dirty pages
+    /// and a retry could report false success.
+    #[error("storage is poisoned and refuses writes since a write or fsync failed: {0}")]
     Poisoned(String),
     /// A mutation is larger than half a commit-log segment.
     #[error(

@@ -177,6 +177,7 @@ impl Table {
     pub(crate) fn open(ctx: TableContext, dir: PathBuf, manifest: Manifest) -> Result<Arc<Table>> {
         let live: HashSet<u64> = manifest.sstables.iter().map(|e| e.generation).collect();
         SsTable::remove_temporary_files(ctx.fs.as_ref(), &dir)?;
+        remove_manifest_temp(ctx.fs.as_ref(), &dir)?;
         for generation in SsTable::list_generations(ctx.fs.as_ref(), &dir)? {
             if !live.contains(&generation) {
                 tracing::info!(table = %manifest.table, generation, "removing SSTable not in the manifest");
@@ -393,6 +394,20 @@ impl Table {
             .min()
             .unwrap_or(crate::cell::Timestamp(i64::MAX))
     }
+}
+
+/// Deletes a `MANIFEST.tmp` that a crash left durable (a concurrent SSTable
+/// publication synced the directory while a manifest was being written). It is
+/// never read, but it would otherwise stay on disk until the next manifest write.
+fn remove_manifest_temp(fs: &dyn FileSystem, dir: &std::path::Path) -> Result<()> {
+    let tmp = dir.join(crate::manifest::MANIFEST_TMP_FILE);
+    if !fs.exists(&tmp) {
+        return Ok(());
+    }
+    fs.remove_file(&tmp)
+        .map_err(|e| Error::io(format!("removing {}", tmp.display()), e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
 }
 
 /// Describes a live SSTable for the compaction strategies.

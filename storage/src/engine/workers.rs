@@ -170,7 +170,8 @@ impl Workers {
         result
     }
 
-    /// Waits until no background compaction is running.
+    /// Waits until no compaction is counted as running. A task picked but not
+    /// yet counted shows only as marked inputs, which callers check as well.
     pub(crate) fn wait_idle(&self) {
         while self.running.load(Ordering::Acquire) > 0 {
             std::thread::sleep(Duration::from_millis(5));
@@ -224,7 +225,7 @@ fn compaction_worker(
                 worked = true;
                 if let Err(e) = run_marked(shared, &table, &task, running, throttle) {
                     tracing::error!(table = %table.id, error = %e, "compaction failed; inputs kept");
-                    std::thread::sleep(Duration::from_secs(1));
+                    back_off(stop, signal, Duration::from_secs(1));
                 }
             }
         }
@@ -240,6 +241,27 @@ fn compaction_worker(
             *woken = false;
         }
     }
+}
+
+/// Waits `pause` before retrying after a failure, but returns at once when the
+/// engine stops: `stop` sets the flag before it notifies under the same lock.
+fn back_off(stop: &AtomicBool, signal: &(Mutex<bool>, Condvar), pause: Duration) {
+    let guard = signal.0.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = signal
+        .1
+        .wait_timeout_while(guard, pause, |_| !stop.load(Ordering::Acquire))
+        .unwrap_or_else(|p| p.into_inner());
+}
+
+/// Whether the strategy has a task for `table` now (nothing is marked).
+pub(super) fn has_task(shared: &Shared, table: &Table) -> bool {
+    let now = shared.options.clock.now_seconds();
+    let gc_before = now.saturating_sub(table.options().gc_grace_seconds);
+    let descriptors = table.descriptors(gc_before);
+    let compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
+    table
+        .with_strategy(|s| s.next_task(&descriptors, &compacting, now, gc_before))
+        .is_some()
 }
 
 /// Asks the strategy (then the fully-expired rule) for a task and marks its inputs.

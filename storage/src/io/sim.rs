@@ -6,7 +6,11 @@
 //! `sync_data`; for every directory, the entries it has now and the entries made
 //! durable by the last `sync_dir`. [`SimFs::crash`] throws away everything not
 //! durable and invalidates every open handle, so threads of an engine that
-//! "lost power" cannot write into the rebooted disk.
+//! "lost power" cannot write into the rebooted disk. [`SimFs::halt`] goes one
+//! step further for tests that crash a running engine: the disk freezes at the
+//! crash instant and refuses every call (path operations included) until
+//! [`SimFs::restart`], so the dead engine's threads cannot rename, create or
+//! delete anything while the test tears them down.
 //!
 //! Simplifications, all on the side of a kind disk: directories themselves are
 //! durable as soon as `create_dir_all` or `remove_dir_all` returns, a crash never
@@ -37,6 +41,10 @@ struct Fault {
     path_contains: String,
     /// `None`: fail until cleared.
     remaining: Option<u64>,
+    /// Matching calls let through (unharmed) before the fault strikes.
+    skip: u64,
+    /// Strike with a power cut ([`SimFs::halt`]) instead of an error.
+    halt: bool,
 }
 
 /// One file's contents, shared by every name (hard link) that points at it.
@@ -79,6 +87,8 @@ struct State {
     /// How long each `sync_data` sleeps (outside the lock), like a real disk.
     sync_latency: std::time::Duration,
     generation: u64,
+    /// Set by [`SimFs::halt`]: every call fails until [`SimFs::restart`].
+    halted: bool,
     next_inode: u64,
     inodes: HashMap<u64, Inode>,
     dirs: BTreeMap<PathBuf, Dir>,
@@ -86,7 +96,33 @@ struct State {
 }
 
 impl State {
+    /// Fails while the disk is halted.
+    fn check_running(&self) -> io::Result<()> {
+        if self.halted {
+            return Err(io::Error::other(
+                "simulated power cut: the disk is halted until restart",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Throws away everything not durable and invalidates every open handle.
+    fn revert_to_durable(&mut self) {
+        self.generation += 1;
+        let mut live = HashSet::new();
+        for dir in self.dirs.values_mut() {
+            dir.current = dir.durable.clone();
+            live.extend(dir.durable.values().copied());
+        }
+        self.inodes.retain(|ino, _| live.contains(ino));
+        for inode in self.inodes.values_mut() {
+            inode.current = inode.durable.clone();
+            inode.dirty = None;
+        }
+    }
+
     /// Consumes one matching fault, if any, and returns the error it causes.
+    /// A halting fault cuts the power first, so the call never takes effect.
     fn fault(&mut self, kind: FaultKind, path: &Path) -> io::Result<()> {
         let text = path.to_string_lossy();
         let hit = self
@@ -95,11 +131,24 @@ impl State {
             .position(|f| f.kind == kind && text.contains(f.path_contains.as_str()));
         let Some(i) = hit else { return Ok(()) };
         let fault = &mut self.faults[i];
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return Ok(());
+        }
+        let halt = fault.halt;
         if let Some(n) = &mut fault.remaining {
             *n -= 1;
             if *n == 0 {
                 self.faults.remove(i);
             }
+        }
+        if halt {
+            self.revert_to_durable();
+            self.halted = true;
+            return Err(io::Error::other(format!(
+                "simulated power cut at {kind:?} on {}",
+                path.display()
+            )));
         }
         Err(io::Error::other(format!(
             "injected {kind:?} fault on {}",
@@ -184,21 +233,41 @@ impl SimFs {
         lock(&self.state)
     }
 
+    /// Locks the disk for a file-system call, which fails while it is halted.
+    fn running(&self) -> io::Result<MutexGuard<'_, State>> {
+        let st = self.lock();
+        st.check_running()?;
+        Ok(st)
+    }
+
     /// Simulates a power cut and reboot: unsynced bytes and directory entries
     /// are lost, and every handle opened before now fails from now on.
     pub fn crash(&self) {
+        self.lock().revert_to_durable();
+    }
+
+    /// Simulates a power cut that a running engine's threads survive: as
+    /// [`SimFs::crash`], and then every call through any clone — file-system
+    /// calls and handles alike — fails until [`SimFs::restart`]. The disk is
+    /// frozen at the crash instant, as a machine without power would leave it.
+    /// The test helpers ([`SimFs::read_all`], [`SimFs::corrupt`], ...) still work.
+    pub fn halt(&self) {
         let mut st = self.lock();
-        st.generation += 1;
-        let mut live = HashSet::new();
-        for dir in st.dirs.values_mut() {
-            dir.current = dir.durable.clone();
-            live.extend(dir.durable.values().copied());
-        }
-        st.inodes.retain(|ino, _| live.contains(ino));
-        for inode in st.inodes.values_mut() {
-            inode.current = inode.durable.clone();
-            inode.dirty = None;
-        }
+        st.revert_to_durable();
+        st.halted = true;
+    }
+
+    /// Powers the disk back on after [`SimFs::halt`]: calls are accepted again,
+    /// while handles opened before the halt keep failing. Stop every thread of
+    /// the engine that was running at the halt first: a clone it still holds
+    /// would act on the rebooted disk.
+    pub fn restart(&self) {
+        self.lock().halted = false;
+    }
+
+    /// Whether the disk is halted.
+    pub fn is_halted(&self) -> bool {
+        self.lock().halted
     }
 
     /// Makes calls of `kind` on paths containing `path_contains` fail, the next
@@ -211,6 +280,23 @@ impl SimFs {
             kind,
             path_contains: path_contains.to_owned(),
             remaining: times,
+            skip: 0,
+            halt: false,
+        });
+    }
+
+    /// Arms a power cut at an exact point: the call of `kind` on a path
+    /// containing `path_contains` that comes after `skip` such calls halts the
+    /// disk ([`SimFs::halt`]) before it takes effect, and fails. Crash tests
+    /// use it to cut power between two given steps of a flush or compaction.
+    /// While armed it hides other faults on the calls it matches.
+    pub fn halt_on(&self, kind: FaultKind, path_contains: &str, skip: u64) {
+        self.lock().faults.push(Fault {
+            kind,
+            path_contains: path_contains.to_owned(),
+            remaining: Some(1),
+            skip,
+            halt: true,
         });
     }
 
@@ -302,6 +388,7 @@ impl SimFile {
     /// Locks the disk and checks the handle predates no crash.
     fn state(&self) -> io::Result<MutexGuard<'_, State>> {
         let st = lock(&self.state);
+        st.check_running()?;
         if st.generation != self.generation {
             return Err(io::Error::other(format!(
                 "handle to {} was opened before a simulated crash",
@@ -386,7 +473,7 @@ impl SimFs {
 
 impl FileSystem for SimFs {
     fn create(&self, path: &Path) -> io::Result<Arc<dyn File>> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let (parent, name) = split(path)?;
         st.dir(&parent)?;
         let ino = match st.lookup(path) {
@@ -406,13 +493,13 @@ impl FileSystem for SimFs {
     }
 
     fn open(&self, path: &Path) -> io::Result<Arc<dyn File>> {
-        let st = self.lock();
+        let st = self.running()?;
         let ino = st.lookup(path)?;
         Ok(self.handle(&st, ino, path))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let ino = st.lookup(from)?;
         let (from_dir, from_name) = split(from)?;
         let (to_dir, to_name) = split(to)?;
@@ -423,7 +510,7 @@ impl FileSystem for SimFs {
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         st.lookup(path)?;
         let (parent, name) = split(path)?;
         st.dir(&parent)?.current.remove(&name);
@@ -431,7 +518,7 @@ impl FileSystem for SimFs {
     }
 
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let path = norm(path);
         for dir in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
             st.dirs.entry(dir.to_path_buf()).or_default();
@@ -440,7 +527,7 @@ impl FileSystem for SimFs {
     }
 
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let path = norm(path);
         st.dir(&path)?;
         st.dirs.retain(|p, _| !p.starts_with(&path));
@@ -448,7 +535,7 @@ impl FileSystem for SimFs {
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let path = norm(path);
         let mut out: Vec<PathBuf> = st
             .dir(&path)?
@@ -468,11 +555,14 @@ impl FileSystem for SimFs {
 
     fn exists(&self, path: &Path) -> bool {
         let st = self.lock();
+        if st.halted {
+            return false;
+        }
         st.dirs.contains_key(&norm(path)) || st.lookup(path).is_ok()
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let path = norm(path);
         st.fault(FaultKind::SyncDir, &path)?;
         let dir = st.dir(&path)?;
@@ -481,7 +571,7 @@ impl FileSystem for SimFs {
     }
 
     fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()> {
-        let mut st = self.lock();
+        let mut st = self.running()?;
         let ino = st.lookup(original)?;
         if st.lookup(link).is_ok() {
             return Err(io::Error::new(

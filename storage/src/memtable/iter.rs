@@ -1,11 +1,12 @@
 //! Chunked readers over a memtable: copy a bounded number of rows under the
 //! partition lock, remember the last key, and resume after it.
 
-use super::rows::Rows;
-use super::{Buffered, CHUNK, Memtable, start_key_bound, unfiltered_header};
+use super::key::MemKey;
+use super::rows::RowsRef;
+use super::{Buffered, CHUNK, Memtable, start_key_bound};
 use crate::cell::Row;
 use crate::error::Result;
-use crate::key::{Bound, ClusteringKey, ClusteringRange, DecoratedKey};
+use crate::key::{Bound, ClusteringKey, ClusteringRange};
 use crate::partition::{KeyRange, Unfiltered};
 use std::ops::Bound as RBound;
 use std::sync::Arc;
@@ -81,7 +82,7 @@ impl RowCursor {
     }
 
     /// Copies up to `max` further rows out of `rows` into `sink`.
-    pub(crate) fn fill(&mut self, rows: &Rows, max: usize, sink: &mut dyn FnMut(Row)) {
+    pub(crate) fn fill(&mut self, rows: RowsRef<'_>, max: usize, sink: &mut dyn FnMut(Row)) {
         let mut copied = 0;
         while copied < max && !self.is_done() {
             let i = if self.reversed {
@@ -111,7 +112,7 @@ impl RowCursor {
                 hi.as_ref(),
                 self.reversed,
                 want,
-                |k| slice.contains(k.as_bytes()),
+                &|k| slice.contains(k),
                 sink,
             );
             copied += n;
@@ -127,7 +128,7 @@ impl RowCursor {
 /// The rows of one partition, copied a chunk at a time.
 pub(crate) struct MemRowIter {
     mt: Arc<Memtable>,
-    key: DecoratedKey,
+    key: MemKey,
     cursor: RowCursor,
     buf: Buffered<Row>,
 }
@@ -135,7 +136,7 @@ pub(crate) struct MemRowIter {
 impl MemRowIter {
     pub(crate) fn new(
         mt: Arc<Memtable>,
-        key: DecoratedKey,
+        key: MemKey,
         cursor: RowCursor,
         buf: Buffered<Row>,
     ) -> Self {
@@ -155,10 +156,10 @@ impl Iterator for MemRowIter {
         if self.buf.is_empty() && !self.cursor.is_done() {
             // Partitions are never removed from a memtable, so it is still there.
             let entry = self.mt.partitions.get(&self.key)?;
-            let data = entry.value().lock();
+            let slot = entry.value().lock();
             let buf = &mut self.buf;
             self.cursor
-                .fill(&data.rows, CHUNK, &mut |r| buf.push_back(r));
+                .fill(slot.rows(), CHUNK, &mut |r| buf.push_back(r));
         }
         self.buf.pop_front().map(Ok)
     }
@@ -166,9 +167,9 @@ impl Iterator for MemRowIter {
 
 enum ScanPos {
     /// Looking for the next partition from this skip-list bound.
-    Next(RBound<DecoratedKey>),
+    Next(RBound<MemKey>),
     /// Inside a partition.
-    In(DecoratedKey, RowCursor),
+    In(MemKey, RowCursor),
     Done,
 }
 
@@ -208,11 +209,11 @@ impl MemScanIter {
                 let Some(e) = mt.partitions.get(&key) else {
                     return;
                 };
-                let data = e.value().lock();
-                cursor.fill(&data.rows, CHUNK, &mut |r| {
+                let slot = e.value().lock();
+                cursor.fill(slot.rows(), CHUNK, &mut |r| {
                     buf.push_back(Unfiltered::Row(r))
                 });
-                drop(data);
+                drop(slot);
                 if !cursor.is_done() {
                     self.pos = ScanPos::In(key, cursor);
                     return;
@@ -221,11 +222,12 @@ impl MemScanIter {
             }
         };
         while let Some(e) = entry {
-            if !self.range.admits_after_start(e.key()) {
+            let key = e.key().to_decorated();
+            if !self.range.admits_after_start(&key) {
                 entry = e.next();
                 continue;
             }
-            if !self.range.admits_before_end(e.key()) {
+            if !self.range.admits_before_end(&key) {
                 return;
             }
             if buf.len() >= CHUNK {
@@ -234,10 +236,10 @@ impl MemScanIter {
             }
             let mut cursor = RowCursor::new(Arc::clone(&self.all), false);
             {
-                let data = e.value().lock();
-                buf.push_back(unfiltered_header(e.key(), &data));
+                let slot = e.value().lock();
+                buf.push_back(Unfiltered::Partition(slot.header(key)));
                 let budget = CHUNK.saturating_sub(buf.len()).max(1);
-                cursor.fill(&data.rows, budget, &mut |r| {
+                cursor.fill(slot.rows(), budget, &mut |r| {
                     buf.push_back(Unfiltered::Row(r))
                 });
             }

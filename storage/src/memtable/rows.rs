@@ -42,6 +42,40 @@ fn merge_into(slot: &mut Row, row: Row) -> i64 {
 }
 
 impl Rows {
+    /// Rows already sorted by clustering key without duplicates.
+    pub(crate) fn from_sorted(rows: Vec<Row>) -> Rows {
+        if rows.len() <= SMALL_MAX {
+            Rows::Small(rows)
+        } else {
+            Rows::Large(
+                rows.into_iter()
+                    .map(|r| (r.clustering.clone(), r))
+                    .collect(),
+            )
+        }
+    }
+
+    /// How many rows there are.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Rows::Small(v) => v.len(),
+            Rows::Large(m) => m.len(),
+        }
+    }
+
+    /// The rows in clustering order.
+    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = &Row> + '_> {
+        match self {
+            Rows::Small(v) => Box::new(v.iter()),
+            Rows::Large(m) => Box::new(m.values()),
+        }
+    }
+
+    /// Accounted bytes of all rows.
+    pub(crate) fn accounted(&self) -> i64 {
+        self.iter().map(new_row_size).sum()
+    }
+
     /// Merges `row` in; returns the change in accounted bytes.
     pub(crate) fn apply(&mut self, row: Row) -> i64 {
         match self {
@@ -88,13 +122,13 @@ impl Rows {
         hi: RBound<&ClusteringKey>,
         reversed: bool,
         want: usize,
-        keep: impl Fn(&ClusteringKey) -> bool,
+        keep: &dyn Fn(&[u8]) -> bool,
         sink: &mut dyn FnMut(Row),
     ) -> (usize, Option<ClusteringKey>) {
         let mut take = |it: &mut dyn Iterator<Item = &Row>| {
             let mut n = 0;
             let mut last = None;
-            for r in it.filter(|r| keep(&r.clustering)).take(want) {
+            for r in it.filter(|r| keep(r.clustering.as_bytes())).take(want) {
                 n += 1;
                 last = Some(r);
                 sink(r.clone());
@@ -127,6 +161,34 @@ impl Rows {
                 } else {
                     take(&mut range.into_iter())
                 }
+            }
+        }
+    }
+}
+
+/// A partition's rows as a reader sees them: decoded, or still encoded.
+#[derive(Clone, Copy)]
+pub(crate) enum RowsRef<'a> {
+    Decoded(&'a Rows),
+    /// The rows part of an encoded partition.
+    Encoded(&'a [u8]),
+}
+
+impl RowsRef<'_> {
+    /// See [`Rows::copy_range`].
+    pub(crate) fn copy_range(
+        self,
+        lo: RBound<&ClusteringKey>,
+        hi: RBound<&ClusteringKey>,
+        reversed: bool,
+        want: usize,
+        keep: &dyn Fn(&[u8]) -> bool,
+        sink: &mut dyn FnMut(Row),
+    ) -> (usize, Option<ClusteringKey>) {
+        match self {
+            RowsRef::Decoded(rows) => rows.copy_range(lo, hi, reversed, want, keep, sink),
+            RowsRef::Encoded(buf) => {
+                super::encoded::copy_range(buf, lo, hi, reversed, want, keep, sink)
             }
         }
     }

@@ -168,3 +168,87 @@ fn directories_list_and_remove() {
     assert!(fs.exists(Path::new("/db/log/")));
     assert!(fs.open(&dir.join("missing")).is_err());
 }
+
+#[test]
+fn halt_freezes_the_disk_for_every_clone_until_restart() {
+    let (fs, dir) = setup();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let f = fs.create(&a).unwrap();
+    f.write_all_at(b"kept", 0).unwrap();
+    f.sync_data().unwrap();
+    fs.sync_dir(&dir).unwrap();
+    f.write_all_at(b"lost", 4).unwrap();
+    let old_engine = fs.clone();
+    fs.halt();
+    assert!(fs.is_halted());
+    // The dead engine's threads can change nothing, by path or by handle.
+    assert!(old_engine.create(&b).is_err());
+    assert!(old_engine.open(&a).is_err());
+    assert!(old_engine.rename(&a, &b).is_err());
+    assert!(old_engine.remove_file(&a).is_err());
+    assert!(old_engine.hard_link(&a, &b).is_err());
+    assert!(old_engine.create_dir_all(&dir.join("sub")).is_err());
+    assert!(old_engine.remove_dir_all(&dir).is_err());
+    assert!(old_engine.read_dir(&dir).is_err());
+    assert!(old_engine.sync_dir(&dir).is_err());
+    assert!(!old_engine.exists(&a));
+    assert!(f.write_all_at(b"x", 0).is_err());
+    assert!(f.sync_data().is_err());
+    assert!(f.size().is_err());
+    // The test can still look at the disk: it holds the durable bytes only.
+    assert_eq!(fs.read_all(&a).unwrap(), b"kept");
+
+    fs.restart();
+    assert!(!fs.is_halted());
+    assert_eq!(fs.read_dir(&dir).unwrap(), vec![a.clone()]);
+    assert_eq!(read(&fs.open(&a).unwrap()), b"kept");
+    assert!(f.size().is_err(), "handles from before the halt stay dead");
+    fs.create(&b).unwrap();
+    fs.sync_dir(&dir).unwrap();
+    assert!(fs.exists(&b));
+}
+
+#[test]
+fn an_fsync_in_flight_at_a_halt_makes_nothing_durable() {
+    let (fs, dir) = setup();
+    let p = dir.join("a");
+    fs.write_all(&p, b"old").unwrap();
+    let f = fs.open(&p).unwrap();
+    f.write_all_at(b"new", 0).unwrap();
+    fs.set_sync_latency(std::time::Duration::from_millis(50));
+    let syncer = std::thread::spawn(move || f.sync_data());
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    fs.halt();
+    assert!(
+        syncer.join().unwrap().is_err(),
+        "the fsync did not complete"
+    );
+    fs.restart();
+    assert_eq!(fs.read_all(&p).unwrap(), b"old");
+}
+
+#[test]
+fn halt_on_cuts_power_at_the_chosen_call() {
+    let (fs, dir) = setup();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    fs.halt_on(FaultKind::SyncDir, "/db/log", 1);
+    let f = fs.create(&a).unwrap();
+    f.write_all_at(b"a", 0).unwrap();
+    f.sync_data().unwrap();
+    fs.sync_dir(&dir).unwrap();
+    let g = fs.create(&b).unwrap();
+    g.sync_data().unwrap();
+    let err = fs.sync_dir(&dir).unwrap_err();
+    assert!(err.to_string().contains("power cut"), "{err}");
+    assert!(fs.is_halted());
+    assert!(fs.create(&dir.join("c")).is_err());
+    fs.restart();
+    assert_eq!(
+        fs.read_dir(&dir).unwrap(),
+        vec![a.clone()],
+        "b's entry was never durable"
+    );
+    assert_eq!(fs.read_all(&a).unwrap(), b"a");
+    fs.sync_dir(&dir).unwrap();
+    assert!(!fs.is_halted(), "the cut is armed once");
+}

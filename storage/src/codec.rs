@@ -44,19 +44,28 @@ impl<'a> Reader<'a> {
     }
 
     /// Takes the next `n` bytes.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
-            return Err(DecodeError(format!(
-                "needs {n} bytes at offset {} but only {} remain",
-                self.pos,
-                self.remaining()
-            )));
+            return Err(self.short(n));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
     }
 
+    // Errors are built out of line so the hot paths stay small.
+    #[cold]
+    #[inline(never)]
+    fn short(&self, n: usize) -> DecodeError {
+        DecodeError(format!(
+            "needs {n} bytes at offset {} but only {} remain",
+            self.pos,
+            self.remaining()
+        ))
+    }
+
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
@@ -64,61 +73,96 @@ impl<'a> Reader<'a> {
     }
 
     /// One byte.
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.short(1)),
+        }
     }
 
     /// A little-endian u32.
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
     /// A little-endian u64.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
     /// A little-endian i64.
+    #[inline]
     pub fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_le_bytes(self.array()?))
     }
 
     /// A little-endian i32.
+    #[inline]
     pub fn i32(&mut self) -> Result<i32, DecodeError> {
         Ok(i32::from_le_bytes(self.array()?))
     }
 
     /// A LEB128 unsigned varint (at most 10 bytes).
+    #[inline]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Lengths, counts and column ids are nearly always one byte.
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Result<u64, DecodeError> {
+        let rest = &self.buf[self.pos..];
         let mut v: u64 = 0;
-        for i in 0..10 {
-            let b = self.u8()?;
+        for (i, &b) in rest.iter().take(10).enumerate() {
             v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(v);
             }
         }
+        if rest.len() < 10 {
+            self.pos = self.buf.len();
+            return Err(self.short(1));
+        }
+        self.pos += 10;
         Err(DecodeError("varint longer than 10 bytes".into()))
     }
 
     /// A zigzag-encoded signed varint.
+    #[inline]
     pub fn varint_i64(&mut self) -> Result<i64, DecodeError> {
         let v = self.varint()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
     /// A varint that must fit a length in the remaining input.
+    #[inline]
     pub fn len(&mut self) -> Result<usize, DecodeError> {
         let n = self.varint()?;
-        usize::try_from(n)
-            .ok()
-            .filter(|n| *n <= self.remaining())
-            .ok_or_else(|| {
-                DecodeError(format!(
-                    "length {n} exceeds the {} bytes left",
-                    self.remaining()
-                ))
-            })
+        match usize::try_from(n) {
+            Ok(n) if n <= self.remaining() => Ok(n),
+            _ => Err(self.too_long(n)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_long(&self, n: u64) -> DecodeError {
+        DecodeError(format!(
+            "length {n} exceeds the {} bytes left",
+            self.remaining()
+        ))
     }
 
     /// A varint-length-prefixed byte string, copied out.
@@ -128,6 +172,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint-length-prefixed byte string, borrowed.
+    #[inline(always)]
     pub fn slice(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.len()?;
         self.take(n)
@@ -178,6 +223,22 @@ mod tests {
             let mut r = Reader::new(&bytes);
             let _ = (r.varint(), r.u64(), r.slice(), r.i32());
         }
+    }
+
+    #[test]
+    fn truncated_varints_are_errors_wherever_they_stop() {
+        let mut out = Vec::new();
+        put_varint(&mut out, u64::MAX);
+        for cut in 0..out.len() {
+            let mut r = Reader::new(&out[..cut]);
+            assert!(r.varint().is_err(), "cut at {cut}");
+        }
+        let mut r = Reader::new(&[0x7f, 0x80, 0x01, 0x05]);
+        assert_eq!(
+            (r.varint().unwrap(), r.varint().unwrap(), r.u8().unwrap()),
+            (0x7f, 0x80, 5)
+        );
+        assert!(r.u8().is_err() && r.is_empty());
     }
 
     #[test]

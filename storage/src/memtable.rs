@@ -211,7 +211,7 @@ impl Slot {
                     key,
                     deletion: h.deletion,
                     range_tombstones: h.range_tombstones,
-                    static_row: h.static_row,
+                    static_row: h.static_row.map(Box::new),
                 }
             }
         }
@@ -239,7 +239,7 @@ impl PartitionData {
             key,
             deletion: self.deletion,
             range_tombstones: self.range_tombstones.clone(),
-            static_row: self.static_row.as_deref().cloned(),
+            static_row: self.static_row.clone(),
         }
     }
 

@@ -19,8 +19,9 @@ pub struct PartitionHeader {
     pub deletion: Option<DeletionTime>,
     /// Every range tombstone of the partition in this source (not only those in a slice).
     pub range_tombstones: Vec<RangeTombstone>,
-    /// The static row.
-    pub static_row: Option<Row>,
+    /// The static row (boxed: rarely present, and headers move through every
+    /// layer of a scan, so they are kept small).
+    pub static_row: Option<Box<Row>>,
 }
 
 impl PartitionHeader {

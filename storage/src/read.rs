@@ -77,7 +77,7 @@ pub struct PartitionReader {
     key: DecoratedKey,
     mode: Mode,
     ctx: PartitionCtx,
-    static_row: Option<Row>,
+    static_row: Option<Box<Row>>,
     cursors: Vec<Cursor>,
     active: Vec<usize>,
     reversed: bool,
@@ -148,7 +148,7 @@ impl PartitionReader {
 
     /// The static row, processed like the rows (live-filtered in live mode).
     pub fn static_row(&self) -> Option<&Row> {
-        self.static_row.as_ref()
+        self.static_row.as_deref()
     }
 
     /// The merged range tombstones that are not shadowed by the partition deletion.
@@ -178,7 +178,7 @@ impl Iterator for PartitionReader {
 
     fn next(&mut self) -> Option<Result<Row>> {
         while self.remaining > 0 && !self.failed {
-            let row = match next_merged_row(&mut self.cursors, &self.active, self.reversed) {
+            let mut row = match next_merged_row(&mut self.cursors, &self.active, self.reversed) {
                 Ok(Some(row)) => row,
                 Ok(None) => return None,
                 Err(e) => {
@@ -191,7 +191,7 @@ impl Iterator for PartitionReader {
             {
                 continue;
             }
-            if let Some(row) = self.ctx.process(&self.mode, row) {
+            if self.ctx.process(&self.mode, &mut row) {
                 self.remaining -= 1;
                 return Some(Ok(row));
             }
@@ -288,7 +288,7 @@ impl Iterator for ScanReader {
             Unfiltered::Partition(h) => ScanItem::Partition {
                 key: h.key,
                 deletion: h.deletion,
-                static_row: h.static_row,
+                static_row: h.static_row.map(|s| *s),
             },
             Unfiltered::Row(r) => ScanItem::Row(r),
         }))

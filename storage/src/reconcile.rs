@@ -214,7 +214,7 @@ pub fn merge_headers(mut a: PartitionHeader, b: PartitionHeader) -> PartitionHea
         }
     }
     a.static_row = match (a.static_row, b.static_row) {
-        (Some(x), Some(y)) => Some(merge_rows(x, y)),
+        (Some(x), Some(y)) => Some(Box::new(merge_rows(*x, *y))),
         (x, y) => x.or(y),
     };
     a
@@ -241,6 +241,12 @@ pub fn covering_deletion(
 /// and deletions that a stronger one already implies. Returns the row; it may
 /// be empty afterwards.
 pub fn shadow_row(mut row: Row, covering: Option<DeletionTime>) -> Row {
+    shadow_row_in_place(&mut row, covering);
+    row
+}
+
+/// [`shadow_row`] in place, for merges that keep rows where they are.
+pub fn shadow_row_in_place(row: &mut Row, covering: Option<DeletionTime>) {
     if let (Some(own), Some(cov)) = (row.deletion, covering)
         && compare_deletions(&own, &cov) != Ordering::Greater
     {
@@ -248,8 +254,8 @@ pub fn shadow_row(mut row: Row, covering: Option<DeletionTime>) -> Row {
     }
     let effective = merge_opt_deletion(row.deletion, covering);
     let Some(del) = effective else {
-        shadow_by_column_deletions(&mut row);
-        return row;
+        shadow_by_column_deletions(row);
+        return;
     };
     if row.liveness.is_some_and(|l| del.deletes(l.timestamp)) {
         row.liveness = None;
@@ -257,8 +263,7 @@ pub fn shadow_row(mut row: Row, covering: Option<DeletionTime>) -> Row {
     row.column_deletions
         .retain(|(_, d)| !del.deletes(d.marked_for_delete_at));
     row.cells.retain(|c| !del.deletes(c.cell.timestamp));
-    shadow_by_column_deletions(&mut row);
-    row
+    shadow_by_column_deletions(row);
 }
 
 fn shadow_by_column_deletions(row: &mut Row) {
@@ -275,8 +280,13 @@ fn shadow_by_column_deletions(row: &mut Row) {
 /// Keeps only what a live read returns: live liveness and live cells at `now`.
 /// Returns `None` when nothing in the row is live (the row does not exist for CQL).
 pub fn live_row(mut row: Row, now: i64) -> Option<Row> {
+    live_row_in_place(&mut row, now).then_some(row)
+}
+
+/// [`live_row`] in place: false (and `row` untouched) when nothing in it is live.
+pub fn live_row_in_place(row: &mut Row, now: i64) -> bool {
     if !row.has_live_data(now) {
-        return None;
+        return false;
     }
     if row.liveness.is_some_and(|l| !l.is_live_at(now)) {
         row.liveness = None;
@@ -284,7 +294,7 @@ pub fn live_row(mut row: Row, now: i64) -> Option<Row> {
     row.deletion = None;
     row.column_deletions.clear();
     row.cells.retain(|c| !c.cell.is_dead_at(now));
-    Some(row)
+    true
 }
 
 /// What compaction may forget: tombstones old enough (`local_deletion_time <
@@ -316,6 +326,12 @@ impl Purger {
     /// marker goes when purgeable (kept otherwise: it still supersedes older
     /// markers outside the compaction).
     pub fn purge_row(&self, mut row: Row) -> Row {
+        self.purge_row_in_place(&mut row);
+        row
+    }
+
+    /// [`Purger::purge_row`] in place.
+    pub fn purge_row_in_place(&self, row: &mut Row) {
         if let Some(d) = row.deletion
             && self.purgeable_deletion(&d)
         {
@@ -331,7 +347,6 @@ impl Purger {
         row.column_deletions
             .retain(|(_, d)| !self.purgeable_deletion(d));
         row.cells.retain_mut(|c| self.purge_cell(&mut c.cell));
-        row
     }
 
     /// Turns an expired cell into a tombstone; false when the cell may go.

@@ -3,9 +3,11 @@
 
 use super::ColumnFilter;
 use crate::cell::{DeletionTime, RangeTombstone, Row};
+use crate::key::DecoratedKey;
 use crate::partition::PartitionHeader;
 use crate::reconcile::{
-    Purger, compare_deletions, covering_deletion, live_row, merge_headers, shadow_row,
+    Purger, compare_deletions, covering_deletion, live_row_in_place, merge_headers,
+    shadow_row_in_place,
 };
 use std::cmp::Ordering;
 
@@ -37,37 +39,54 @@ impl PartitionCtx {
         headers: impl IntoIterator<Item = PartitionHeader>,
         mode: &Mode,
         now: i64,
-    ) -> (PartitionCtx, Option<Row>) {
+    ) -> (PartitionCtx, Option<Box<Row>>) {
+        let mut ctx = PartitionCtx::empty(now);
         let mut headers = headers.into_iter();
         let Some(first) = headers.next() else {
-            return (PartitionCtx::empty(now), None);
+            return (ctx, None);
         };
-        let merged = headers.fold(first, merge_headers);
-        let (deletion, range_tombstones, static_row) =
-            (merged.deletion, merged.range_tombstones, merged.static_row);
-        let purger = match mode {
-            Mode::Compaction(p) => Some(p),
-            _ => None,
-        };
-        let visible = range_tombstones
-            .iter()
-            .filter(|rt| {
-                deletion.is_none_or(|d| compare_deletions(&rt.deletion, &d) == Ordering::Greater)
-                    && !purger.is_some_and(|p| p.purgeable_deletion(&rt.deletion))
-            })
-            .cloned()
-            .collect();
-        let ctx = PartitionCtx {
-            tombstones: usize::from(deletion.is_some()) + range_tombstones.len(),
-            deletion,
-            range_tombstones,
-            visible,
-            now,
-        };
+        let (_, static_row) = ctx.reset(headers.fold(first, merge_headers), mode);
         (ctx, static_row)
     }
 
-    fn empty(now: i64) -> PartitionCtx {
+    /// Starts the partition of one (merged) header, reusing this context's
+    /// buffers; returns the header's key and its not yet processed static row.
+    pub(crate) fn reset(
+        &mut self,
+        header: PartitionHeader,
+        mode: &Mode,
+    ) -> (DecoratedKey, Option<Box<Row>>) {
+        let PartitionHeader {
+            key,
+            deletion,
+            range_tombstones,
+            static_row,
+        } = header;
+        self.visible.clear();
+        if !range_tombstones.is_empty() {
+            let purger = match mode {
+                Mode::Compaction(p) => Some(p),
+                _ => None,
+            };
+            self.visible.extend(
+                range_tombstones
+                    .iter()
+                    .filter(|rt| {
+                        deletion.is_none_or(|d| {
+                            compare_deletions(&rt.deletion, &d) == Ordering::Greater
+                        }) && !purger.is_some_and(|p| p.purgeable_deletion(&rt.deletion))
+                    })
+                    .cloned(),
+            );
+        }
+        self.tombstones = usize::from(deletion.is_some()) + range_tombstones.len();
+        self.deletion = deletion;
+        self.range_tombstones = range_tombstones;
+        (key, static_row)
+    }
+
+    /// The context of a partition no source has anything for.
+    pub(crate) fn empty(now: i64) -> PartitionCtx {
         PartitionCtx {
             deletion: None,
             range_tombstones: Vec::new(),
@@ -95,16 +114,22 @@ impl PartitionCtx {
         &self.visible
     }
 
-    /// Processes the static row: only the partition deletion covers it.
-    pub(crate) fn process_static(&mut self, mode: &Mode, row: Row) -> Option<Row> {
-        self.count(&row);
-        let row = shadow_row(row, self.deletion);
-        self.finish(mode, row)
+    /// Takes the range tombstones worth reporting (the merge reports them once).
+    pub(crate) fn take_visible_range_tombstones(&mut self) -> Vec<RangeTombstone> {
+        std::mem::take(&mut self.visible)
     }
 
-    /// Processes a merged row: shadows it, then keeps what `mode` wants.
-    pub(crate) fn process(&mut self, mode: &Mode, row: Row) -> Option<Row> {
+    /// Processes the static row: only the partition deletion covers it.
+    pub(crate) fn process_static(&mut self, mode: &Mode, mut row: Box<Row>) -> Option<Box<Row>> {
         self.count(&row);
+        shadow_row_in_place(&mut row, self.deletion);
+        self.finish(mode, &mut row).then_some(row)
+    }
+
+    /// Processes a merged row in place: shadows it, then keeps what `mode`
+    /// wants; false when nothing of it is to be returned.
+    pub(crate) fn process(&mut self, mode: &Mode, row: &mut Row) -> bool {
+        self.count(row);
         let covering = if self.range_tombstones.is_empty() {
             self.deletion
         } else {
@@ -114,15 +139,31 @@ impl PartitionCtx {
                 row.clustering.as_bytes(),
             )
         };
-        let row = shadow_row(row, covering);
+        shadow_row_in_place(row, covering);
         self.finish(mode, row)
     }
 
-    fn finish(&self, mode: &Mode, row: Row) -> Option<Row> {
+    fn finish(&self, mode: &Mode, row: &mut Row) -> bool {
         match mode {
-            Mode::Live(cols) => live_row(row, self.now).map(|r| select(r, cols)),
-            Mode::Tombstones(cols) => (!row.is_empty()).then(|| select(row, cols)),
-            Mode::Compaction(p) => Some(p.purge_row(row)).filter(|r| !r.is_empty()),
+            Mode::Live(cols) => {
+                let live = live_row_in_place(row, self.now);
+                if live {
+                    select(row, cols);
+                }
+                live
+            }
+            Mode::Tombstones(cols) => {
+                // Emptiness is judged on all columns, before selection.
+                let keep = !row.is_empty();
+                if keep {
+                    select(row, cols);
+                }
+                keep
+            }
+            Mode::Compaction(p) => {
+                p.purge_row_in_place(row);
+                !row.is_empty()
+            }
         }
     }
 
@@ -135,10 +176,9 @@ impl PartitionCtx {
 }
 
 /// Keeps only the selected columns' cells and column deletions.
-fn select(mut row: Row, cols: &ColumnFilter) -> Row {
+fn select(row: &mut Row, cols: &ColumnFilter) {
     if let ColumnFilter::Only(_) = cols {
         row.cells.retain(|c| cols.selects(c.column));
         row.column_deletions.retain(|(c, _)| cols.selects(*c));
     }
-    row
 }

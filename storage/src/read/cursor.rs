@@ -50,6 +50,41 @@ impl Cursor {
         }
     }
 
+    /// Whether the stream has nothing more to give.
+    pub(crate) fn is_done(&self) -> bool {
+        self.exhausted && self.head.is_none()
+    }
+
+    /// The next row of the current partition, taken straight from the stream
+    /// when nothing is loaded (a row is then never parked in `head`); `None`
+    /// when the next item is a partition or the stream ended.
+    pub(crate) fn next_row(&mut self) -> Result<Option<Row>> {
+        match self.head.take() {
+            Some(Unfiltered::Row(r)) => return Ok(Some(r)),
+            Some(p) => {
+                self.head = Some(p);
+                return Ok(None);
+            }
+            None if self.exhausted => return Ok(None),
+            None => {}
+        }
+        match self.iter.next() {
+            Some(Ok(Unfiltered::Row(r))) => Ok(Some(r)),
+            Some(Ok(p)) => {
+                self.head = Some(p);
+                Ok(None)
+            }
+            Some(Err(e)) => {
+                self.exhausted = true;
+                Err(e)
+            }
+            None => {
+                self.exhausted = true;
+                Ok(None)
+            }
+        }
+    }
+
     pub(crate) fn take(&mut self) -> Option<Unfiltered> {
         self.head.take()
     }
@@ -74,6 +109,10 @@ pub(crate) fn next_merged_row(
     active: &[usize],
     reversed: bool,
 ) -> Result<Option<Row>> {
+    if let [only] = active {
+        // One source holds the partition: nothing to select or reconcile.
+        return cursors[*only].next_row();
+    }
     let mut best: Option<usize> = None;
     for &i in active {
         cursors[i].fill()?;

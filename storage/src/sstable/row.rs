@@ -148,6 +148,7 @@ fn share(block: &Bytes, s: &[u8]) -> Bytes {
 }
 
 /// Decodes a row whose clustering and body were located by [`row_head`] in `block`.
+#[inline]
 pub(super) fn decode_row(block: &Bytes, head: &RowHead<'_>) -> Result<Row, DecodeError> {
     let mut r = Reader::new(head.body);
     let row = get_row_body(block, &mut r, ClusteringKey(share(block, head.clustering)))?;
@@ -160,6 +161,7 @@ pub(super) fn decode_row(block: &Bytes, head: &RowHead<'_>) -> Result<Row, Decod
     Ok(row)
 }
 
+#[inline]
 fn get_row_body(
     block: &Bytes,
     r: &mut Reader<'_>,
@@ -262,14 +264,17 @@ pub(super) fn decode_header(
     block: &Bytes,
     pos: usize,
 ) -> Result<(PartitionHeader, usize), DecodeError> {
-    let (token, key) = header_key_at(block, pos)?;
+    let mut r = Reader::new(block.get(pos..).unwrap_or_default());
+    let tag = r.u8()?;
+    if tag != TAG_PARTITION {
+        return Err(DecodeError(format!(
+            "expected a partition at {pos}, found tag {tag}"
+        )));
+    }
     let key = DecoratedKey {
-        token: Token(token),
-        key: share(block, key),
+        token: Token(r.i64()?),
+        key: share(block, r.slice()?),
     };
-    let start = pos + 1 + 8;
-    let mut r = Reader::new(&block[start..]);
-    let _ = r.slice()?;
     let flags = r.u8()?;
     if flags & !(HEADER_DELETION | HEADER_STATIC) != 0 {
         return Err(DecodeError(format!("unknown partition flags {flags:#x}")));
@@ -289,7 +294,11 @@ pub(super) fn decode_header(
     let static_row = if flags & HEADER_STATIC != 0 {
         let body = r.slice()?;
         let mut br = Reader::new(body);
-        Some(get_row_body(block, &mut br, ClusteringKey::EMPTY)?)
+        Some(Box::new(get_row_body(
+            block,
+            &mut br,
+            ClusteringKey::EMPTY,
+        )?))
     } else {
         None
     };
@@ -299,5 +308,5 @@ pub(super) fn decode_header(
         range_tombstones,
         static_row,
     };
-    Ok((header, start + r.position()))
+    Ok((header, pos + r.position()))
 }

@@ -98,7 +98,7 @@ fn partition(k: DecoratedKey) -> impl Strategy<Value = Part> {
                 range_tombstones,
                 static_row: st.map(|mut r| {
                     r.clustering = ClusteringKey::EMPTY;
-                    r
+                    Box::new(r)
                 }),
             };
             let rows = rows

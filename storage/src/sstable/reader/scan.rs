@@ -80,35 +80,64 @@ impl Scanner {
         Ok(true)
     }
 
-    fn step(&mut self) -> Result<Option<Unfiltered>> {
+    /// The next item; errors and the end of the range end the scan. Items are
+    /// built directly in the returned value (rows are moved once, not per layer).
+    fn step(&mut self) -> Option<Result<Unfiltered>> {
         loop {
-            match item_at(&self.block, self.pos, self.end).map_err(|e| self.corrupt(e))? {
-                ItemAt::End => {
-                    if !self.next_block()? {
-                        return Ok(None);
+            let at = match item_at(&self.block, self.pos, self.end) {
+                Ok(at) => at,
+                Err(e) => return self.fail(e),
+            };
+            match at {
+                ItemAt::End => match self.next_block() {
+                    Ok(true) => {}
+                    Ok(false) => return self.finish(),
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
                     }
-                }
+                },
                 ItemAt::Partition => {
-                    let (header, next) =
-                        decode_header(&self.block, self.pos).map_err(|e| self.corrupt(e.0))?;
+                    let (header, next) = match decode_header(&self.block, self.pos) {
+                        Ok(h) => h,
+                        Err(e) => return self.fail(e.0),
+                    };
                     if !self.range.admits_before_end(&header.key) {
-                        return Ok(None);
+                        return self.finish();
                     }
                     self.pos = next;
                     self.in_partition = true;
-                    return Ok(Some(Unfiltered::Partition(header)));
+                    return Some(Ok(Unfiltered::Partition(header)));
                 }
-                ItemAt::Row => {
-                    if !self.in_partition {
-                        return Err(self.corrupt("a row outside any partition"));
-                    }
-                    let head = row_head(&self.block, self.pos).map_err(|e| self.corrupt(e.0))?;
-                    self.pos = head.next;
-                    let row = decode_row(&self.block, &head).map_err(|e| self.corrupt(e.0))?;
-                    return Ok(Some(Unfiltered::Row(row)));
-                }
+                ItemAt::Row => return self.row(),
             }
         }
+    }
+
+    fn row(&mut self) -> Option<Result<Unfiltered>> {
+        if !self.in_partition {
+            return self.fail("a row outside any partition");
+        }
+        let head = match row_head(&self.block, self.pos) {
+            Ok(h) => h,
+            Err(e) => return self.fail(e.0),
+        };
+        self.pos = head.next;
+        match decode_row(&self.block, &head) {
+            Ok(row) => Some(Ok(Unfiltered::Row(row))),
+            Err(e) => self.fail(e.0),
+        }
+    }
+
+    fn finish(&mut self) -> Option<Result<Unfiltered>> {
+        self.done = true;
+        None
+    }
+
+    #[cold]
+    fn fail(&mut self, reason: impl Into<String>) -> Option<Result<Unfiltered>> {
+        self.done = true;
+        Some(Err(self.corrupt(reason)))
     }
 }
 
@@ -119,16 +148,6 @@ impl Iterator for Scanner {
         if self.done {
             return None;
         }
-        match self.step() {
-            Ok(Some(item)) => Some(Ok(item)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        self.step()
     }
 }

@@ -13,6 +13,7 @@
 //! Layout, sync modes and replay rules: `docs/design/commitlog.md`.
 
 mod format;
+mod payload;
 mod replay;
 mod segments;
 mod writer;
@@ -77,6 +78,10 @@ pub struct CommitLogOptions {
     pub skip_corrupt_records: bool,
     /// How many emptied segments are kept for reuse instead of deleted.
     pub max_recycled_segments: usize,
+    /// Compress each record's payload with LZ4 when that makes it smaller
+    /// (Cassandra's `commitlog_compression`). On by default: the log is
+    /// usually the largest part of a node's write traffic.
+    pub compression: bool,
 }
 
 impl CommitLogOptions {
@@ -88,6 +93,7 @@ impl CommitLogOptions {
             sync: SyncMode::default(),
             skip_corrupt_records: false,
             max_recycled_segments: 4,
+            compression: true,
         }
     }
 }

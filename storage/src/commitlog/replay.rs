@@ -13,10 +13,11 @@ use super::writer::{Dirty, Shared};
 use crate::error::{Error, Result};
 use crate::io::FileSystem;
 use crate::key::TableId;
-use crate::mutation::Mutation;
 use crate::position::ReplayPosition;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use crate::mutation::Mutation;
 
 type Apply<'a> = &'a mut dyn FnMut(ReplayPosition, Mutation) -> Result<()>;
 
@@ -97,7 +98,12 @@ impl SegmentReplay<'_> {
         let mut at = HEADER_LEN as usize;
         loop {
             let (reason, resume_from) = match format::read_frame(seg, at, self.id) {
-                Frame::Record { payload, len } => match Mutation::decode(payload) {
+                Frame::Record { payload, len } => match super::payload::decode(
+                    payload,
+                    // A record held at most half of the segment it was written
+                    // into, whose size this file still has.
+                    seg.len(),
+                ) {
                     Ok(m) => {
                         let pos = ReplayPosition {
                             segment_id: self.id,

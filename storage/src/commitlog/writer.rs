@@ -255,14 +255,17 @@ impl Shared {
         })
     }
 
-    pub(super) fn append(&self, table: TableId, payload: &[u8]) -> Result<ReplayPosition> {
+    pub(super) fn append(&self, table: TableId, mutation: &[u8]) -> Result<ReplayPosition> {
         let max = usize::try_from(self.opts.segment_size_bytes / 2).unwrap_or(usize::MAX);
-        if payload.len() > max {
+        if mutation.len() > max {
             return Err(Error::MutationTooLarge {
-                size: payload.len(),
+                size: mutation.len(),
                 max,
             });
         }
+        // Compressed before the lock is taken, so writers compress in parallel.
+        let payload = super::payload::encode(mutation, self.opts.compression);
+        let payload = payload.as_ref();
         let need = format::frame_len(payload.len()) as u64;
         let mut st = self.lock();
         st.check_open()?;

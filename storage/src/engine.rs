@@ -6,6 +6,8 @@
 //! worker, `compaction_threads` compaction workers, and the commit log's syncer.
 
 mod stats;
+#[cfg(test)]
+mod tests;
 mod workers;
 
 pub use stats::{LevelStats, TableStats};

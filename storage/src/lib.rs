@@ -30,6 +30,8 @@ pub mod read;
 pub mod reconcile;
 pub mod sstable;
 mod table;
+#[cfg(test)]
+mod testing;
 mod throttle;
 
 pub use cell::{

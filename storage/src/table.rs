@@ -288,11 +288,27 @@ impl Table {
     }
 
     /// The compaction strategy's picture of the live SSTables.
+    ///
+    /// While a memtable holds data as old as an SSTable's newest write, that
+    /// SSTable's tombstones must stay (the data bounds `max_purgeable`) and it
+    /// cannot be dropped as fully expired: it is described with nothing
+    /// droppable and as never expiring. The strategies cannot see memtables;
+    /// otherwise they would plan the same refused drop, or the same
+    /// single-SSTable tombstone compaction that purges nothing, again and
+    /// again until the next flush.
     pub(crate) fn descriptors(&self, gc_before: i64) -> Vec<SsTableDescriptor> {
+        let memtable_min = self.memtable_min_timestamp();
         self.view()
             .sstables
             .iter()
-            .map(|l| describe(l, gc_before))
+            .map(|l| {
+                let mut d = describe(l, gc_before);
+                if memtable_min <= d.max_timestamp {
+                    d.droppable_tombstone_ratio = 0.0;
+                    d.max_local_deletion_time = i64::MAX;
+                }
+                d
+            })
             .collect()
     }
 

@@ -276,12 +276,14 @@ fn pick(shared: &Shared, table: &Table) -> Option<CompactionTask> {
     let task = table
         .with_strategy(|s| s.next_task(&descriptors, &compacting, now, gc_before))
         .or_else(|| {
-            let idle: Vec<_> = descriptors
-                .iter()
-                .filter(|d| !compacting.contains(&d.generation))
-                .cloned()
-                .collect();
-            let expired = fully_expired(&idle, gc_before, table.memtable_min_timestamp());
+            // Tables being compacted still hold their data, and the executor's
+            // recheck counts them: leaving them out here made a task that the
+            // recheck refuses, picked again at once for as long as they compact.
+            let expired: Vec<u64> =
+                fully_expired(&descriptors, gc_before, table.memtable_min_timestamp())
+                    .into_iter()
+                    .filter(|g| !compacting.contains(g))
+                    .collect();
             (!expired.is_empty()).then_some(CompactionTask {
                 inputs: expired,
                 output_level: 0,

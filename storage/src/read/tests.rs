@@ -4,111 +4,11 @@ use crate::key::{Bound, TableId, Token};
 use crate::memtable::Memtable;
 use crate::mutation::{Mutation, arb};
 use crate::partition::{PartitionBound, PartitionPosition, PartitionSource};
-use crate::reconcile::{compare_cells, merge_deletion, merge_liveness, merge_opt_deletion};
+use crate::testing::model::{model_read, model_scan};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod corner;
-
-// ---- the model: every version of everything, reconciled per address ----
-
-fn model_row(
-    versions: &[&Row],
-    covering: Option<DeletionTime>,
-    now: i64,
-    cols: &ColumnFilter,
-) -> Option<Row> {
-    let del = versions
-        .iter()
-        .fold(covering, |d, r| merge_opt_deletion(d, r.deletion));
-    let deletes = |ts: Timestamp| del.is_some_and(|d| d.deletes(ts));
-    let liveness = versions
-        .iter()
-        .fold(None, |l, r| merge_liveness(l, r.liveness))
-        .filter(|l| !deletes(l.timestamp));
-    let mut cells: BTreeMap<(ColumnId, Option<bytes::Bytes>), Cell> = BTreeMap::new();
-    let mut coldel: BTreeMap<ColumnId, DeletionTime> = BTreeMap::new();
-    for r in versions {
-        for c in &r.cells {
-            let e = cells
-                .entry((c.column, c.path.clone()))
-                .or_insert_with(|| c.cell.clone());
-            if compare_cells(&c.cell, e).is_gt() {
-                *e = c.cell.clone();
-            }
-        }
-        for (c, d) in &r.column_deletions {
-            let e = coldel.entry(*c).or_insert(*d);
-            *e = merge_deletion(*e, *d);
-        }
-    }
-    let kept: Vec<_> = cells
-        .into_iter()
-        .filter(|((col, _), c)| {
-            !deletes(c.timestamp) && !coldel.get(col).is_some_and(|d| d.deletes(c.timestamp))
-        })
-        .collect();
-    let live =
-        liveness.is_some_and(|l| l.is_live_at(now)) || kept.iter().any(|(_, c)| !c.is_dead_at(now));
-    if !live {
-        return None;
-    }
-    let mut row = Row::new(versions[0].clustering.clone());
-    row.liveness = liveness.filter(|l| l.is_live_at(now));
-    row.cells = kept
-        .into_iter()
-        .filter(|((col, _), c)| !c.is_dead_at(now) && cols.selects(*col))
-        .map(|((column, path), cell)| crate::cell::ColumnCell { column, path, cell })
-        .collect();
-    Some(row)
-}
-
-struct ModelPartition {
-    deletion: Option<DeletionTime>,
-    static_row: Option<Row>,
-    rows: Vec<Row>,
-}
-
-fn model_partition(
-    muts: &[Mutation],
-    key: &DecoratedKey,
-    now: i64,
-    cols: &ColumnFilter,
-) -> ModelPartition {
-    let muts: Vec<_> = muts.iter().filter(|m| m.key == *key).collect();
-    let pd = muts
-        .iter()
-        .fold(None, |d, m| merge_opt_deletion(d, m.partition_deletion));
-    let statics: Vec<&Row> = muts.iter().filter_map(|m| m.static_row.as_ref()).collect();
-    let static_row = if statics.is_empty() {
-        None
-    } else {
-        model_row(&statics, pd, now, cols)
-    };
-    let mut by_key: BTreeMap<&ClusteringKey, Vec<&Row>> = BTreeMap::new();
-    for m in &muts {
-        for r in &m.rows {
-            by_key.entry(&r.clustering).or_default().push(r);
-        }
-    }
-    let rows = by_key
-        .into_iter()
-        .filter_map(|(ck, versions)| {
-            let cov = muts
-                .iter()
-                .flat_map(|m| &m.range_tombstones)
-                .filter(|rt| rt.range.contains(ck.as_bytes()))
-                .fold(pd, |d, rt| merge_opt_deletion(d, Some(rt.deletion)));
-            model_row(&versions, cov, now, cols)
-        })
-        .collect();
-    ModelPartition {
-        deletion: pd,
-        static_row,
-        rows,
-    }
-}
 
 // ---- generators ----
 
@@ -186,36 +86,6 @@ fn scans(mts: &[Arc<Memtable>], range: &KeyRange) -> Vec<UnfilteredIter> {
     mts.iter().map(|m| m.clone().scan(range).unwrap()).collect()
 }
 
-fn model_scan(muts: &[Mutation], cmd: &ScanCommand) -> Vec<ScanItem> {
-    let mut out = Vec::new();
-    for key in keys() {
-        if !cmd.range.contains(&key) || !muts.iter().any(|m| m.key == key) {
-            continue;
-        }
-        let resume = cmd.resume_after.as_ref();
-        if resume.is_some_and(|(k, _)| key < *k) {
-            continue;
-        }
-        let after = resume.filter(|(k, _)| *k == key).map(|(_, c)| c.clone());
-        let p = model_partition(muts, &key, cmd.now, &cmd.columns);
-        let rows: Vec<_> = p
-            .rows
-            .into_iter()
-            .filter(|r| after.as_ref().is_none_or(|c| r.clustering > *c))
-            .collect();
-        if rows.is_empty() && (after.is_some() || p.static_row.is_none()) {
-            continue;
-        }
-        out.push(ScanItem::Partition {
-            key,
-            deletion: p.deletion,
-            static_row: p.static_row,
-        });
-        out.extend(rows.into_iter().map(ScanItem::Row));
-    }
-    out
-}
-
 fn key_range() -> impl Strategy<Value = KeyRange> {
     let pos = prop_oneof![
         (0i64..2).prop_map(|t| PartitionPosition::Token(Token(t))),
@@ -245,13 +115,8 @@ proptest! {
                 row_limit: limit, now, include_tombstones: false,
             };
             let (st, pd, rows) = read_partition(&mts, &cmd);
-            let model = model_partition(&muts, &key, now, &cols);
-            let mut want: Vec<Row> = model.rows.into_iter()
-                .filter(|r| slices.iter().any(|s| s.contains(r.clustering.as_bytes())))
-                .collect();
-            if reversed { want.reverse(); }
-            want.truncate(limit.unwrap_or(usize::MAX));
-            prop_assert_eq!(rows, want);
+            let model = model_read(&muts, &cmd);
+            prop_assert_eq!(rows, model.rows);
             prop_assert_eq!(st, model.static_row);
             prop_assert_eq!(pd, model.deletion);
         }

@@ -223,13 +223,7 @@ impl Engine {
         // Reading the clock twice costs a sizeable share of a cached read, so
         // one read in eight is timed; the histogram's shape is unchanged.
         let start = table.metrics.sample_read().then(Instant::now);
-        let (sources, touched) = table.sources_for(&cmd.key);
-        let mut streams = Vec::with_capacity(sources.len());
-        for source in sources {
-            if let Some(stream) = source.read_partition(&cmd.key, &cmd.slices, cmd.reversed)? {
-                streams.push(stream);
-            }
-        }
+        let (streams, touched) = table.read_partition(cmd)?;
         let reader = PartitionReader::new(cmd, streams, touched)?;
         if let Some(start) = start {
             table.metrics.reads.record(start.elapsed());

@@ -75,6 +75,15 @@ pub struct ReadStats {
 /// The merged rows of one partition, produced lazily.
 pub struct PartitionReader {
     key: DecoratedKey,
+    sstables_touched: usize,
+    /// The merge, when any source holds the partition. Boxed so that the common
+    /// miss (no source, e.g. after the bloom filters said no) allocates nothing
+    /// and moves a small value.
+    merge: Option<Box<Merging>>,
+}
+
+/// The state of a partition read that has sources.
+struct Merging {
     mode: Mode,
     ctx: PartitionCtx,
     static_row: Option<Box<Row>>,
@@ -85,7 +94,6 @@ pub struct PartitionReader {
     /// even if a source returns them.
     slices: Option<Vec<ClusteringRange>>,
     remaining: usize,
-    sstables_touched: usize,
     failed: bool,
 }
 
@@ -93,7 +101,10 @@ impl std::fmt::Debug for PartitionReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PartitionReader")
             .field("key", &self.key)
-            .field("sources", &self.cursors.len())
+            .field(
+                "sources",
+                &self.merge.as_ref().map_or(0, |m| m.cursors.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +117,55 @@ impl PartitionReader {
         sources: Vec<PartitionStream>,
         sstables_touched: usize,
     ) -> Result<PartitionReader> {
+        let merge = (!sources.is_empty()).then(|| Box::new(Merging::new(cmd, sources)));
+        Ok(PartitionReader {
+            key: cmd.key.clone(),
+            sstables_touched,
+            merge,
+        })
+    }
+
+    /// The partition key.
+    pub fn key(&self) -> &DecoratedKey {
+        &self.key
+    }
+
+    /// The merged partition deletion.
+    pub fn partition_deletion(&self) -> Option<DeletionTime> {
+        self.merge.as_ref().and_then(|m| m.ctx.deletion())
+    }
+
+    /// The static row, processed like the rows (live-filtered in live mode).
+    pub fn static_row(&self) -> Option<&Row> {
+        self.merge.as_ref().and_then(|m| m.static_row.as_deref())
+    }
+
+    /// The merged range tombstones that are not shadowed by the partition deletion.
+    pub fn range_tombstones(&self) -> &[RangeTombstone] {
+        self.merge
+            .as_ref()
+            .map_or(&[], |m| m.ctx.visible_range_tombstones())
+    }
+
+    /// Whether the partition has no partition-level content (deletion, range
+    /// tombstones, static row) to report; rows may still follow.
+    pub fn is_header_empty(&self) -> bool {
+        self.static_row().is_none()
+            && self.partition_deletion().is_none()
+            && self.range_tombstones().is_empty()
+    }
+
+    /// What the read has cost so far.
+    pub fn stats(&self) -> ReadStats {
+        ReadStats {
+            sstables_touched: self.sstables_touched,
+            tombstones_scanned: self.merge.as_ref().map_or(0, |m| m.ctx.tombstones),
+        }
+    }
+}
+
+impl Merging {
+    fn new(cmd: &PartitionRead, sources: Vec<PartitionStream>) -> Merging {
         let mode = if cmd.include_tombstones {
             Mode::Tombstones(cmd.columns.clone())
         } else {
@@ -121,8 +181,7 @@ impl PartitionReader {
         }
         let (mut ctx, static_row) = PartitionCtx::from_headers(headers, &mode, cmd.now);
         let static_row = static_row.and_then(|s| ctx.process_static(&mode, s));
-        Ok(PartitionReader {
-            key: cmd.key.clone(),
+        Merging {
             mode,
             ctx,
             static_row,
@@ -131,52 +190,11 @@ impl PartitionReader {
             reversed: cmd.reversed,
             slices: (cmd.slices.as_slice() != [ClusteringRange::ALL]).then(|| cmd.slices.clone()),
             remaining: cmd.row_limit.unwrap_or(usize::MAX),
-            sstables_touched,
             failed: false,
-        })
-    }
-
-    /// The partition key.
-    pub fn key(&self) -> &DecoratedKey {
-        &self.key
-    }
-
-    /// The merged partition deletion.
-    pub fn partition_deletion(&self) -> Option<DeletionTime> {
-        self.ctx.deletion()
-    }
-
-    /// The static row, processed like the rows (live-filtered in live mode).
-    pub fn static_row(&self) -> Option<&Row> {
-        self.static_row.as_deref()
-    }
-
-    /// The merged range tombstones that are not shadowed by the partition deletion.
-    pub fn range_tombstones(&self) -> &[RangeTombstone] {
-        self.ctx.visible_range_tombstones()
-    }
-
-    /// Whether the partition has no partition-level content (deletion, range
-    /// tombstones, static row) to report; rows may still follow.
-    pub fn is_header_empty(&self) -> bool {
-        self.static_row.is_none()
-            && self.ctx.deletion().is_none()
-            && self.ctx.visible_range_tombstones().is_empty()
-    }
-
-    /// What the read has cost so far.
-    pub fn stats(&self) -> ReadStats {
-        ReadStats {
-            sstables_touched: self.sstables_touched,
-            tombstones_scanned: self.ctx.tombstones,
         }
     }
-}
 
-impl Iterator for PartitionReader {
-    type Item = Result<Row>;
-
-    fn next(&mut self) -> Option<Result<Row>> {
+    fn next_row(&mut self) -> Option<Result<Row>> {
         while self.remaining > 0 && !self.failed {
             let mut row = match next_merged_row(&mut self.cursors, &self.active, self.reversed) {
                 Ok(Some(row)) => row,
@@ -197,6 +215,14 @@ impl Iterator for PartitionReader {
             }
         }
         None
+    }
+}
+
+impl Iterator for PartitionReader {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        self.merge.as_mut()?.next_row()
     }
 }
 

@@ -15,12 +15,12 @@ use crate::commitlog::CommitLog;
 use crate::compaction::{CompactionStrategy, SsTableDescriptor, strategy_for};
 use crate::error::{Error, Result};
 use crate::io::FileSystem;
-use crate::key::{DecoratedKey, TableId};
+use crate::key::TableId;
 use crate::manifest::Manifest;
 use crate::memtable::Memtable;
 use crate::metrics::LatencyHistogram;
 use crate::options::TableOptions;
-use crate::partition::PartitionSource;
+use crate::partition::{PartitionSource, PartitionStream};
 use crate::position::ReplayPosition;
 use crate::sstable::SsTable;
 use std::collections::HashSet;
@@ -321,23 +321,40 @@ impl Table {
             .as_ref())
     }
 
-    /// The memtables and SSTables that may hold `key`, for a point read.
-    pub(crate) fn sources_for(&self, key: &DecoratedKey) -> (Vec<Arc<dyn PartitionSource>>, usize) {
+    /// What each memtable and SSTable that may hold the partition returns for
+    /// a point read, and how many SSTables were consulted.
+    pub(crate) fn read_partition(
+        &self,
+        cmd: &crate::read::PartitionRead,
+    ) -> Result<(Vec<PartitionStream>, usize)> {
         let view = self.view();
-        let mut sources: Vec<Arc<dyn PartitionSource>> = Vec::new();
+        let key = &cmd.key;
+        let mut streams = Vec::new();
         for slot in view.memtables() {
-            if !slot.memtable.is_empty() && slot.memtable.may_contain(key) {
-                sources.push(slot.memtable.clone());
+            if !slot.memtable.is_empty()
+                && slot.memtable.may_contain(key)
+                && let Some(s) =
+                    slot.memtable
+                        .clone()
+                        .read_partition(key, &cmd.slices, cmd.reversed)?
+            {
+                streams.push(s);
             }
         }
         let mut touched = 0;
         for l in &view.sstables {
             if l.sstable.may_contain(key) {
                 touched += 1;
-                sources.push(l.sstable.clone());
+                if let Some(s) = l
+                    .sstable
+                    .clone()
+                    .read_partition(key, &cmd.slices, cmd.reversed)?
+                {
+                    streams.push(s);
+                }
             }
         }
-        (sources, touched)
+        Ok((streams, touched))
     }
 
     /// Every memtable and SSTable, for a scan.

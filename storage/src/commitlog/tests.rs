@@ -650,3 +650,27 @@ mod model {
         }
     }
 }
+
+#[test]
+fn a_clean_shutdown_removes_spare_segments() {
+    let fs = SimFs::new();
+    let log = open(&fs, opts(SyncMode::Batch));
+    let m = mutation(1, 1, 20);
+    let pos = append(&log, &m);
+    log.wait_durable(pos).unwrap();
+    // The allocator keeps one empty segment ready beside the active one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while segment_files(&fs).len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(segment_files(&fs).len(), 2, "active plus one ready");
+    log.shutdown().unwrap();
+    assert_eq!(
+        segment_files(&fs).len(),
+        1,
+        "only the segment with records stays"
+    );
+    drop(log);
+    let (got, _) = replay_all(&open(&fs, opts(SyncMode::Batch))).unwrap();
+    assert_eq!(got, vec![(pos, m)]);
+}

@@ -451,7 +451,30 @@ impl Shared {
         }
         self.alloc.notify_all();
         self.periodic.notify_all();
-        self.sync()
+        self.sync()?;
+        self.remove_spare_segments()
+    }
+
+    /// Deletes the empty segments kept ready for reuse: at a clean shutdown
+    /// they only hold disk space, and the next start makes new ones as needed.
+    fn remove_spare_segments(&self) -> Result<()> {
+        let spare = std::mem::take(&mut self.lock().ready);
+        if spare.is_empty() {
+            return Ok(());
+        }
+        let dir = &self.opts.dir;
+        for id in spare.into_keys() {
+            let path = format::segment_path(dir, id);
+            self.fs.remove_file(&path).map_err(|e| {
+                Error::io(
+                    format!("removing spare commit log segment {}", path.display()),
+                    e,
+                )
+            })?;
+        }
+        self.fs
+            .sync_dir(dir)
+            .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
     }
 
     pub(super) fn stats(&self) -> CommitLogStats {

@@ -269,12 +269,23 @@ fn a_torn_commit_log_tail_replays_the_valid_prefix() {
     let engine = open(&fs, &clock).expect("open");
     engine.create_table(TABLE, plain_options()).expect("create");
     let key = DecoratedKey::new(Token(0), &b"p"[..]);
-    let n = 40u8;
+    let n = 120u8;
     for i in 0..n {
+        // Incompressible values, so the log's record compression leaves them
+        // large and they fill several segments.
+        let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let value: Vec<u8> = (0..60)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
         let row = Row::new(ClusteringKey::new(vec![i])).with_cell(
             ColumnId(1),
             None,
-            Cell::live(1, vec![i; 60]),
+            Cell::live(1, value),
         );
         engine
             .apply(&Mutation::new(TABLE, key.clone()).with_row(row), START)

@@ -1,9 +1,13 @@
 //! The partition-key bloom filter: lets reads skip tables that cannot hold a key.
 //!
-//! Keys are hashed as the 8 little-endian bytes of the token followed by the key
-//! bytes, written explicitly to the hasher so the hash never depends on the host's
-//! endianness or on how std hashes slices. The seed is fixed and is also stored in
-//! the serialized filter (the `bloomfilter` crate's format, version 1).
+//! A key is first digested to 64 bits: XXH3-64 of the key bytes, seeded with
+//! the token (as a u64). The `bloomfilter` crate then hashes the digest's 8
+//! little-endian bytes. The crate runs two SipHash passes per check, so
+//! feeding it 8 bytes instead of the whole key makes each check cheaper, and a
+//! read checks one filter per candidate SSTable. Both steps are defined on
+//! values and little-endian bytes, so the filter never depends on the host's
+//! endianness or on how std hashes slices. The seed is fixed and is also
+//! stored in the serialized filter (the `bloomfilter` crate's format, version 1).
 
 use crate::key::DecoratedKey;
 use bloomfilter::Bloom;
@@ -14,43 +18,29 @@ const SEED: [u8; 32] = *b"basalt sstable partition bloom!!";
 /// At most this many hash functions: more only means a corrupt or hostile filter.
 const MAX_HASHES: u32 = 64;
 
-/// What the filter hashes: a borrowed key.
-#[derive(Debug)]
-struct Probe<'a> {
-    token: i64,
-    key: &'a [u8],
-}
+/// What the filter hashes: a key's 64-bit digest.
+#[derive(Debug, Clone, Copy)]
+struct Probe(u64);
 
-impl Hash for Probe<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(&self.token.to_le_bytes());
-        state.write(self.key);
+impl Probe {
+    fn of(key: &DecoratedKey) -> Probe {
+        Probe(xxhash_rust::xxh3::xxh3_64_with_seed(
+            &key.key,
+            key.token.0 as u64,
+        ))
     }
 }
 
-/// The writer's probe: owns its key (a cheap `Bytes` clone) because `Bloom::set`
-/// takes `&mut self`, which would pin a borrowed probe's lifetime to the filter's.
-/// It hashes exactly like [`Probe`], so the serialized filter is the same.
-#[derive(Debug)]
-struct OwnedProbe {
-    token: i64,
-    key: bytes::Bytes,
-}
-
-impl Hash for OwnedProbe {
+impl Hash for Probe {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Probe {
-            token: self.token,
-            key: &self.key,
-        }
-        .hash(state);
+        state.write(&self.0.to_le_bytes());
     }
 }
 
 /// A bloom filter being built by a writer.
 #[derive(Debug)]
 pub(super) struct KeyBloomBuilder {
-    inner: Bloom<OwnedProbe>,
+    inner: Bloom<Probe>,
 }
 
 impl KeyBloomBuilder {
@@ -64,10 +54,7 @@ impl KeyBloomBuilder {
     }
 
     pub(super) fn insert(&mut self, key: &DecoratedKey) {
-        self.inner.set(&OwnedProbe {
-            token: key.token.0,
-            key: key.key.clone(),
-        });
+        self.inner.set(&Probe::of(key));
     }
 
     pub(super) fn to_bytes(&self) -> Vec<u8> {
@@ -78,17 +65,12 @@ impl KeyBloomBuilder {
 /// A bloom filter over partition keys, as read back.
 #[derive(Debug)]
 pub(super) struct KeyBloom {
-    // `Bloom` is covariant in its item type, so a `'static` filter checks borrowed probes.
-    inner: Bloom<Probe<'static>>,
+    inner: Bloom<Probe>,
 }
 
 impl KeyBloom {
     pub(super) fn may_contain(&self, key: &DecoratedKey) -> bool {
-        let inner: &Bloom<Probe<'_>> = &self.inner;
-        inner.check(&Probe {
-            token: key.token.0,
-            key: &key.key,
-        })
+        self.inner.check(&Probe::of(key))
     }
 
     #[expect(

@@ -271,17 +271,24 @@ pub(crate) fn get_range(r: &mut Reader<'_>) -> Result<ClusteringRange, DecodeErr
     })
 }
 
-const ROW_LIVENESS: u8 = 1;
-const ROW_LIVENESS_EXPIRY: u8 = 2;
-const ROW_DELETION: u8 = 4;
-const CELL_HAS_PATH: u8 = 1;
-const CELL_LIVE: u8 = 0;
-const CELL_EXPIRING: u8 = 2;
-const CELL_TOMBSTONE: u8 = 4;
+// Row and cell flags, shared with SSTable data blocks (which encode rows the
+// same way, behind their own clustering framing).
+pub(crate) const ROW_LIVENESS: u8 = 1;
+pub(crate) const ROW_LIVENESS_EXPIRY: u8 = 2;
+pub(crate) const ROW_DELETION: u8 = 4;
+pub(crate) const CELL_HAS_PATH: u8 = 1;
+pub(crate) const CELL_LIVE: u8 = 0;
+pub(crate) const CELL_EXPIRING: u8 = 2;
+pub(crate) const CELL_TOMBSTONE: u8 = 4;
 
 /// Encodes a row (used by the mutation codec and by SSTable data blocks).
 pub(crate) fn put_row(out: &mut Vec<u8>, row: &Row) {
     put_bytes(out, row.clustering.as_bytes());
+    put_row_body(out, row);
+}
+
+/// Encodes everything of a row but its clustering key.
+pub(crate) fn put_row_body(out: &mut Vec<u8>, row: &Row) {
     let mut flags = 0;
     if let Some(l) = &row.liveness {
         flags |= ROW_LIVENESS;

@@ -6,9 +6,12 @@
 //! slice after looking at the clustering alone.
 
 use crate::cell::{Cell, CellKind, ColumnCell, LivenessInfo, RangeTombstone, Row, Timestamp};
-use crate::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64};
+use crate::codec::{DecodeError, Reader, put_bytes, put_varint};
 use crate::key::{ClusteringKey, ColumnId, DecoratedKey, Token};
-use crate::mutation::{get_deletion, get_range, put_deletion, put_range};
+use crate::mutation::{
+    CELL_EXPIRING, CELL_HAS_PATH, CELL_LIVE, CELL_TOMBSTONE, ROW_DELETION, ROW_LIVENESS,
+    ROW_LIVENESS_EXPIRY, get_deletion, get_range, put_deletion, put_range, put_row_body,
+};
 use crate::partition::PartitionHeader;
 use bytes::Bytes;
 
@@ -19,13 +22,6 @@ pub(super) const TAG_ROW: u8 = 2;
 /// The first byte of a block that continues the previous block's partition.
 pub(super) const TAG_CONTINUE: u8 = 3;
 
-const ROW_LIVENESS: u8 = 1;
-const ROW_LIVENESS_EXPIRY: u8 = 2;
-const ROW_DELETION: u8 = 4;
-const CELL_HAS_PATH: u8 = 1;
-const CELL_LIVE: u8 = 0;
-const CELL_EXPIRING: u8 = 2;
-const CELL_TOMBSTONE: u8 = 4;
 const HEADER_DELETION: u8 = 1;
 const HEADER_STATIC: u8 = 2;
 
@@ -58,62 +54,6 @@ pub(super) fn put_header_item(out: &mut Vec<u8>, scratch: &mut Vec<u8>, h: &Part
         scratch.clear();
         put_row_body(scratch, s);
         put_bytes(out, scratch);
-    }
-}
-
-fn put_row_body(out: &mut Vec<u8>, row: &Row) {
-    let mut flags = u8::from(row.deletion.is_some()) * ROW_DELETION;
-    if let Some(l) = &row.liveness {
-        flags |= ROW_LIVENESS | (u8::from(l.expiry.is_some()) * ROW_LIVENESS_EXPIRY);
-    }
-    out.push(flags);
-    if let Some(l) = &row.liveness {
-        put_varint_i64(out, l.timestamp.0);
-        if let Some((ttl, exp)) = l.expiry {
-            put_varint_i64(out, i64::from(ttl));
-            put_varint_i64(out, exp);
-        }
-    }
-    if let Some(d) = &row.deletion {
-        put_deletion(out, d);
-    }
-    put_varint(out, row.column_deletions.len() as u64);
-    for (c, d) in &row.column_deletions {
-        put_varint(out, u64::from(c.0));
-        put_deletion(out, d);
-    }
-    put_varint(out, row.cells.len() as u64);
-    for c in &row.cells {
-        put_cell(out, c);
-    }
-}
-
-fn put_cell(out: &mut Vec<u8>, c: &ColumnCell) {
-    put_varint(out, u64::from(c.column.0));
-    let kind = match c.cell.kind {
-        CellKind::Live(_) => CELL_LIVE,
-        CellKind::Expiring { .. } => CELL_EXPIRING,
-        CellKind::Tombstone { .. } => CELL_TOMBSTONE,
-    };
-    out.push(kind | (u8::from(c.path.is_some()) * CELL_HAS_PATH));
-    if let Some(p) = &c.path {
-        put_bytes(out, p);
-    }
-    put_varint_i64(out, c.cell.timestamp.0);
-    match &c.cell.kind {
-        CellKind::Live(v) => put_bytes(out, v),
-        CellKind::Expiring {
-            value,
-            ttl_seconds,
-            local_expiration_time,
-        } => {
-            put_bytes(out, value);
-            put_varint_i64(out, i64::from(*ttl_seconds));
-            put_varint_i64(out, *local_expiration_time);
-        }
-        CellKind::Tombstone {
-            local_deletion_time,
-        } => put_varint_i64(out, *local_deletion_time),
     }
 }
 

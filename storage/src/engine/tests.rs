@@ -9,7 +9,7 @@ use crate::cell::{Cell, CellKind, DeletionTime, LivenessInfo, Row, Timestamp};
 use crate::clock::ManualClock;
 use crate::commitlog::SyncMode;
 use crate::io::sim::SimFs;
-use crate::key::{Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Token};
+use crate::key::{ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Token};
 use crate::mutation::arb;
 use crate::options::{
     CompactionStrategyOptions, Compression, CompressionOptions, LeveledOptions, SizeTieredOptions,
@@ -19,6 +19,7 @@ use crate::partition::{KeyRange, PartitionBound, PartitionPosition};
 use crate::read::{ColumnFilter, ScanItem};
 use crate::reconcile::live_row;
 use crate::testing::model::{model_read, model_scan};
+use crate::testing::{columns, slices};
 use proptest::prelude::*;
 
 mod behaviour;
@@ -220,34 +221,6 @@ struct ScanShape {
 struct Check {
     reads: Vec<ReadShape>,
     scans: Vec<ScanShape>,
-}
-
-fn slices() -> impl Strategy<Value = Vec<ClusteringRange>> {
-    prop_oneof![
-        Just(vec![ClusteringRange::ALL]),
-        (arb::bound(), arb::bound()).prop_map(|(s, e)| vec![ClusteringRange::new(s, e)]),
-        proptest::collection::vec(arb::clustering(), 4).prop_map(|mut k| {
-            k.sort();
-            vec![
-                ClusteringRange::new(
-                    Bound::Inclusive(k[0].clone()),
-                    Bound::Exclusive(k[1].clone()),
-                ),
-                ClusteringRange::new(
-                    Bound::Exclusive(k[2].clone()),
-                    Bound::Inclusive(k[3].clone()),
-                ),
-            ]
-        }),
-    ]
-}
-
-fn columns() -> impl Strategy<Value = ColumnFilter> {
-    prop_oneof![
-        2 => Just(ColumnFilter::All),
-        1 => proptest::collection::btree_set(0u32..4, 0..3)
-            .prop_map(|s| ColumnFilter::Only(s.into_iter().map(ColumnId).collect())),
-    ]
 }
 
 fn read_shape() -> impl Strategy<Value = ReadShape> {

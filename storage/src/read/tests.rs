@@ -5,40 +5,13 @@ use crate::memtable::Memtable;
 use crate::mutation::{Mutation, arb};
 use crate::partition::{PartitionBound, PartitionPosition, PartitionSource};
 use crate::testing::model::{model_read, model_scan};
+use crate::testing::{columns, slices};
 use proptest::prelude::*;
 use std::sync::Arc;
 
 mod corner;
 
 // ---- generators ----
-
-fn slices() -> impl Strategy<Value = Vec<ClusteringRange>> {
-    prop_oneof![
-        Just(vec![ClusteringRange::ALL]),
-        (arb::bound(), arb::bound()).prop_map(|(s, e)| vec![ClusteringRange::new(s, e)]),
-        proptest::collection::vec(arb::clustering(), 4).prop_map(|mut k| {
-            k.sort();
-            vec![
-                ClusteringRange::new(
-                    Bound::Inclusive(k[0].clone()),
-                    Bound::Exclusive(k[1].clone()),
-                ),
-                ClusteringRange::new(
-                    Bound::Exclusive(k[2].clone()),
-                    Bound::Inclusive(k[3].clone()),
-                ),
-            ]
-        }),
-    ]
-}
-
-fn columns() -> impl Strategy<Value = ColumnFilter> {
-    prop_oneof![
-        Just(ColumnFilter::All),
-        proptest::collection::btree_set(0u32..4, 0..3)
-            .prop_map(|s| ColumnFilter::Only(s.into_iter().map(ColumnId).collect())),
-    ]
-}
 
 /// Mutations, each with the index of the source it goes to.
 fn spread() -> impl Strategy<Value = Vec<(usize, Mutation)>> {

@@ -157,16 +157,13 @@ impl Engine {
 
     /// The tables that exist.
     pub fn tables(&self) -> Vec<TableId> {
-        let mut ids: Vec<TableId> = self
-            .shared
+        self.shared
             .tables
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .keys()
             .copied()
-            .collect();
-        ids.sort();
-        ids
+            .collect()
     }
 
     /// Drops a table and deletes its files (snapshots included).
@@ -190,8 +187,9 @@ impl Engine {
     }
 
     /// Applies a mutation; returns once it is durable as the sync mode promises.
-    /// `now` (seconds) is the local time of the write, used to reconcile equal
-    /// timestamps against cells that have expired.
+    /// `now` is the write's local time in seconds, as Cassandra's write path
+    /// carries it; reconciliation does not depend on time today, so the
+    /// memtable does not use it yet.
     pub fn apply(&self, mutation: &Mutation, now: i64) -> Result<()> {
         let start = Instant::now();
         self.shared.check_writable()?;
@@ -205,12 +203,9 @@ impl Engine {
         } else {
             0
         };
+        self.shared.ctx.charge(&slot, added as u64);
         slot.writer_done();
         durable?;
-        self.shared
-            .ctx
-            .memtable_bytes
-            .fetch_add(added as u64, Ordering::AcqRel);
         self.workers
             .maybe_request_flush(&self.shared, &table, slot.memtable.size_bytes() as u64);
         table.metrics.writes.record(start.elapsed());
@@ -478,12 +473,6 @@ fn replay(shared: &Shared) -> Result<()> {
         // Records of tables that were dropped.
         shared.ctx.commitlog.forget_table(id)?;
     }
-    let total: u64 = shared
-        .all_tables()
-        .iter()
-        .map(|t| t.active_memtable_bytes() as u64)
-        .sum();
-    shared.ctx.memtable_bytes.store(total, Ordering::Release);
     tracing::info!(?stats, "commit log replayed");
     Ok(())
 }

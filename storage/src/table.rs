@@ -36,6 +36,10 @@ pub(crate) struct MemtableSlot {
     pending_writers: AtomicUsize,
     /// The commit-log position at which this memtable stopped taking writes.
     upper_bound: OnceLock<ReplayPosition>,
+    /// What this memtable added to the engine-wide memtable bytes, so exactly
+    /// that is given back when it goes (its own size can shrink when merges
+    /// overwrite, and giving back less would leak budget until writers stall).
+    charged_bytes: AtomicU64,
 }
 
 impl MemtableSlot {
@@ -44,6 +48,7 @@ impl MemtableSlot {
             memtable: Memtable::new(id),
             pending_writers: AtomicUsize::new(0),
             upper_bound: OnceLock::new(),
+            charged_bytes: AtomicU64::new(0),
         })
     }
 
@@ -119,6 +124,25 @@ pub(crate) struct TableContext {
     pub(crate) commitlog: Arc<CommitLog>,
     /// Bytes held by all memtables of all tables.
     pub(crate) memtable_bytes: Arc<AtomicU64>,
+}
+
+impl TableContext {
+    /// Counts `bytes` added to `slot`'s memtable against the engine's budget.
+    pub(crate) fn charge(&self, slot: &MemtableSlot, bytes: u64) {
+        slot.charged_bytes.fetch_add(bytes, Ordering::AcqRel);
+        self.memtable_bytes.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// Gives back everything `slot` was charged (it was flushed or dropped).
+    pub(crate) fn release(&self, slot: &MemtableSlot) {
+        let bytes = slot.charged_bytes.swap(0, Ordering::AcqRel);
+        // Saturating: the counter must never wrap, whatever the interleaving.
+        let _ = self
+            .memtable_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_sub(bytes))
+            });
+    }
 }
 
 /// One table's LSM.
@@ -277,9 +301,13 @@ impl Table {
         }
     }
 
-    /// Applies a replayed mutation straight to the active memtable.
+    /// Applies a replayed mutation straight to the active memtable; returns the
+    /// bytes it added.
     pub(crate) fn apply_replayed(&self, m: &crate::Mutation, now: i64) -> usize {
-        self.view().active.memtable.apply(m, now)
+        let view = self.view();
+        let added = view.active.memtable.apply(m, now);
+        self.ctx.charge(&view.active, added as u64);
+        added
     }
 
     /// Bytes in the active memtable.

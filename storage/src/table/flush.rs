@@ -62,7 +62,6 @@ impl Table {
         let upper_bound = *slot.upper_bound.get().ok_or_else(|| {
             Error::InvalidArgument("flushing a memtable that was never switched".into())
         })?;
-        let bytes = slot.memtable.size_bytes() as u64;
         let output = if slot.memtable.is_empty() {
             None
         } else {
@@ -91,10 +90,7 @@ impl Table {
                 sstables: v.sstables.iter().cloned().chain(output.clone()).collect(),
             });
         }
-        self.ctx.memtable_bytes.fetch_sub(
-            bytes.min(self.ctx.memtable_bytes.load(Ordering::Acquire)),
-            Ordering::AcqRel,
-        );
+        self.ctx.release(slot);
         if discard_log {
             self.ctx.commitlog.discard_completed(self.id, upper_bound)?;
         }
@@ -160,10 +156,9 @@ impl Table {
             (old, pos)
         };
         drop(compacting);
-        let mut freed = 0u64;
         for slot in old.memtables() {
             slot.wait_for_writers();
-            freed += slot.memtable.size_bytes() as u64;
+            self.ctx.release(slot);
         }
         {
             let mut manifest = lock(&self.manifest);
@@ -173,10 +168,6 @@ impl Table {
             next.store(self.ctx.fs.as_ref(), &self.dir)?;
             *manifest = next;
         }
-        self.ctx.memtable_bytes.fetch_sub(
-            freed.min(self.ctx.memtable_bytes.load(Ordering::Acquire)),
-            Ordering::AcqRel,
-        );
         for l in &old.sstables {
             SsTable::remove_files(self.ctx.fs.as_ref(), &self.dir, l.sstable.generation())?;
         }

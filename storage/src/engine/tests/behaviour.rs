@@ -415,3 +415,31 @@ fn oversized_mutations_and_unknown_tables_are_refused() {
     assert_eq!(contents(&engine, T), vec![(1, 1)]);
     engine.close().expect("close");
 }
+
+#[test]
+fn memtable_budget_is_given_back_in_full_when_overwrites_shrink_a_memtable() {
+    let node = Node::new(0);
+    let engine = node.open();
+    engine.create_table(T, options()).expect("create");
+    let key = DecoratedKey::new(Token(1), &b"k"[..]);
+    // A large value, then ever newer small ones: the memtable's own size
+    // shrinks as each overwrite replaces a larger cell.
+    for (ts, len) in [(1, 1500usize), (2, 10), (3, 9), (4, 8)] {
+        let row = Row::new(ClusteringKey::EMPTY).with_cell(
+            ColumnId(1),
+            None,
+            Cell::live(ts, vec![7u8; len]),
+        );
+        engine
+            .apply(&Mutation::new(T, key.clone()).with_row(row), START)
+            .expect("apply");
+    }
+    assert!(engine.memtable_bytes() > 0);
+    engine.flush_all().expect("flush");
+    assert_eq!(
+        engine.memtable_bytes(),
+        0,
+        "every byte charged to the flushed memtable is given back"
+    );
+    engine.close().expect("close");
+}

@@ -64,6 +64,11 @@ impl Default for SyncMode {
     }
 }
 
+/// Where segment `id` of a log in `dir` lives (for tools, tests and fuzzing).
+pub fn segment_path(dir: &std::path::Path, id: u64) -> PathBuf {
+    format::segment_path(dir, id)
+}
+
 /// How the commit log is laid out and synced.
 #[derive(Clone, Debug)]
 pub struct CommitLogOptions {

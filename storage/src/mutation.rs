@@ -10,7 +10,7 @@ use crate::cell::{ColumnCell, RangeTombstone};
 use crate::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64};
 use crate::error::{Error, Result};
 use crate::key::{Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, TableId, Token};
-use bytes::BufMut;
+use bytes::{BufMut, Bytes};
 
 /// The encoding version written by this build.
 pub const MUTATION_FORMAT_VERSION: u8 = 1;
@@ -271,15 +271,15 @@ pub(crate) fn get_range(r: &mut Reader<'_>) -> Result<ClusteringRange, DecodeErr
     })
 }
 
-// Row and cell flags, shared with SSTable data blocks (which encode rows the
-// same way, behind their own clustering framing).
-pub(crate) const ROW_LIVENESS: u8 = 1;
-pub(crate) const ROW_LIVENESS_EXPIRY: u8 = 2;
-pub(crate) const ROW_DELETION: u8 = 4;
-pub(crate) const CELL_HAS_PATH: u8 = 1;
-pub(crate) const CELL_LIVE: u8 = 0;
-pub(crate) const CELL_EXPIRING: u8 = 2;
-pub(crate) const CELL_TOMBSTONE: u8 = 4;
+// Row and cell flags. SSTable data blocks encode rows with the same functions
+// (`put_row_body`, `get_row_body`) behind their own clustering framing.
+const ROW_LIVENESS: u8 = 1;
+const ROW_LIVENESS_EXPIRY: u8 = 2;
+const ROW_DELETION: u8 = 4;
+const CELL_HAS_PATH: u8 = 1;
+const CELL_LIVE: u8 = 0;
+const CELL_EXPIRING: u8 = 2;
+const CELL_TOMBSTONE: u8 = 4;
 
 /// Encodes a row (used by the mutation codec and by SSTable data blocks).
 pub(crate) fn put_row(out: &mut Vec<u8>, row: &Row) {
@@ -355,9 +355,20 @@ fn get_i32(r: &mut Reader<'_>) -> Result<i32, DecodeError> {
     i32::try_from(v).map_err(|_| DecodeError(format!("ttl {v} out of range")))
 }
 
-/// Decodes a row.
+/// Decodes a row whose values are copied out of the input.
 pub(crate) fn get_row(r: &mut Reader<'_>) -> Result<Row, DecodeError> {
     let clustering = ClusteringKey(r.bytes()?);
+    get_row_body(r, clustering, &Bytes::copy_from_slice)
+}
+
+/// Decodes everything of a row but its clustering key; `bytes` turns each
+/// value and cell path into `Bytes` (a copy here, a slice of a shared block in
+/// SSTables, which decode rows without copying their values).
+pub(crate) fn get_row_body<F: Fn(&[u8]) -> Bytes>(
+    r: &mut Reader<'_>,
+    clustering: ClusteringKey,
+    bytes: &F,
+) -> Result<Row, DecodeError> {
     let flags = r.u8()?;
     if flags & !(ROW_LIVENESS | ROW_LIVENESS_EXPIRY | ROW_DELETION) != 0 {
         return Err(DecodeError(format!("unknown row flags {flags:#x}")));
@@ -386,7 +397,7 @@ pub(crate) fn get_row(r: &mut Reader<'_>) -> Result<Row, DecodeError> {
     let n = r.len()?;
     let mut cells = Vec::with_capacity(n.min(256));
     for _ in 0..n {
-        cells.push(get_cell(r)?);
+        cells.push(get_cell(r, bytes)?);
     }
     Ok(Row {
         clustering,
@@ -404,19 +415,22 @@ fn get_column(r: &mut Reader<'_>) -> Result<ColumnId, DecodeError> {
         .map_err(|_| DecodeError(format!("column id {v} out of range")))
 }
 
-fn get_cell(r: &mut Reader<'_>) -> Result<ColumnCell, DecodeError> {
+fn get_cell<F: Fn(&[u8]) -> Bytes>(
+    r: &mut Reader<'_>,
+    bytes: &F,
+) -> Result<ColumnCell, DecodeError> {
     let column = get_column(r)?;
     let flags = r.u8()?;
     let path = if flags & CELL_HAS_PATH != 0 {
-        Some(r.bytes()?)
+        Some(bytes(r.slice()?))
     } else {
         None
     };
     let timestamp = Timestamp(r.varint_i64()?);
     let kind = match flags & !CELL_HAS_PATH {
-        CELL_LIVE => CellKind::Live(r.bytes()?),
+        CELL_LIVE => CellKind::Live(bytes(r.slice()?)),
         CELL_EXPIRING => CellKind::Expiring {
-            value: r.bytes()?,
+            value: bytes(r.slice()?),
             ttl_seconds: get_i32(r)?,
             local_expiration_time: r.varint_i64()?,
         },

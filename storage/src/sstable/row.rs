@@ -5,13 +5,10 @@
 //! cell vector. Rows carry their body length so that a reader can skip rows outside a
 //! slice after looking at the clustering alone.
 
-use crate::cell::{Cell, CellKind, ColumnCell, LivenessInfo, RangeTombstone, Row, Timestamp};
+use crate::cell::{RangeTombstone, Row};
 use crate::codec::{DecodeError, Reader, put_bytes, put_varint};
-use crate::key::{ClusteringKey, ColumnId, DecoratedKey, Token};
-use crate::mutation::{
-    CELL_EXPIRING, CELL_HAS_PATH, CELL_LIVE, CELL_TOMBSTONE, ROW_DELETION, ROW_LIVENESS,
-    ROW_LIVENESS_EXPIRY, get_deletion, get_range, put_deletion, put_range, put_row_body,
-};
+use crate::key::{ClusteringKey, DecoratedKey, Token};
+use crate::mutation::{get_deletion, get_range, put_deletion, put_range, put_row_body};
 use crate::partition::PartitionHeader;
 use bytes::Bytes;
 
@@ -107,83 +104,7 @@ fn get_row_body(
     r: &mut Reader<'_>,
     clustering: ClusteringKey,
 ) -> Result<Row, DecodeError> {
-    let flags = r.u8()?;
-    if flags & !(ROW_LIVENESS | ROW_LIVENESS_EXPIRY | ROW_DELETION) != 0 {
-        return Err(DecodeError(format!("unknown row flags {flags:#x}")));
-    }
-    let liveness = if flags & ROW_LIVENESS != 0 {
-        let timestamp = Timestamp(r.varint_i64()?);
-        let expiry = if flags & ROW_LIVENESS_EXPIRY != 0 {
-            Some((get_i32(r)?, r.varint_i64()?))
-        } else {
-            None
-        };
-        Some(LivenessInfo { timestamp, expiry })
-    } else {
-        None
-    };
-    let deletion = if flags & ROW_DELETION != 0 {
-        Some(get_deletion(r)?)
-    } else {
-        None
-    };
-    let n = r.len()?;
-    let mut column_deletions = Vec::with_capacity(n);
-    for _ in 0..n {
-        column_deletions.push((get_column(r)?, get_deletion(r)?));
-    }
-    let n = r.len()?;
-    let mut cells = Vec::with_capacity(n);
-    for _ in 0..n {
-        cells.push(get_cell(block, r)?);
-    }
-    Ok(Row {
-        clustering,
-        liveness,
-        deletion,
-        column_deletions,
-        cells,
-    })
-}
-
-fn get_i32(r: &mut Reader<'_>) -> Result<i32, DecodeError> {
-    let v = r.varint_i64()?;
-    i32::try_from(v).map_err(|_| DecodeError(format!("ttl {v} out of range")))
-}
-
-fn get_column(r: &mut Reader<'_>) -> Result<ColumnId, DecodeError> {
-    let v = r.varint()?;
-    u32::try_from(v)
-        .map(ColumnId)
-        .map_err(|_| DecodeError(format!("column id {v} out of range")))
-}
-
-fn get_cell(block: &Bytes, r: &mut Reader<'_>) -> Result<ColumnCell, DecodeError> {
-    let column = get_column(r)?;
-    let flags = r.u8()?;
-    let path = if flags & CELL_HAS_PATH != 0 {
-        Some(share(block, r.slice()?))
-    } else {
-        None
-    };
-    let timestamp = Timestamp(r.varint_i64()?);
-    let kind = match flags & !CELL_HAS_PATH {
-        CELL_LIVE => CellKind::Live(share(block, r.slice()?)),
-        CELL_EXPIRING => CellKind::Expiring {
-            value: share(block, r.slice()?),
-            ttl_seconds: get_i32(r)?,
-            local_expiration_time: r.varint_i64()?,
-        },
-        CELL_TOMBSTONE => CellKind::Tombstone {
-            local_deletion_time: r.varint_i64()?,
-        },
-        k => return Err(DecodeError(format!("unknown cell kind {k:#x}"))),
-    };
-    Ok(ColumnCell {
-        column,
-        path,
-        cell: Cell { timestamp, kind },
-    })
+    crate::mutation::get_row_body(r, clustering, &|s| share(block, s))
 }
 
 /// The token and key bytes of the partition header item at `pos`.

@@ -257,7 +257,14 @@ impl ErrorResponse {
     pub fn encode(&self, dst: &mut BytesMut) -> Result<()> {
         dst.put_i32(self.kind.code());
         write::string(dst, &self.message)?;
-        match &self.kind {
+        self.kind.encode_tail(dst)
+    }
+}
+
+impl ErrorKind {
+    /// Writes the code-specific fields that follow the message.
+    fn encode_tail(&self, dst: &mut BytesMut) -> Result<()> {
+        match self {
             ErrorKind::Unavailable {
                 consistency,
                 required,

@@ -1,7 +1,85 @@
-//! Basalt's CQL layer: the CQL parser, CQL types, and the native protocol v4
-//! codec and server.
+//! Basalt's CQL layer. So far it holds one piece: a sans-IO codec for the CQL native
+//! protocol **v4**, the frames and messages drivers exchange with a node.
 //!
-//! Nothing is implemented yet: this crate is an empty placeholder in the
-//! workspace so the layering (`cql-lite` depends on no other crate of ours) is
-//! fixed from the start. It is built by the CQL issue.
+//! # What it is
+//!
+//! - [`FrameDecoder`] splits [`Frame`]s (9-byte header + body) off a growing buffer,
+//!   refusing bodies over a configurable limit (16 MiB by default) before buffering them,
+//!   and reporting other protocol versions so the server can answer with
+//!   [`unsupported_version_frame`], the error drivers downgrade on.
+//! - [`RequestMessage`] and [`ResponseMessage`] turn frames into typed messages and back,
+//!   in both directions: a server decodes requests and encodes responses; a client (tests,
+//!   `jepsen-like/`) does the opposite. They handle the header flags: tracing, warnings,
+//!   custom payloads and LZ4 body compression.
+//! - [`notation`] has the protocol's primitive encodings with a reader that never panics
+//!   and allocates no more than the input backs.
+//!
+//! # What it is not
+//!
+//! No sockets, no tasks, no connection state machine (which message is allowed when),
+//! no CQL parsing, no value (de)serialization inside `[bytes]` cells, no v5 framing, no
+//! Snappy. Those come with the CQL server. It depends on no other Basalt crate.
+//!
+//! # Example
+//!
+//! A client encodes a QUERY; the server reads the bytes back.
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use cql_lite::{
+//!     CodecOptions, Consistency, FrameDecoder, QueryParameters, Request, RequestMessage,
+//!     Value, Values,
+//! };
+//!
+//! let mut parameters = QueryParameters::new(Consistency::LocalQuorum);
+//! parameters.values = Values::Positional(vec![Value::Set(Bytes::from_static(&[0, 0, 0, 1]))]);
+//! parameters.page_size = Some(5000);
+//! parameters.default_timestamp = Some(1_700_000_000_000_000);
+//! let query = RequestMessage::new(
+//!     3,
+//!     Request::Query { query: "SELECT v FROM ks.t WHERE k = ?".into(), parameters },
+//! );
+//!
+//! let options = CodecOptions::default();
+//! let mut wire = BytesMut::new();
+//! query.encode_to(&options, &mut wire)?;
+//!
+//! let mut decoder = FrameDecoder::new();
+//! let frame = decoder.decode(&mut wire)?.expect("a whole frame");
+//! assert_eq!(RequestMessage::decode(&frame, &options)?, query);
+//! assert!(wire.is_empty());
+//! # Ok::<(), cql_lite::Error>(())
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod column_type;
+mod compression;
+mod error;
+mod error_response;
+mod event;
+mod frame;
+pub mod notation;
+mod opcode;
+mod query;
+mod request;
+mod response;
+mod result;
+
+pub use column_type::{ColumnType, MAX_TYPE_DEPTH};
+pub use compression::{CodecOptions, Compression, compress_lz4, decompress_lz4};
+pub use error::{Error, Result, SUPPORTED_VERSIONS_TEXT};
+pub use error_response::{ErrorKind, ErrorResponse, WriteType};
+pub use event::{
+    Event, SchemaChange, SchemaChangeTarget, SchemaChangeType, StatusChangeType, TopologyChangeType,
+};
+pub use frame::{
+    DEFAULT_MAX_FRAME_LENGTH, Flags, Frame, FrameDecoder, HEADER_LENGTH, PROTOCOL_VERSION,
+    protocol_error_frame, unsupported_version_frame,
+};
+pub use notation::{BytesMap, Consistency, StringMap, StringMultimap, Uuid, Value};
+pub use opcode::Opcode;
+pub use query::{Batch, BatchQuery, BatchStatement, BatchType, QueryParameters, Values};
+pub use request::{EventType, Request, RequestMessage};
+pub use response::{Response, ResponseMessage};
+pub use result::{ColumnSpec, Columns, Prepared, QueryResult, Rows, RowsMetadata};

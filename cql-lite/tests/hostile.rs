@@ -3,7 +3,10 @@
 //!
 //! A counting allocator measures the peak of live heap bytes on the decoding thread, so
 //! "bounded allocation" is checked, not assumed.
-#![allow(unsafe_code)] // the counting allocator below; the crate itself forbids unsafe
+#![expect(
+    unsafe_code,
+    reason = "a counting global allocator measures peak heap use; the crate itself forbids unsafe"
+)]
 
 mod support;
 

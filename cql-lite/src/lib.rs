@@ -1,7 +1,12 @@
-//! Basalt's CQL layer. So far it holds one piece: a sans-IO codec for the CQL native
-//! protocol **v4**, the frames and messages drivers exchange with a node.
+//! Basalt's CQL layer. So far it holds two pieces: a sans-IO codec for the CQL native
+//! protocol **v4**, the frames and messages drivers exchange with a node, and the CQL
+//! language front end: [`lexer`], [`parser`] and the syntax tree in [`ast`].
 //!
 //! # What it is
+//!
+//! - [`parse`] turns one statement's text into an [`ast::Statement`] or a [`ParseError`]
+//!   that names the line, column, offending token and what was expected, in Cassandra's
+//!   style (`line 1:14 no viable alternative at input 'FORM' (expected FROM)`).
 //!
 //! - [`FrameDecoder`] splits [`Frame`]s (9-byte header + body) off a growing buffer,
 //!   refusing bodies over a configurable limit (16 MiB by default) before buffering them,
@@ -17,7 +22,7 @@
 //! # What it is not
 //!
 //! No sockets, no tasks, no connection state machine (which message is allowed when),
-//! no CQL parsing, no value (de)serialization inside `[bytes]` cells, no v5 framing, no
+//! no binding of statements to a schema, no value (de)serialization inside `[bytes]` cells, no v5 framing, no
 //! Snappy. Those come with the CQL server. It depends on no other Basalt crate.
 //!
 //! # Example
@@ -53,14 +58,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ast;
 mod column_type;
 mod compression;
 mod error;
 mod error_response;
 mod event;
 mod frame;
+pub mod lexer;
 pub mod notation;
 mod opcode;
+pub mod parser;
 mod query;
 mod request;
 mod response;
@@ -79,6 +87,7 @@ pub use frame::{
 };
 pub use notation::{BytesMap, Consistency, StringMap, StringMultimap, Uuid, Value};
 pub use opcode::Opcode;
+pub use parser::{ParseError, parse};
 pub use query::{Batch, BatchQuery, BatchStatement, BatchType, QueryParameters, Values};
 pub use request::{EventType, Request, RequestMessage};
 pub use response::{Response, ResponseMessage};

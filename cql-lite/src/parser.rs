@@ -1,7 +1,7 @@
 //! A hand-written recursive-descent parser from CQL text to a [`Statement`].
 //!
 //! [`parse`] takes exactly one statement, with an optional trailing `;` (cqlsh keeps it).
-//! The grammar is the subset Basalt executes, split by family: [`select`](self) for
+//! The grammar is the subset Basalt executes, split by family: `select` for
 //! SELECT and WHERE, `dml` for INSERT, UPDATE, DELETE and BATCH, `ddl` for keyspaces,
 //! tables, USE and TRUNCATE, `describe` for cqlsh's server-side DESCRIBE, and `terms`
 //! for literals, collections, bind markers and type names shared by all of them.

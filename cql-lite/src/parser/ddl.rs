@@ -114,7 +114,7 @@ impl Parser {
     }
 
     /// An error pointing at the previous token (the closing one of a construct).
-    fn error_before(&self, expected: &str) -> crate::parser::ParseError {
+    pub(super) fn error_before(&self, expected: &str) -> crate::parser::ParseError {
         let mut error = self.error(expected);
         if let Some(t) = self.pos.checked_sub(1).and_then(|p| self.tokens.get(p)) {
             (error.line, error.column, error.found) = (t.line, t.column, t.kind.describe());

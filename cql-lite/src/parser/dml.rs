@@ -34,9 +34,14 @@ impl Parser {
             }
             let values = self.parenthesized(Self::term)?;
             if values.len() != columns.len() {
-                let mut error = self.error("");
-                error.expected = format!("{} values, one per column", columns.len());
-                error.found = format!("{} values", values.len());
+                let plural = |n: usize| if n == 1 { "value" } else { "values" };
+                let mut error = self.error_before("");
+                error.expected = format!(
+                    "{} {}, one per column",
+                    columns.len(),
+                    plural(columns.len())
+                );
+                error.found = format!("{} {}", values.len(), plural(values.len()));
                 return Err(error);
             }
             InsertValues::Columns { columns, values }
@@ -146,7 +151,7 @@ impl Parser {
 
     /// Consumes the identifier in `c = c + v` or `c = v + c`, which must repeat `column`.
     fn same_column(&mut self, column: &str) -> PResult<()> {
-        let error = self.error(column);
+        let error = self.error(&format!("{column}, as in {column} = {column} + value"));
         if self.identifier()? == column {
             Ok(())
         } else {

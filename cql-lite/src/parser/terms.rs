@@ -179,13 +179,15 @@ impl Parser {
             self.advance();
             return Ok(TypeName::Custom(class));
         }
-        let TokenKind::Identifier(word) = self.peek() else {
-            if self.is_identifier_at(0) {
+        // `set` is a reserved keyword, the other type names are not.
+        let word = match self.peek() {
+            TokenKind::Identifier(word) => word.to_ascii_lowercase(),
+            TokenKind::Keyword("SET") if self.is_symbol_at(1, Symbol::Less) => "set".to_owned(),
+            TokenKind::QuotedIdentifier(_) => {
                 return self.qualified_name().map(TypeName::UserDefined);
             }
-            return Err(self.error("a type"));
+            _ => return Err(self.error("a type")),
         };
-        let word = word.to_ascii_lowercase();
         let generic = self.is_symbol_at(1, Symbol::Less);
         let ty = match word.as_str() {
             "list" | "set" | "frozen" if generic => {

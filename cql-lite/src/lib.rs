@@ -13,11 +13,17 @@
 //!   custom payloads and LZ4 body compression.
 //! - [`notation`] has the protocol's primitive encodings with a reader that never panics
 //!   and allocates no more than the input backs.
+//! - [`types`] has [`CqlType`], the declared CQL type (frozen or not) with its CQL name
+//!   and its conversion to and from the protocol's [`ColumnType`].
+//! - [`value`] has [`CqlValue`], the v4 encoding of every type's values inside `[bytes]`
+//!   and each type's CQL order.
+//! - [`byte_comparable`] turns key values into order-preserving, prefix-free bytes, and
+//!   [`ClusteringLayout`] builds the clustering keys storage compares with `memcmp`.
 //!
 //! # What it is not
 //!
 //! No sockets, no tasks, no connection state machine (which message is allowed when),
-//! no CQL parsing, no value (de)serialization inside `[bytes]` cells, no v5 framing, no
+//! no CQL parsing, no user-defined types or vectors in values, no v5 framing, no
 //! Snappy. Those come with the CQL server. It depends on no other Basalt crate.
 //!
 //! # Example
@@ -53,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod byte_comparable;
 mod column_type;
 mod compression;
 mod error;
@@ -65,7 +72,10 @@ mod query;
 mod request;
 mod response;
 mod result;
+pub mod types;
+pub mod value;
 
+pub use byte_comparable::{ClusteringLayout, Order};
 pub use column_type::{ColumnType, MAX_TYPE_DEPTH};
 pub use compression::{CodecOptions, Compression, compress_lz4, decompress_lz4};
 pub use error::{Error, Result, SUPPORTED_VERSIONS_TEXT};
@@ -83,3 +93,5 @@ pub use query::{Batch, BatchQuery, BatchStatement, BatchType, QueryParameters, V
 pub use request::{EventType, Request, RequestMessage};
 pub use response::{Response, ResponseMessage};
 pub use result::{ColumnSpec, Columns, Prepared, QueryResult, Rows, RowsMetadata};
+pub use types::CqlType;
+pub use value::{CqlValue, Decimal, Duration, ValueError, Varint};

@@ -662,12 +662,20 @@ fn read_body(ty: &CqlType, r: &mut Reader) -> Result<CqlValue, ValueError> {
         T::Float => {
             let key = u32::from_be_bytes(r.array("float")?);
             let bits = if key >> 31 == 1 { key ^ 1 << 31 } else { !key };
-            V::Float(f32::from_bits(bits))
+            let f = f32::from_bits(bits);
+            if f.is_nan() && bits != 0x7FC0_0000 {
+                return Err(bad("float", "non-canonical NaN"));
+            }
+            V::Float(f)
         }
         T::Double => {
             let key = u64::from_be_bytes(r.array("double")?);
             let bits = if key >> 63 == 1 { key ^ 1 << 63 } else { !key };
-            V::Double(f64::from_bits(bits))
+            let f = f64::from_bits(bits);
+            if f.is_nan() && bits != 0x7FF8_0000_0000_0000 {
+                return Err(bad("double", "non-canonical NaN"));
+            }
+            V::Double(f)
         }
         T::Inet => {
             let head: [u8; 4] = r.array("inet")?;

@@ -18,11 +18,17 @@
 //!   custom payloads and LZ4 body compression.
 //! - [`notation`] has the protocol's primitive encodings with a reader that never panics
 //!   and allocates no more than the input backs.
+//! - [`types`] has [`CqlType`], the declared CQL type (frozen or not) with its CQL name
+//!   and its conversion to and from the protocol's [`ColumnType`].
+//! - [`value`] has [`CqlValue`], the v4 encoding of every type's values inside `[bytes]`
+//!   and each type's CQL order.
+//! - [`byte_comparable`] turns key values into order-preserving, prefix-free bytes, and
+//!   [`ClusteringLayout`] builds the clustering keys storage compares with `memcmp`.
 //!
 //! # What it is not
 //!
 //! No sockets, no tasks, no connection state machine (which message is allowed when),
-//! no binding of statements to a schema, no value (de)serialization inside `[bytes]` cells, no v5 framing, no
+//! no binding of statements to a schema, no user-defined types or vectors in values, no v5 framing, no
 //! Snappy. Those come with the CQL server. It depends on no other Basalt crate.
 //!
 //! # Example
@@ -59,6 +65,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod byte_comparable;
 mod column_type;
 mod compression;
 mod error;
@@ -73,7 +80,10 @@ mod query;
 mod request;
 mod response;
 mod result;
+pub mod types;
+pub mod value;
 
+pub use byte_comparable::{ClusteringLayout, Order};
 pub use column_type::{ColumnType, MAX_TYPE_DEPTH};
 pub use compression::{CodecOptions, Compression, compress_lz4, decompress_lz4};
 pub use error::{Error, Result, SUPPORTED_VERSIONS_TEXT};
@@ -92,3 +102,5 @@ pub use query::{Batch, BatchQuery, BatchStatement, BatchType, QueryParameters, V
 pub use request::{EventType, Request, RequestMessage};
 pub use response::{Response, ResponseMessage};
 pub use result::{ColumnSpec, Columns, Prepared, QueryResult, Rows, RowsMetadata};
+pub use types::CqlType;
+pub use value::{CqlValue, Decimal, Duration, ValueError, Varint};

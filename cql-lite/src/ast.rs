@@ -8,7 +8,7 @@
 
 /// One CQL statement.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)] // each variant is named after its statement
+#[expect(missing_docs, reason = "each variant is named after its statement")]
 pub enum Statement {
     Select(Select),
     Insert(Insert),
@@ -136,7 +136,7 @@ pub enum TypeName {
 
 /// The built-in scalar types. `varchar` parses as [`NativeType::Text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // the names are CQL's
+#[expect(missing_docs, reason = "the names are CQL's")]
 pub enum NativeType {
     Ascii,
     Bigint,
@@ -317,7 +317,7 @@ pub enum RelationTarget {
 
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)] // the names say what they are
+#[expect(missing_docs, reason = "the names say what they are")]
 pub enum Operator {
     Eq,
     NotEq,
@@ -527,7 +527,7 @@ pub enum BatchKind {
 
 /// A statement allowed inside a batch.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "the variant names are CQL's own")]
 pub enum BatchStatement {
     Insert(Insert),
     Update(Update),

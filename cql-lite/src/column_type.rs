@@ -12,7 +12,7 @@ pub const MAX_TYPE_DEPTH: usize = 64;
 
 /// A CQL type as sent in column specs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // the names are the protocol's
+#[expect(missing_docs, reason = "the names are the protocol's")]
 pub enum ColumnType {
     /// A type the protocol has no id for, named by its Java class (v4 sends `duration`
     /// and `vector` this way).

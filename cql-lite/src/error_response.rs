@@ -63,7 +63,7 @@ impl WriteType {
 
 /// The error code and its code-specific fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)] // field names are the spec's
+#[expect(missing_docs, reason = "field names are the spec's")]
 pub enum ErrorKind {
     /// 0x0000: a bug or an unexpected failure in the server.
     ServerError,

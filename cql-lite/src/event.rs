@@ -11,7 +11,7 @@ use crate::request::EventType;
 
 /// What happened to a schema element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "the variant names are CQL's own")]
 pub enum SchemaChangeType {
     Created,
     Updated,
@@ -20,7 +20,7 @@ pub enum SchemaChangeType {
 
 /// The element that changed, with the options its target carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "the variant names are CQL's own")]
 pub enum SchemaChangeTarget {
     Keyspace {
         keyspace: String,
@@ -147,7 +147,7 @@ impl SchemaChange {
 
 /// TOPOLOGY_CHANGE kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "the variant names are CQL's own")]
 pub enum TopologyChangeType {
     NewNode,
     RemovedNode,
@@ -157,7 +157,7 @@ pub enum TopologyChangeType {
 
 /// STATUS_CHANGE kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "the variant names are CQL's own")]
 pub enum StatusChangeType {
     Up,
     Down,

@@ -60,7 +60,7 @@ pub enum TokenKind {
 
 /// Operators and punctuation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)] // the names say what they are
+#[expect(missing_docs, reason = "the names say what they are")]
 pub enum Symbol {
     LeftParen,
     RightParen,

@@ -33,7 +33,7 @@ pub enum Value {
 
 /// A `[consistency]` level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // the names are the protocol's
+#[expect(missing_docs, reason = "the names are the protocol's")]
 pub enum Consistency {
     Any = 0x0000,
     One = 0x0001,

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A v4 message opcode. 0x04 (CREDENTIALS) existed only in v1 and is unknown here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // the names are the protocol's
+#[expect(missing_docs, reason = "the names are the protocol's")]
 pub enum Opcode {
     Error = 0x00,
     Startup = 0x01,

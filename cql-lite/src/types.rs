@@ -17,7 +17,7 @@ pub const DURATION_CLASS: &str = "org.apache.cassandra.db.marshal.DurationType";
 
 /// A CQL data type (user-defined types and vectors are not supported yet).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // the variants are the CQL type names
+#[expect(missing_docs, reason = "the variants are the CQL type names")]
 pub enum CqlType {
     Ascii,
     Bigint,

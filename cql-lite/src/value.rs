@@ -188,7 +188,7 @@ pub const DATE_EPOCH: u32 = 1 << 31;
 
 /// A CQL value. Which variant goes with which [`CqlType`] is what [`serialize`] checks.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)] // the variants are named after their types
+#[expect(missing_docs, reason = "the variants are named after their types")]
 pub enum CqlValue {
     /// The zero-length value of a type that is not ascii, text or blob.
     Empty,

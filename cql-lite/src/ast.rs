@@ -160,36 +160,47 @@ pub enum NativeType {
     Varint,
 }
 
+/// Every spelling of a native type; the first of a type's spellings is the name
+/// Cassandra prints (`text`, not `varchar`).
+const NATIVE_NAMES: [(&str, NativeType); 21] = [
+    ("ascii", NativeType::Ascii),
+    ("bigint", NativeType::Bigint),
+    ("blob", NativeType::Blob),
+    ("boolean", NativeType::Boolean),
+    ("counter", NativeType::Counter),
+    ("date", NativeType::Date),
+    ("decimal", NativeType::Decimal),
+    ("double", NativeType::Double),
+    ("duration", NativeType::Duration),
+    ("float", NativeType::Float),
+    ("inet", NativeType::Inet),
+    ("int", NativeType::Int),
+    ("smallint", NativeType::Smallint),
+    ("text", NativeType::Text),
+    ("varchar", NativeType::Text),
+    ("time", NativeType::Time),
+    ("timestamp", NativeType::Timestamp),
+    ("timeuuid", NativeType::Timeuuid),
+    ("tinyint", NativeType::Tinyint),
+    ("uuid", NativeType::Uuid),
+    ("varint", NativeType::Varint),
+];
+
 impl NativeType {
     /// The type a (case-insensitive) CQL name denotes.
     pub fn from_name(name: &str) -> Option<NativeType> {
-        const NAMES: [(&str, NativeType); 21] = [
-            ("ascii", NativeType::Ascii),
-            ("bigint", NativeType::Bigint),
-            ("blob", NativeType::Blob),
-            ("boolean", NativeType::Boolean),
-            ("counter", NativeType::Counter),
-            ("date", NativeType::Date),
-            ("decimal", NativeType::Decimal),
-            ("double", NativeType::Double),
-            ("duration", NativeType::Duration),
-            ("float", NativeType::Float),
-            ("inet", NativeType::Inet),
-            ("int", NativeType::Int),
-            ("smallint", NativeType::Smallint),
-            ("text", NativeType::Text),
-            ("varchar", NativeType::Text),
-            ("time", NativeType::Time),
-            ("timestamp", NativeType::Timestamp),
-            ("timeuuid", NativeType::Timeuuid),
-            ("tinyint", NativeType::Tinyint),
-            ("uuid", NativeType::Uuid),
-            ("varint", NativeType::Varint),
-        ];
-        NAMES
+        NATIVE_NAMES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, t)| *t)
+    }
+
+    /// The name Cassandra prints for the type.
+    pub fn name(self) -> &'static str {
+        NATIVE_NAMES
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("", |(n, _)| n)
     }
 }
 

@@ -7,6 +7,7 @@
 //! and its name printed as Cassandra prints it (in `DESCRIBE` and in
 //! `system_schema.columns.type`).
 
+use crate::ast::NativeType;
 use std::fmt;
 
 use crate::column_type::ColumnType;
@@ -216,50 +217,84 @@ impl fmt::Display for CqlType {
     /// The CQL name as Cassandra prints it: `frozen<map<text, int>>`,
     /// `list<frozen<set<int>>>`, `frozen<tuple<int, text>>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let simple = match self {
-            Self::Ascii => "ascii",
-            Self::Bigint => "bigint",
-            Self::Blob => "blob",
-            Self::Boolean => "boolean",
-            Self::Counter => "counter",
-            Self::Date => "date",
-            Self::Decimal => "decimal",
-            Self::Double => "double",
-            Self::Duration => "duration",
-            Self::Float => "float",
-            Self::Inet => "inet",
-            Self::Int => "int",
-            Self::Smallint => "smallint",
-            Self::Text => "text",
-            Self::Time => "time",
-            Self::Timestamp => "timestamp",
-            Self::Timeuuid => "timeuuid",
-            Self::Tinyint => "tinyint",
-            Self::Uuid => "uuid",
-            Self::Varint => "varint",
-            Self::List { element, frozen } => {
-                return wrap(f, *frozen, |f| write!(f, "list<{element}>"));
-            }
-            Self::Set { element, frozen } => {
-                return wrap(f, *frozen, |f| write!(f, "set<{element}>"));
-            }
+        match self {
+            Self::List { element, frozen } => wrap(f, *frozen, |f| write!(f, "list<{element}>")),
+            Self::Set { element, frozen } => wrap(f, *frozen, |f| write!(f, "set<{element}>")),
             Self::Map { key, value, frozen } => {
-                return wrap(f, *frozen, |f| write!(f, "map<{key}, {value}>"));
+                wrap(f, *frozen, |f| write!(f, "map<{key}, {value}>"))
             }
-            Self::Tuple(types) => {
-                return wrap(f, true, |f| {
-                    f.write_str("tuple<")?;
-                    for (i, ty) in types.iter().enumerate() {
-                        if i > 0 {
-                            f.write_str(", ")?;
-                        }
-                        write!(f, "{ty}")?;
+            Self::Tuple(types) => wrap(f, true, |f| {
+                f.write_str("tuple<")?;
+                for (i, ty) in types.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
                     }
-                    f.write_str(">")
-                });
+                    write!(f, "{ty}")?;
+                }
+                f.write_str(">")
+            }),
+            native => f.write_str(native.native().map_or("", NativeType::name)),
+        }
+    }
+}
+
+impl CqlType {
+    /// The native type this is, `None` for collections and tuples.
+    pub fn native(&self) -> Option<NativeType> {
+        Some(match self {
+            Self::Ascii => NativeType::Ascii,
+            Self::Bigint => NativeType::Bigint,
+            Self::Blob => NativeType::Blob,
+            Self::Boolean => NativeType::Boolean,
+            Self::Counter => NativeType::Counter,
+            Self::Date => NativeType::Date,
+            Self::Decimal => NativeType::Decimal,
+            Self::Double => NativeType::Double,
+            Self::Duration => NativeType::Duration,
+            Self::Float => NativeType::Float,
+            Self::Inet => NativeType::Inet,
+            Self::Int => NativeType::Int,
+            Self::Smallint => NativeType::Smallint,
+            Self::Text => NativeType::Text,
+            Self::Time => NativeType::Time,
+            Self::Timestamp => NativeType::Timestamp,
+            Self::Timeuuid => NativeType::Timeuuid,
+            Self::Tinyint => NativeType::Tinyint,
+            Self::Uuid => NativeType::Uuid,
+            Self::Varint => NativeType::Varint,
+            Self::List { .. } | Self::Set { .. } | Self::Map { .. } | Self::Tuple(_) => {
+                return None;
             }
-        };
-        f.write_str(simple)
+        })
+    }
+}
+
+/// The semantic type of a native type name the parser read: binding a
+/// `CREATE TABLE` goes through here, so syntax and semantics meet in one place.
+impl From<NativeType> for CqlType {
+    fn from(t: NativeType) -> CqlType {
+        match t {
+            NativeType::Ascii => Self::Ascii,
+            NativeType::Bigint => Self::Bigint,
+            NativeType::Blob => Self::Blob,
+            NativeType::Boolean => Self::Boolean,
+            NativeType::Counter => Self::Counter,
+            NativeType::Date => Self::Date,
+            NativeType::Decimal => Self::Decimal,
+            NativeType::Double => Self::Double,
+            NativeType::Duration => Self::Duration,
+            NativeType::Float => Self::Float,
+            NativeType::Inet => Self::Inet,
+            NativeType::Int => Self::Int,
+            NativeType::Smallint => Self::Smallint,
+            NativeType::Text => Self::Text,
+            NativeType::Time => Self::Time,
+            NativeType::Timestamp => Self::Timestamp,
+            NativeType::Timeuuid => Self::Timeuuid,
+            NativeType::Tinyint => Self::Tinyint,
+            NativeType::Uuid => Self::Uuid,
+            NativeType::Varint => Self::Varint,
+        }
     }
 }
 
@@ -281,6 +316,42 @@ fn wrap(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_native_name_maps_to_a_type_that_prints_it() {
+        for name in [
+            "ascii",
+            "bigint",
+            "blob",
+            "boolean",
+            "counter",
+            "date",
+            "decimal",
+            "double",
+            "duration",
+            "float",
+            "inet",
+            "int",
+            "smallint",
+            "text",
+            "time",
+            "timestamp",
+            "timeuuid",
+            "tinyint",
+            "uuid",
+            "varint",
+        ] {
+            let native = NativeType::from_name(name).expect("a native name");
+            let ty = CqlType::from(native);
+            assert_eq!(ty.to_string(), name);
+            assert_eq!(ty.native(), Some(native));
+        }
+        assert_eq!(
+            CqlType::from(NativeType::from_name("VARCHAR").expect("varchar")).to_string(),
+            "text"
+        );
+        assert_eq!(CqlType::list(CqlType::Int, false).native(), None);
+    }
 
     #[test]
     fn names_print_as_cassandra_prints_them() {

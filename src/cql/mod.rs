@@ -1,0 +1,131 @@
+//! CQL execution: statements bound to the schema, run through the [`Coordinator`].
+//!
+//! A statement is parsed by `cql-lite`, then *prepared* against a schema snapshot
+//! into a plan ([`select::SelectPlan`], [`write::WritePlan`]) that knows its table,
+//! its bind markers and what it returns. Executing a plan binds one request's values
+//! and runs it with an [`ExecContext`]. The same path serves QUERY (prepare, then
+//! execute once) and EXECUTE (a cached plan).
+//!
+//! This module never touches storage directly: reads and writes go through the
+//! coordinator seam, so the cluster can replace the single-node one.
+
+pub mod bind;
+pub mod error;
+pub mod select;
+pub mod uuids;
+pub mod write;
+
+use bytes::Bytes;
+use cql_lite::value::CqlValue;
+use cql_lite::{Consistency, ErrorResponse, QueryResult};
+
+use crate::coordinator::Coordinator;
+use crate::schema::{Schema, TableDef};
+
+/// Limits that warn (flag 0x08 warnings) or fail a query, Cassandra's guardrails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guardrails {
+    /// `batch_size_warn_threshold` in bytes (default 5 KiB).
+    pub batch_size_warn_bytes: usize,
+    /// `batch_size_fail_threshold` in bytes (default 50 KiB).
+    pub batch_size_fail_bytes: usize,
+    /// `tombstone_warn_threshold` (default 1,000).
+    pub tombstone_warn: usize,
+    /// `tombstone_failure_threshold` (default 100,000).
+    pub tombstone_failure: usize,
+}
+
+impl Default for Guardrails {
+    fn default() -> Self {
+        Guardrails {
+            batch_size_warn_bytes: 5 << 10,
+            batch_size_fail_bytes: 50 << 10,
+            tombstone_warn: 1_000,
+            tombstone_failure: 100_000,
+        }
+    }
+}
+
+/// The rows of virtual tables (`system.local`, `system_schema.*`...), computed
+/// from the node's state rather than read from storage.
+pub trait VirtualTables: Send + Sync + std::fmt::Debug {
+    /// Every row of `table`, each with one value per column of `table.columns`
+    /// (in that order; `None` is null), sorted by primary key.
+    fn rows(
+        &self,
+        schema: &Schema,
+        table: &TableDef,
+    ) -> Result<Vec<Vec<Option<CqlValue>>>, ErrorResponse>;
+}
+
+/// Everything a plan needs to run one request.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecContext<'a> {
+    /// The schema snapshot the plan was checked against.
+    pub schema: &'a Schema,
+    /// Where reads and writes go.
+    pub coordinator: &'a dyn Coordinator,
+    /// Rows of virtual tables.
+    pub virtual_tables: &'a dyn VirtualTables,
+    /// The client's consistency level.
+    pub consistency: Consistency,
+    /// The write timestamp in µs: the client's (flag 0x20) or the node's clock's.
+    /// `USING TIMESTAMP` overrides it.
+    pub timestamp: i64,
+    /// Wall-clock time in µs, for TTLs, expiry and `now()`.
+    pub now_micros: i64,
+    /// Limits.
+    pub guardrails: &'a Guardrails,
+}
+
+impl ExecContext<'_> {
+    /// Wall-clock seconds since the epoch (what storage's TTL arithmetic uses).
+    pub fn now_seconds(&self) -> i64 {
+        self.now_micros.div_euclid(1_000_000)
+    }
+
+    /// The time functions like `now()` see.
+    pub fn bind_time(&self) -> bind::BindTime {
+        bind::BindTime {
+            now_micros: self.now_micros,
+        }
+    }
+}
+
+/// A request's paging parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paging {
+    /// Rows per page (`None` or ≤ 0: everything in one page).
+    pub page_size: Option<i32>,
+    /// The state the previous page returned.
+    pub state: Option<Bytes>,
+    /// Leave column specs out of the Rows metadata (flag 0x02).
+    pub skip_metadata: bool,
+}
+
+/// A statement's result with the warnings to send along (flag 0x08).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The RESULT body.
+    pub result: QueryResult,
+    /// Warnings for the client.
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    /// A result without warnings.
+    pub fn new(result: QueryResult) -> Self {
+        Outcome {
+            result,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The keyspace a statement means: the one it names, else the session's.
+pub fn resolve_keyspace<'a>(
+    named: Option<&'a str>,
+    session: Option<&'a str>,
+) -> Result<&'a str, ErrorResponse> {
+    named.or(session).ok_or_else(error::no_keyspace)
+}

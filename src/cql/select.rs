@@ -1,0 +1,1 @@
+//! SELECT: restrictions, reads, selectors, aggregates and paging.

@@ -1,0 +1,1 @@
+//! INSERT, UPDATE, DELETE and BATCH: statements turned into storage mutations.

@@ -1,0 +1,184 @@
+//! How CQL rows map onto storage's partitions, rows and cells.
+//!
+//! This is an on-disk format: changing it breaks existing data.
+//!
+//! - **Partition key:** the v4 serialization of the key column; for composite keys,
+//!   Cassandra's composite (`u16 length ‖ bytes ‖ 0x00` per component). The token is
+//!   Cassandra's Murmur3 of those bytes, so drivers route and `token()` agrees.
+//! - **Clustering key:** the [`ClusteringLayout`] encoding of the clustering values
+//!   (byte-comparable, each column ascending or descending), so storage's `memcmp`
+//!   order is CQL's clustering order.
+//! - **Simple cells** (including frozen collections and tuples): the v4
+//!   serialization of the value; a cell path of `None`.
+//! - **Non-frozen collections:** one cell per element, the path ordering elements:
+//!   - `set<e>`: path = byte-comparable ascending encoding of the element, empty value;
+//!   - `map<k, v>`: path = byte-comparable ascending encoding of the key, value = v4 of `v`;
+//!   - `list<e>`: path = [`list_path`] (17 bytes), value = v4 of the element. Appends
+//!     sort after prepends, and within each, by time then sequence.
+//! - **Row existence:** an INSERT writes the row's liveness marker; UPDATE does not.
+//! - **Overwriting a collection** writes a column deletion just before the new cells.
+
+use bytes::Bytes;
+use cql_lite::byte_comparable::{self, ClusteringLayout, Order};
+use cql_lite::types::CqlType;
+use cql_lite::value::{self, CqlValue, ValueError};
+use storage::{ClusteringKey, ColumnCell, DecoratedKey};
+
+use crate::schema::TableDef;
+
+/// Why a value could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// A value does not fit its column's type.
+    #[error("{0}")]
+    Value(#[from] ValueError),
+    /// A partition key component is over 64 KiB.
+    #[error("{0}")]
+    KeyTooLong(#[from] cluster::partitioner::KeyTooLong),
+    /// Stored bytes do not decode as the schema says.
+    #[error("stored key does not match the table's key: {0}")]
+    Corrupt(String),
+}
+
+/// The v4 serialization of `value` as a `ty`.
+pub fn encode_value(ty: &CqlType, value: &CqlValue) -> Result<Bytes, CodecError> {
+    let mut out = Vec::new();
+    value::serialize(ty, value, &mut out)?;
+    Ok(Bytes::from(out))
+}
+
+/// The partition key of `values` (one per partition key column, in key order).
+pub fn partition_key(table: &TableDef, values: &[CqlValue]) -> Result<DecoratedKey, CodecError> {
+    let mut parts = Vec::with_capacity(values.len());
+    for (column, v) in table.partition_key().zip(values) {
+        let mut out = Vec::new();
+        value::serialize(&column.ty, v, &mut out)?;
+        parts.push(out);
+    }
+    let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let bytes = cluster::partitioner::composite_key(&slices)?;
+    let token = cluster::partitioner::murmur3_token(&bytes);
+    Ok(DecoratedKey::new(token, bytes))
+}
+
+/// The partition key values stored in `key`.
+pub fn decode_partition_key(table: &TableDef, key: &[u8]) -> Result<Vec<CqlValue>, CodecError> {
+    let columns: Vec<&CqlType> = table.partition_key().map(|c| &c.ty).collect();
+    if let [only] = columns.as_slice() {
+        return Ok(vec![value::deserialize(only, key)?]);
+    }
+    let mut rest = key;
+    let mut values = Vec::with_capacity(columns.len());
+    for ty in columns {
+        let [hi, lo, tail @ ..] = rest else {
+            return Err(CodecError::Corrupt("truncated composite key".into()));
+        };
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        let Some((component, [0, after @ ..])) = tail.split_at_checked(len) else {
+            return Err(CodecError::Corrupt("bad composite key component".into()));
+        };
+        values.push(value::deserialize(ty, component)?);
+        rest = after;
+    }
+    Ok(values)
+}
+
+/// The clustering key of a full set of clustering values, or of a prefix of them
+/// (for range bounds and partial deletions).
+pub fn clustering_key(
+    layout: &ClusteringLayout,
+    values: &[CqlValue],
+) -> Result<ClusteringKey, CodecError> {
+    let bytes = if values.len() == layout.columns().len() {
+        layout.encode(values)?
+    } else {
+        layout.encode_prefix(values)?
+    };
+    Ok(ClusteringKey::new(bytes))
+}
+
+/// The clustering values stored in `key`.
+pub fn decode_clustering(
+    layout: &ClusteringLayout,
+    key: &ClusteringKey,
+) -> Result<Vec<CqlValue>, CodecError> {
+    Ok(layout.decode(key.as_bytes())?)
+}
+
+/// The cell path of a set element or a map key.
+pub fn element_path(element_ty: &CqlType, element: &CqlValue) -> Result<Bytes, CodecError> {
+    let mut out = Vec::new();
+    byte_comparable::encode_value(element_ty, element, Order::Asc, &mut out)?;
+    Ok(Bytes::from(out))
+}
+
+/// Where a list element goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListPosition {
+    /// Before every existing element (later prepends come first).
+    Prepend,
+    /// After every existing element (later appends come last).
+    Append,
+}
+
+/// The cell path of a list element written at `timestamp_micros`; `sequence`
+/// orders the elements of one statement (0 for its first element, whether it
+/// appends or prepends). Prepends (tag 0) sort before appends (tag 1); prepends
+/// count time downwards so a later prepend comes first.
+pub fn list_path(position: ListPosition, timestamp_micros: i64, sequence: u32) -> Bytes {
+    // Flipping the sign bit makes the big-endian bytes sort as the signed value.
+    let time = (timestamp_micros as u64) ^ (1 << 63);
+    let (tag, time, sequence) = match position {
+        ListPosition::Prepend => (0u8, u64::MAX - time, sequence),
+        ListPosition::Append => (1u8, time, sequence),
+    };
+    let mut out = Vec::with_capacity(17);
+    out.push(tag);
+    out.extend_from_slice(&time.to_be_bytes());
+    out.extend_from_slice(&u64::from(sequence).to_be_bytes());
+    Bytes::from(out)
+}
+
+/// Rebuilds a non-frozen collection from its live cells (in path order, as storage
+/// returns them). `None` when no element is live: an empty collection is null in CQL.
+pub fn decode_collection(
+    ty: &CqlType,
+    cells: &[&ColumnCell],
+    now: i64,
+) -> Result<Option<CqlValue>, CodecError> {
+    let live = cells
+        .iter()
+        .filter_map(|c| Some((c.path.as_ref()?, c.cell.value_at(now)?)));
+    let value = match ty {
+        CqlType::Set { element, .. } => CqlValue::Set(
+            live.map(|(path, _)| decode_path(element, path))
+                .collect::<Result<_, _>>()?,
+        ),
+        CqlType::Map { key, value: v, .. } => CqlValue::Map(
+            live.map(|(path, bytes)| Ok((decode_path(key, path)?, value::deserialize(v, bytes)?)))
+                .collect::<Result<_, CodecError>>()?,
+        ),
+        CqlType::List { element, .. } => CqlValue::List(
+            live.map(|(_, bytes)| value::deserialize(element, bytes))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => {
+            return Err(CodecError::Corrupt(format!("{other} is not a collection")));
+        }
+    };
+    let empty = matches!(&value, CqlValue::Set(v) | CqlValue::List(v) if v.is_empty())
+        || matches!(&value, CqlValue::Map(m) if m.is_empty());
+    Ok((!empty).then_some(value))
+}
+
+fn decode_path(ty: &CqlType, path: &[u8]) -> Result<CqlValue, CodecError> {
+    let (value, used) = byte_comparable::decode_value(ty, Order::Asc, path)?;
+    if used != path.len() {
+        return Err(CodecError::Corrupt("trailing bytes in a cell path".into()));
+    }
+    Ok(value)
+}
+
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,251 @@
+//! The schema catalog: keyspaces, tables and their columns, as the node knows them.
+//!
+//! [`Schema`] is a plain value: DDL produces a new `Schema` from the old one (see
+//! `ddl`), so the same change applies identically on every node once the cluster
+//! replicates it. The catalog is durable (`persist`), has a deterministic version
+//! (`version`), and describes itself through the `system_schema` tables (`system`).
+//!
+//! Invariants:
+//! - a table's [`ColumnDef::id`]s are unique and never reused, even after a column
+//!   is dropped, because storage keys cells by column id;
+//! - a table's [`TableDef::id`] is fixed at creation and is its storage [`TableId`];
+//! - `columns` lists partition key columns (by position), then clustering columns
+//!   (by position), then static and regular columns by name, as Cassandra orders
+//!   `SELECT *`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cql_lite::byte_comparable::{ClusteringLayout, Order};
+use cql_lite::types::CqlType;
+use cql_lite::value::ValueError;
+use storage::{ColumnId, TableId};
+
+/// Every keyspace the node knows, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schema {
+    /// Keyspaces by name, user and system alike.
+    pub keyspaces: BTreeMap<String, KeyspaceDef>,
+}
+
+/// One keyspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyspaceDef {
+    /// Its name.
+    pub name: String,
+    /// Where its data is placed.
+    pub replication: Replication,
+    /// `durable_writes`: whether writes go through the commit log.
+    pub durable_writes: bool,
+    /// Tables by name.
+    pub tables: BTreeMap<String, Arc<TableDef>>,
+}
+
+/// A keyspace's replication strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replication {
+    /// `SimpleStrategy` with its `replication_factor`.
+    Simple {
+        /// Copies of each partition.
+        replication_factor: u32,
+    },
+    /// `NetworkTopologyStrategy`: copies per data center.
+    NetworkTopology {
+        /// Data center name to copies there.
+        data_centers: BTreeMap<String, u32>,
+    },
+    /// `LocalStrategy`: node-local system keyspaces.
+    Local,
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDef {
+    /// The keyspace it belongs to.
+    pub keyspace: String,
+    /// Its name.
+    pub name: String,
+    /// Its id (a uuid), also the storage table id.
+    pub id: [u8; 16],
+    /// Columns in `SELECT *` order (see the module invariants).
+    pub columns: Vec<ColumnDef>,
+    /// The next column id to hand out; ids are never reused.
+    pub next_column_id: u32,
+    /// Columns dropped, with the timestamp (µs) of the drop: cells written at or
+    /// before it are ignored by reads.
+    pub dropped: Vec<DroppedColumn>,
+    /// Table options.
+    pub params: TableParams,
+    /// Whether it is a virtual table whose rows the node computes (system tables).
+    pub is_virtual: bool,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    /// Its name (case kept as declared).
+    pub name: String,
+    /// Its CQL type.
+    pub ty: CqlType,
+    /// What role it plays.
+    pub kind: ColumnKind,
+    /// Position among the partition key or clustering columns; 0 otherwise.
+    pub position: usize,
+    /// Clustering order; `Asc` for columns that are not clustering columns.
+    pub order: Order,
+    /// The storage column id.
+    pub id: ColumnId,
+}
+
+/// The role of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnKind {
+    /// A partition key component.
+    PartitionKey,
+    /// A clustering column.
+    Clustering,
+    /// A static column: one value per partition.
+    Static,
+    /// A regular column.
+    Regular,
+}
+
+impl ColumnKind {
+    /// The name `system_schema.columns.kind` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnKind::PartitionKey => "partition_key",
+            ColumnKind::Clustering => "clustering",
+            ColumnKind::Static => "static",
+            ColumnKind::Regular => "regular",
+        }
+    }
+}
+
+/// A dropped column, remembered so old cells stay hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedColumn {
+    /// The name it had.
+    pub name: String,
+    /// Its type.
+    pub ty: CqlType,
+    /// Its storage id (never reused).
+    pub id: ColumnId,
+    /// When it was dropped (µs).
+    pub dropped_at: i64,
+}
+
+/// Table options, as `WITH` sets them and `system_schema.tables` shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableParams {
+    /// `bloom_filter_fp_chance`.
+    pub bloom_filter_fp_chance: f64,
+    /// `comment`.
+    pub comment: String,
+    /// `compaction` map (`class` plus strategy options).
+    pub compaction: BTreeMap<String, String>,
+    /// `compression` map.
+    pub compression: BTreeMap<String, String>,
+    /// `default_time_to_live` in seconds.
+    pub default_time_to_live: i32,
+    /// `gc_grace_seconds`.
+    pub gc_grace_seconds: i32,
+    /// `caching` map (shown, not acted on).
+    pub caching: BTreeMap<String, String>,
+    /// `speculative_retry` (shown, not acted on).
+    pub speculative_retry: String,
+    /// `crc_check_chance` (shown, not acted on).
+    pub crc_check_chance: f64,
+    /// `memtable_flush_period_in_ms` (shown, not acted on).
+    pub memtable_flush_period_in_ms: i32,
+}
+
+impl Default for TableParams {
+    fn default() -> Self {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        TableParams {
+            bloom_filter_fp_chance: 0.01,
+            comment: String::new(),
+            compaction: map(&[
+                (
+                    "class",
+                    "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy",
+                ),
+                ("max_threshold", "32"),
+                ("min_threshold", "4"),
+            ]),
+            compression: map(&[
+                ("chunk_length_in_kb", "4"),
+                ("class", "org.apache.cassandra.io.compress.LZ4Compressor"),
+            ]),
+            default_time_to_live: 0,
+            gc_grace_seconds: 864_000,
+            caching: map(&[("keys", "ALL"), ("rows_per_partition", "NONE")]),
+            speculative_retry: "99p".to_owned(),
+            crc_check_chance: 1.0,
+            memtable_flush_period_in_ms: 0,
+        }
+    }
+}
+
+impl Schema {
+    /// The keyspace called `name`.
+    pub fn keyspace(&self, name: &str) -> Option<&KeyspaceDef> {
+        self.keyspaces.get(name)
+    }
+
+    /// The table `keyspace.name`.
+    pub fn table(&self, keyspace: &str, name: &str) -> Option<&Arc<TableDef>> {
+        self.keyspaces.get(keyspace)?.tables.get(name)
+    }
+}
+
+impl TableDef {
+    /// The storage id.
+    pub fn table_id(&self) -> TableId {
+        TableId(u128::from_be_bytes(self.id))
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The partition key columns, in key order.
+    pub fn partition_key(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns
+            .iter()
+            .filter(|c| c.kind == ColumnKind::PartitionKey)
+    }
+
+    /// The clustering columns, in clustering order.
+    pub fn clustering(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Clustering)
+    }
+
+    /// Static and regular columns.
+    pub fn value_columns(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c.kind, ColumnKind::Static | ColumnKind::Regular))
+    }
+
+    /// Whether the table has static columns.
+    pub fn has_static(&self) -> bool {
+        self.columns.iter().any(|c| c.kind == ColumnKind::Static)
+    }
+
+    /// The byte-comparable layout of the clustering key. It fails only if a
+    /// clustering column has a type that cannot be a key, which DDL refuses.
+    pub fn clustering_layout(&self) -> Result<ClusteringLayout, ValueError> {
+        let columns = self.clustering().map(|c| (c.ty.clone(), c.order)).collect();
+        ClusteringLayout::new(columns)
+    }
+}

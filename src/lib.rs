@@ -1,0 +1,4 @@
+//! Basalt's node: configuration, write-timestamp clock and command line.
+#![forbid(unsafe_code)]
+
+pub mod config;

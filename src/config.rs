@@ -32,9 +32,10 @@ mod tests;
 
 use reader::Reader;
 
-/// The Cassandra key `native_transport_address` is accepted as another name for
-/// `rpc_address` (Cassandra 4 deprecated `rpc_address` in its favour for the
-/// native protocol); setting both is an error.
+/// `native_transport_address` is accepted as another name for `rpc_address`:
+/// the address CQL clients use is the native transport's, and the name says so
+/// where Cassandra's historical Thrift-era name does not. Setting both is an
+/// error, since which one wins would otherwise be a guess.
 const RPC_ADDRESS_ALIAS: &str = "native_transport_address";
 
 const PORT: RangeInclusive<i64> = 1..=65_535;

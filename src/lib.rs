@@ -7,7 +7,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod config;
 pub mod coordinator;
 pub mod cql;
+pub mod hlc;
 pub mod rowcodec;
 pub mod schema;

@@ -1,24 +1,33 @@
-//! The `basalt` binary. The node (`basalt server`) and `basalt nodetool` arrive
-//! with the CQL and cluster layers; until then the binary only reports its
-//! version, and the storage engine is exercised by its tests and by the
-//! storage benchmark in `bench/`.
+//! The `basalt` binary. `basalt server` loads and validates the configuration;
+//! serving CQL arrives with the CQL and cluster layers.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
+use basalt::cli::{Cli, Command, ServerArgs, init_logging};
+use clap::Parser;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("--version") | Some("version") => {
-            println!("basalt {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+    let cli = Cli::parse();
+    if let Err(e) = init_logging() {
+        eprintln!("basalt: cannot set up logging: {e}");
+    }
+    match cli.command {
+        Command::Server(args) => server(&args),
+    }
+}
+
+/// Until the server is wired up this validates the configuration, prints it,
+/// and exits with 1 so nothing mistakes it for a node that ran and stopped.
+fn server(args: &ServerArgs) -> ExitCode {
+    match args.load_config() {
+        Ok(config) => {
+            print!("{}", config.to_yaml());
+            eprintln!("basalt: configuration is valid; server wiring pending");
+            ExitCode::FAILURE
         }
-        _ => {
-            eprintln!(
-                "basalt {}: no commands are available yet (the server arrives with the CQL layer).\n\
-                 Run the storage benchmark with: cargo run --release --manifest-path bench/Cargo.toml",
-                env!("CARGO_PKG_VERSION")
-            );
+        Err(e) => {
+            eprintln!("basalt: {e}");
             ExitCode::from(2)
         }
     }

@@ -73,6 +73,7 @@ mod error_response;
 mod event;
 mod frame;
 pub mod lexer;
+pub mod literal;
 pub mod notation;
 mod opcode;
 pub mod parser;
@@ -95,6 +96,7 @@ pub use frame::{
     DEFAULT_MAX_FRAME_LENGTH, Flags, Frame, FrameDecoder, HEADER_LENGTH, PROTOCOL_VERSION,
     protocol_error_frame, unsupported_version_frame,
 };
+pub use literal::{format_cql_literal, format_cqlsh, from_literal, from_literal_at};
 pub use notation::{BytesMap, Consistency, StringMap, StringMultimap, Uuid, Value};
 pub use opcode::Opcode;
 pub use parser::{ParseError, parse};

@@ -22,6 +22,9 @@
 //!   and its conversion to and from the protocol's [`ColumnType`].
 //! - [`value`] has [`CqlValue`], the v4 encoding of every type's values inside `[bytes]`
 //!   and each type's CQL order.
+//! - [`literal`] turns a statement's constants into values with Cassandra's rules and
+//!   messages ([`from_literal`]), and writes values back as CQL constants
+//!   ([`format_cql_literal`]) and as cqlsh prints them ([`format_cqlsh`]).
 //! - [`byte_comparable`] turns key values into order-preserving, prefix-free bytes, and
 //!   [`ClusteringLayout`] builds the clustering keys storage compares with `memcmp`.
 //!

@@ -408,7 +408,7 @@ fn cql_literals() {
 }
 
 #[test]
-fn cqlsh_output() {
+fn cqlsh_output_of_collections() {
     use CqlType as T;
     use CqlValue as V;
     let f = format_cqlsh;
@@ -444,6 +444,13 @@ fn cqlsh_output() {
         ),
         "['it''s']"
     );
+}
+
+#[test]
+fn cqlsh_output_of_scalars() {
+    use CqlType as T;
+    use CqlValue as V;
+    let f = format_cqlsh;
     assert_eq!(
         f(&T::Timestamp, &V::Timestamp(1_704_164_645_000)),
         "2024-01-02 03:04:05.000000+0000"

@@ -170,7 +170,9 @@ fn from_string(ty: &CqlType, s: &str, now: Option<i64>) -> Result<CqlValue, Valu
     match ty {
         CqlType::Ascii if s.is_ascii() => Ok(CqlValue::Ascii(s.to_owned())),
         CqlType::Ascii => Err(invalid(format!(
-            "Invalid ASCII character in string literal: '{s}'"
+            "Invalid ASCII character in string literal: \
+             java.nio.charset.UnmappableCharacterException: Input length = {}",
+            s.chars().find(|c| !c.is_ascii()).map_or(1, char::len_utf16)
         ))),
         CqlType::Inet if s.is_empty() => Ok(CqlValue::Empty),
         CqlType::Inet => s

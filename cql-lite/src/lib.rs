@@ -22,6 +22,9 @@
 //!   and its conversion to and from the protocol's [`ColumnType`].
 //! - [`value`] has [`CqlValue`], the v4 encoding of every type's values inside `[bytes]`
 //!   and each type's CQL order.
+//! - [`literal`] turns a statement's constants into values with Cassandra's rules and
+//!   messages ([`from_literal`]), and writes values back as CQL constants
+//!   ([`format_cql_literal`]) and as cqlsh prints them ([`format_cqlsh`]).
 //! - [`byte_comparable`] turns key values into order-preserving, prefix-free bytes, and
 //!   [`ClusteringLayout`] builds the clustering keys storage compares with `memcmp`.
 //!
@@ -73,6 +76,7 @@ mod error_response;
 mod event;
 mod frame;
 pub mod lexer;
+pub mod literal;
 pub mod notation;
 mod opcode;
 pub mod parser;
@@ -95,6 +99,7 @@ pub use frame::{
     DEFAULT_MAX_FRAME_LENGTH, Flags, Frame, FrameDecoder, HEADER_LENGTH, PROTOCOL_VERSION,
     protocol_error_frame, unsupported_version_frame,
 };
+pub use literal::{format_cql_literal, format_cqlsh, from_literal, from_literal_at};
 pub use notation::{BytesMap, Consistency, StringMap, StringMultimap, Uuid, Value};
 pub use opcode::Opcode;
 pub use parser::{ParseError, parse};

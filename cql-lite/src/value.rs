@@ -77,6 +77,34 @@ pub enum ValueError {
     /// The type or value cannot be used this way.
     #[error("Unsupported: {0}")]
     Unsupported(String),
+    /// A constant in a statement is of a kind the type does not take (an integer for a
+    /// `text`, say). Cassandra names the receiver too: see [`ValueError::for_receiver`].
+    #[error("Invalid {kind} constant ({text}) for type {ty}")]
+    InvalidConstant {
+        /// The constant's kind as Cassandra names it: `STRING`, `INTEGER`, `FLOAT`, ...
+        kind: &'static str,
+        /// The constant as written (strings in quotes).
+        text: String,
+        /// The CQL type.
+        ty: String,
+    },
+    /// A constant's text is not a valid value of its type; the message is Cassandra's.
+    #[error("{0}")]
+    InvalidLiteral(String),
+}
+
+impl ValueError {
+    /// The message with the receiver (the column or bind variable) named where Cassandra
+    /// names it: `Invalid INTEGER constant (42) for "name" of type text`. Other errors do
+    /// not name the receiver and read as their `Display`.
+    pub fn for_receiver(&self, receiver: &str) -> String {
+        match self {
+            Self::InvalidConstant { kind, text, ty } => {
+                format!("Invalid {kind} constant ({text}) for \"{receiver}\" of type {ty}")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 fn invalid(ty: &'static str, reason: impl Into<String>) -> ValueError {

@@ -163,7 +163,39 @@ impl<C: WallClock> Hlc<C> {
     pub fn last(&self) -> i64 {
         self.last.load(Ordering::Acquire)
     }
+
+    /// The wall clock's reading in µs, for TTLs and `now()`: unlike [`Hlc::now`]
+    /// it does not count up, so expiry follows real time.
+    pub fn wall_micros(&self) -> i64 {
+        self.clock.now_micros()
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+impl<C: WallClock + 'static> crate::cql::TimeSource for Hlc<C> {
+    fn write_timestamp(&self) -> i64 {
+        self.now()
+    }
+
+    fn observe(&self, timestamp: i64) {
+        if let Err(e) = Hlc::observe(self, timestamp) {
+            tracing::debug!(%e, "ignoring a client timestamp far in the future");
+        }
+    }
+
+    fn wall_micros(&self) -> i64 {
+        Hlc::wall_micros(self)
+    }
+}
+
+/// The engine's clock (whole seconds) read from a wall clock.
+#[derive(Debug, Default)]
+pub struct StorageClock<C = SystemWallClock>(pub C);
+
+impl<C: WallClock + fmt::Debug + 'static> storage::clock::Clock for StorageClock<C> {
+    fn now_seconds(&self) -> i64 {
+        self.0.now_micros().div_euclid(1_000_000)
+    }
+}

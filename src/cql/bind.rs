@@ -140,9 +140,9 @@ impl Term {
         let ty = &receiver.ty;
         match term {
             ast::Term::Literal(ast::Literal::Null) => Ok(Term::Const(None)),
-            ast::Term::Literal(lit) => literal(ty, lit)
+            ast::Term::Literal(lit) => literal(ty, lit, &receiver.name)
                 .map(|v| Term::Const(Some(v)))
-                .map_err(|e| invalid(format!("{e} for \"{}\" of type {ty}", receiver.name))),
+                .map_err(invalid),
             ast::Term::BindMarker(m) => Ok(Term::Marker {
                 index: markers.add(m, receiver.clone()),
                 ty: ty.clone(),
@@ -406,22 +406,9 @@ impl TimeFunction {
     }
 }
 
-/// A literal as a value of `ty`.
-fn literal(ty: &CqlType, lit: &ast::Literal) -> Result<CqlValue, String> {
-    use ast::Literal as L;
-    let mismatch = || format!("Invalid constant {lit:?} for type {ty}");
-    Ok(match (ty, lit) {
-        (CqlType::Int, L::Integer(t)) => CqlValue::Int(t.parse().map_err(|_| mismatch())?),
-        (CqlType::Bigint, L::Integer(t)) => CqlValue::Bigint(t.parse().map_err(|_| mismatch())?),
-        (CqlType::Double, L::Integer(t) | L::Float(t)) => {
-            CqlValue::Double(t.parse().map_err(|_| mismatch())?)
-        }
-        (CqlType::Text, L::String(s)) => CqlValue::Text(s.clone()),
-        (CqlType::Ascii, L::String(s)) if s.is_ascii() => CqlValue::Ascii(s.clone()),
-        (CqlType::Boolean, L::Boolean(b)) => CqlValue::Boolean(*b),
-        (CqlType::Blob, L::Blob(b)) => CqlValue::Blob(b.clone()),
-        _ => return Err(mismatch()),
-    })
+/// A literal as a value of `ty`, with Cassandra's message naming the receiver.
+fn literal(ty: &CqlType, lit: &ast::Literal, receiver: &str) -> Result<CqlValue, String> {
+    cql_lite::literal::from_literal(ty, lit).map_err(|e| e.for_receiver(receiver))
 }
 
 #[cfg(test)]

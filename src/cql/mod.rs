@@ -59,6 +59,16 @@ pub trait VirtualTables: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Vec<Option<CqlValue>>>, ErrorResponse>;
 }
 
+/// Where write timestamps and the wall clock come from.
+pub trait TimeSource: Send + Sync + std::fmt::Debug {
+    /// A fresh write timestamp in µs, later than any given or observed before.
+    fn write_timestamp(&self) -> i64;
+    /// Advances the clock past a timestamp a client (or peer) used.
+    fn observe(&self, timestamp: i64);
+    /// Wall-clock µs since the epoch.
+    fn wall_micros(&self) -> i64;
+}
+
 /// Everything a plan needs to run one request.
 #[derive(Debug, Clone, Copy)]
 pub struct ExecContext<'a> {

@@ -1,0 +1,190 @@
+//! One running node: the storage engine, the schema catalog, the executor and the
+//! CQL server, started from a [`Config`] and stopped gracefully.
+//!
+//! Shutdown order matters for durability: stop accepting and finish in-flight
+//! requests first, then flush memtables and close the commit log, so every
+//! acknowledged write is in an SSTable or a synced log segment.
+
+mod handler;
+pub mod identity;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cql_lite::server::{Server, ServerConfig};
+use cql_lite::Event;
+use storage::Engine;
+
+use crate::config::Config;
+use crate::coordinator::LocalCoordinator;
+use crate::cql::executor::{Executor, ExecutorParts};
+use crate::cql::Guardrails;
+use crate::hlc::{Hlc, StorageClock, SystemWallClock};
+use crate::schema::{NodeInfo, SchemaService, SystemTables};
+
+pub use handler::CqlHandler;
+
+/// Why a node could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The storage engine failed.
+    #[error("storage: {0}")]
+    Storage(#[from] storage::Error),
+    /// A file or socket failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The schema catalog could not be loaded.
+    #[error("schema: {0}")]
+    Schema(String),
+}
+
+/// A started node.
+#[derive(Debug)]
+pub struct Node {
+    server: Server,
+    engine: Arc<Engine>,
+    executor: Arc<Executor>,
+    events: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    /// Opens storage and the catalog, and starts serving CQL.
+    pub async fn start(config: &Config) -> Result<Node, NodeError> {
+        let engine = open_engine(config).await?;
+        let data_dir = config.engine_options(Arc::new(StorageClock(SystemWallClock))).data_dir;
+        let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
+        let schema = Arc::new(
+            SchemaService::open(&data_dir, Arc::clone(&engine))
+                .map_err(|e| NodeError::Schema(e.to_string()))?,
+        );
+        let node_info = node_info(config, &identity);
+        let executor = Arc::new(Executor::new(ExecutorParts {
+            schema: Arc::clone(&schema),
+            coordinator: Arc::new(LocalCoordinator::new(Arc::clone(&engine))),
+            virtual_tables: Arc::new(SystemTables::new(node_info, Arc::clone(&schema))),
+            time: Arc::new(Hlc::system()),
+            guardrails: guardrails(config),
+            prepared_capacity: prepared_capacity(config),
+        }));
+        let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
+        let server = Server::bind(
+            address,
+            server_config(config),
+            Arc::new(CqlHandler::new(Arc::clone(&executor))),
+        )
+        .await?;
+        let events = forward_schema_events(&schema, server.events());
+        tracing::info!(%address, "listening for CQL clients");
+        Ok(Node {
+            server,
+            engine,
+            executor,
+            events,
+        })
+    }
+
+    /// Where clients connect.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Stops serving, then flushes memtables and closes the commit log.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        self.server.shutdown().await;
+        self.events.abort();
+        drop(self.executor);
+        let engine = self.engine;
+        tokio::task::spawn_blocking(move || match Arc::try_unwrap(engine) {
+            Ok(engine) => engine.drain(),
+            // A storage task still holds the engine: flush what we can; the
+            // commit log covers the rest at the next start.
+            Err(engine) => engine.flush_all(),
+        })
+        .await
+        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
+        tracing::info!("drained");
+        Ok(())
+    }
+}
+
+/// Runs a node until SIGINT or SIGTERM, then shuts it down gracefully.
+pub async fn run(config: &Config) -> Result<(), NodeError> {
+    let node = Node::start(config).await?;
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    node.shutdown().await
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+async fn open_engine(config: &Config) -> Result<Arc<Engine>, NodeError> {
+    let options = config.engine_options(Arc::new(StorageClock(SystemWallClock)));
+    let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
+    let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))
+        .await
+        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
+    Ok(Arc::new(engine))
+}
+
+fn forward_schema_events(
+    schema: &SchemaService,
+    events: cql_lite::server::EventSender,
+) -> tokio::task::JoinHandle<()> {
+    let mut changes = schema.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(change) => {
+                    events.send(Event::SchemaChange(change));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    })
+}
+
+fn guardrails(config: &Config) -> Guardrails {
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Guardrails {
+        batch_size_warn_bytes: size(config.batch_size_warn_threshold << 10),
+        batch_size_fail_bytes: size(config.batch_size_fail_threshold << 10),
+        tombstone_warn: size(config.tombstone_warn_threshold),
+        tombstone_failure: size(config.tombstone_failure_threshold),
+    }
+}
+
+/// Prepared statements take roughly 2 KiB each with their plans.
+fn prepared_capacity(config: &Config) -> usize {
+    usize::try_from((config.prepared_statements_cache_size << 20) / 2048).unwrap_or(1 << 16)
+}
+
+fn server_config(config: &Config) -> ServerConfig {
+    let mut server = ServerConfig::default();
+    server.max_frame_length = usize::try_from(config.native_transport_max_frame_size << 20)
+        .unwrap_or(server.max_frame_length);
+    server.max_in_flight_per_connection =
+        config.native_transport_max_concurrent_requests_per_connection as usize;
+    server.max_connections = config.native_transport_max_concurrent_connections as usize;
+    server
+}
+
+fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
+    NodeInfo {
+        cluster_name: config.cluster_name.clone(),
+        listen_address: config.listen_address,
+        rpc_address: config.rpc_address,
+        native_port: config.native_transport_port,
+        data_center: config.dc.clone(),
+        rack: config.rack.clone(),
+        host_id: identity.host_id,
+        tokens: identity.tokens.clone(),
+        ..NodeInfo::default()
+    }
+}

@@ -1,0 +1,132 @@
+//! The node's identity: its host id and tokens, chosen at first start and kept.
+//!
+//! Drivers key hosts by `host_id`, and tokens decide which data a node owns, so
+//! both must survive restarts. They live in `<data dir>/node.identity`, a small
+//! text file (`host_id <uuid>` and one `token <i64>` line each), written to a
+//! temporary file, fsynced and renamed into place.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A node's host id and tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The host id (a version-4 uuid).
+    pub host_id: [u8; 16],
+    /// Tokens in ascending order.
+    pub tokens: Vec<i64>,
+}
+
+const FILE: &str = "node.identity";
+
+/// Loads the identity stored under `dir`, or creates one with `num_tokens`
+/// random tokens.
+pub fn load_or_create(dir: &Path, num_tokens: usize) -> std::io::Result<Identity> {
+    let path = dir.join(FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => parse(&text).map_err(|reason| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {reason}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let identity = fresh(num_tokens);
+            save(dir, &identity)?;
+            Ok(identity)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn fresh(num_tokens: usize) -> Identity {
+    let mut tokens: Vec<i64> = (0..num_tokens.max(1))
+        .map(|_| rand::random::<i64>())
+        .filter(|t| *t != i64::MIN)
+        .collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    Identity {
+        host_id: crate::cql::uuids::random_uuid(),
+        tokens,
+    }
+}
+
+fn save(dir: &Path, identity: &Identity) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut text = format!("host_id {}\n", format_uuid(&identity.host_id));
+    for t in &identity.tokens {
+        text.push_str(&format!("token {t}\n"));
+    }
+    let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    fs::rename(&tmp, dir.join(FILE))?;
+    fs::File::open(dir)?.sync_all()
+}
+
+fn parse(text: &str) -> Result<Identity, String> {
+    let mut host_id = None;
+    let mut tokens = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match line.split_once(' ') {
+            Some(("host_id", v)) => host_id = Some(parse_uuid(v).ok_or("bad host_id")?),
+            Some(("token", v)) => tokens.push(v.parse().map_err(|_| format!("bad token {v}"))?),
+            _ => return Err(format!("unexpected line {line:?}")),
+        }
+    }
+    let host_id = host_id.ok_or("no host_id")?;
+    if tokens.is_empty() {
+        return Err("no tokens".into());
+    }
+    tokens.sort_unstable();
+    Ok(Identity { host_id, tokens })
+}
+
+/// A uuid in its usual 8-4-4-4-12 hex form.
+pub fn format_uuid(u: &[u8; 16]) -> String {
+    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: String = text.trim().chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_survives_a_restart_and_corruption_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path(), 16).unwrap();
+        assert_eq!(first.tokens.len(), 16);
+        assert_eq!(load_or_create(dir.path(), 4).unwrap(), first);
+        fs::write(dir.path().join(FILE), "host_id nope\n").unwrap();
+        assert!(load_or_create(dir.path(), 16).is_err());
+    }
+
+    #[test]
+    fn uuids_print_and_parse() {
+        let u = crate::cql::uuids::random_uuid();
+        assert_eq!(parse_uuid(&format_uuid(&u)), Some(u));
+    }
+}

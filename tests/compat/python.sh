@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Compatibility check with the Python ecosystem: installs the DataStax Python
+# driver and cqlsh from PyPI into a virtual environment, starts a release node
+# on a private port and data directory, and runs check.py against it through
+# both. Usage: tests/compat/python.sh  (from the repository root).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+work="${BASALT_COMPAT_DIR:-$root/target/compat}"
+venv="$work/venv"
+port="${BASALT_COMPAT_PORT:-19042}"
+
+mkdir -p "$work"
+if [ ! -x "$venv/bin/cqlsh" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        'cassandra-driver==3.30.1' 'cqlsh==6.2.2'
+fi
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin basalt
+rm -rf "$work/data"
+"$root/target/release/basalt" server --data-dir "$work/data" \
+    --native-transport-port "$port" >"$work/node.log" 2>&1 &
+node=$!
+trap 'kill -TERM $node 2>/dev/null || true; wait $node 2>/dev/null || true' EXIT
+
+# The node is up when its port accepts connections (30 s at most).
+for _ in $(seq 1 300); do
+    if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    sleep 0.1
+done
+
+export CQLSH_NO_BUNDLED=TRUE
+timeout 300 "$venv/bin/python" "$root/tests/compat/check.py" 127.0.0.1 "$port" "$venv/bin/cqlsh"
+echo "python compatibility: ok"

@@ -66,6 +66,7 @@
 
 pub mod ast;
 pub mod byte_comparable;
+pub mod client;
 mod column_type;
 mod compression;
 mod error;
@@ -80,6 +81,7 @@ mod query;
 mod request;
 mod response;
 mod result;
+pub mod server;
 pub mod types;
 pub mod value;
 

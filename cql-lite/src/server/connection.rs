@@ -218,34 +218,27 @@ impl<H: Handler> Reader<H> {
     /// a state worth continuing: the version error means the rest cannot be framed, and
     /// after an oversized frame Cassandra closes too.
     async fn decode_error(&mut self, error: Error) -> Flow {
-        warn!(peer = %self.session.peer(), %error, "protocol error");
         let stream = error.stream().unwrap_or(0);
-        let (frame, flow) = match error {
+        match error {
+            Error::UnknownOpcode { .. } => self.protocol_error(stream, &error.to_string()).await,
             Error::UnsupportedVersion { version, stream } => {
-                (unsupported_version_frame(version, stream), Flow::Close)
+                // Expected during every driver's version negotiation: not a warning.
+                debug!(version, stream, "unsupported protocol version");
+                self.send_frame(&unsupported_version_frame(version, stream))
+                    .await;
+                Flow::Close
             }
-            Error::UnknownOpcode { .. } => (
-                protocol_error_frame(stream, &error.to_string()),
-                Flow::Continue,
-            ),
-            _ => (
-                protocol_error_frame(stream, &error.to_string()),
-                Flow::Close,
-            ),
-        };
-        match self.send_frame(&frame).await {
-            Flow::Continue => flow,
-            Flow::Close => Flow::Close,
+            _ => {
+                self.protocol_error(stream, &error.to_string()).await;
+                Flow::Close
+            }
         }
     }
 
     async fn frame(&mut self, frame: &Frame) -> Flow {
         match RequestMessage::decode(frame, &self.options) {
             Ok(message) => self.dispatch(message).await,
-            Err(error) => {
-                warn!(peer = %self.session.peer(), stream = frame.stream, %error, "protocol error");
-                self.protocol_error(frame.stream, &error.to_string()).await
-            }
+            Err(error) => self.protocol_error(frame.stream, &error.to_string()).await,
         }
     }
 
@@ -349,6 +342,7 @@ impl<H: Handler> Reader<H> {
     }
 
     async fn protocol_error(&mut self, stream: i16, message: &str) -> Flow {
+        warn!(peer = %self.session.peer(), stream, message, "protocol error");
         self.send_frame(&protocol_error_frame(stream, message))
             .await
     }

@@ -76,10 +76,11 @@ impl Session {
         lock(&self.registered).contains(&event_type)
     }
 
-    /// Records a successful STARTUP; false if one was already recorded.
-    pub(crate) fn start(&self, options: StringMap, compression: Compression) -> bool {
+    /// Records a successful STARTUP. The reader checks [`Self::is_started`] first, so
+    /// a second call cannot happen; if it did, the first values would stay.
+    pub(crate) fn start(&self, options: StringMap, compression: Compression) {
         let _ = self.compression.set(compression);
-        self.startup.set(options).is_ok()
+        let _ = self.startup.set(options);
     }
 
     /// Adds event types to the subscription (REGISTER accumulates, as in Cassandra).

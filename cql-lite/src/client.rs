@@ -8,7 +8,7 @@
 //! It is deliberately small: no pooling, no retries, no paging helpers, no timeouts
 //! (wrap calls in `tokio::time::timeout`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +18,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::debug;
 
@@ -36,7 +36,7 @@ use crate::server::DEFAULT_CQL_VERSION;
 
 /// Stream ids a client may use: 0 to 32767 (negative ones are the server's).
 const STREAMS: usize = 1 << 15;
-/// Events kept for [`Client::next_event`] before new ones are dropped.
+/// Events kept for [`Client::next_event`]; beyond it the oldest are dropped.
 const EVENT_QUEUE: usize = 1024;
 /// Requests queued for the writer task.
 const WRITE_QUEUE: usize = 256;
@@ -102,6 +102,13 @@ struct Shared {
     /// Whether LZ4 is in force (after READY to a STARTUP that asked for it).
     compressed: AtomicBool,
     max_frame_length: u32,
+    /// Pushed events not yet taken; the oldest go first when it is full, as with the
+    /// server's own lagging, so the newest state is never the one lost.
+    events: Mutex<VecDeque<Event>>,
+    /// Signalled when an event arrives or the connection ends.
+    event_ready: Notify,
+    /// Set when the reader has stopped.
+    closed: AtomicBool,
 }
 
 impl Shared {
@@ -174,8 +181,34 @@ impl Shared {
         }
     }
 
+    fn push_event(&self, event: Event) {
+        let mut events = lock(&self.events);
+        if events.len() == EVENT_QUEUE {
+            debug!("event queue full; oldest event dropped");
+            events.pop_front();
+        }
+        events.push_back(event);
+        self.event_ready.notify_one();
+    }
+
+    async fn next_event(&self) -> Option<Event> {
+        loop {
+            if let Some(event) = lock(&self.events).pop_front() {
+                return Some(event);
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            // notify_one keeps a permit when nobody waits, so a push between the checks
+            // above and this await is not missed.
+            self.event_ready.notified().await;
+        }
+    }
+
     /// Fails every waiting caller, and every later one, with [`ClientError::Closed`].
     fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.event_ready.notify_one();
         let waiters = lock(&self.waiters).take().unwrap_or_default();
         for (_, waiter) in waiters {
             let _ = waiter.send(Err(ClientError::Closed));
@@ -190,7 +223,6 @@ type Reply = Result<ResponseMessage, ClientError>;
 pub struct Client {
     shared: Arc<Shared>,
     writes: mpsc::Sender<Bytes>,
-    events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
     local_addr: SocketAddr,
     tasks: [JoinHandle<()>; 2],
 }
@@ -215,15 +247,16 @@ impl Client {
             next_stream: Mutex::new(0),
             compressed: AtomicBool::new(false),
             max_frame_length: options.max_frame_length,
+            events: Mutex::new(VecDeque::new()),
+            event_ready: Notify::new(),
+            closed: AtomicBool::new(false),
         });
         let (writes, write_rx) = mpsc::channel(WRITE_QUEUE);
-        let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
-        let reader = tokio::spawn(read_loop(read, Arc::clone(&shared), event_tx));
+        let reader = tokio::spawn(read_loop(read, Arc::clone(&shared)));
         let writer = tokio::spawn(write_loop(write_rx, write));
         let client = Self {
             shared,
             writes,
-            events: tokio::sync::Mutex::new(event_rx),
             local_addr,
             tasks: [reader, writer],
         };
@@ -375,9 +408,9 @@ impl Client {
     }
 
     /// The next pushed event; `None` once the connection is closed and none are left.
-    /// Events beyond 1024 unread ones are dropped.
+    /// At most 1024 unread events are kept; older ones are dropped first.
     pub async fn next_event(&self) -> Option<Event> {
-        self.events.lock().await.recv().await
+        self.shared.next_event().await
     }
 }
 
@@ -406,13 +439,13 @@ fn unexpected(response: Response) -> ClientError {
 }
 
 /// Decodes answers and hands them to their callers until the connection ends.
-async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>, events: mpsc::Sender<Event>) {
+async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>) {
     let mut decoder = FrameDecoder::with_max_frame_length(shared.max_frame_length);
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         match decoder.decode(&mut buf) {
             Ok(Some(frame)) => match ResponseMessage::decode(&frame, &shared.codec()) {
-                Ok(message) => route(&shared, &events, message),
+                Ok(message) => route(&shared, message),
                 Err(error) => shared.fail(frame.stream, error),
             },
             Ok(None) => {
@@ -428,13 +461,10 @@ async fn read_loop(mut socket: OwnedReadHalf, shared: Arc<Shared>, events: mpsc:
     shared.close();
 }
 
-fn route(shared: &Shared, events: &mpsc::Sender<Event>, message: ResponseMessage) {
+/// Events to the event queue, everything else to the caller waiting on its stream.
+fn route(shared: &Shared, message: ResponseMessage) {
     match message.response {
-        Response::Event(event) if message.stream == -1 => {
-            if events.try_send(event).is_err() {
-                debug!("event queue full or unread; event dropped");
-            }
-        }
+        Response::Event(event) if message.stream == -1 => shared.push_event(event),
         _ => shared.deliver(message),
     }
 }

@@ -358,7 +358,7 @@ async fn in_flight_limit_applies_back_pressure_without_deadlock() {
         let mut raw = Raw::started(server.local_addr()).await;
         let mut wire = BytesMut::new();
         for stream in 0..50i16 {
-            RequestMessage::new(stream, query(&format!("sleep 5 b{stream}")))
+            RequestMessage::new(stream, query(&format!("sleep 20 b{stream}")))
                 .encode_to(&raw.options, &mut wire)
                 .unwrap();
         }
@@ -465,6 +465,44 @@ async fn shutdown_grace_is_bounded() {
         }
         server.shutdown().await;
         assert!(matches!(stuck.await.unwrap(), Err(ClientError::Closed)));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_never_reads_does_not_hold_up_events() {
+    timeout(LIMIT, async {
+        let config = ServerConfig {
+            event_buffer: 8,
+            ..ServerConfig::default()
+        };
+        let (server, _) = start(config).await;
+        let mut stalled = Raw::started(server.local_addr()).await;
+        stalled
+            .send(2, Request::Register(vec![EventType::SchemaChange]))
+            .await;
+        assert_eq!(stalled.recv().await.response, Response::Ready);
+        let listener = Client::connect(server.local_addr()).await.unwrap();
+        listener.register(&[EventType::SchemaChange]).await.unwrap();
+
+        let keyspace = |name: String| {
+            Event::SchemaChange(SchemaChange {
+                change_type: SchemaChangeType::Created,
+                target: SchemaChangeTarget::Keyspace { keyspace: name },
+            })
+        };
+        // Far more than the stalled connection's socket buffers and event buffer hold.
+        for i in 0..20_000 {
+            server.events().send(keyspace(format!("k{i:05}")));
+        }
+        server.events().send(keyspace("last".into()));
+        // Lagging loses the oldest events, never the newest.
+        while let Some(event) = listener.next_event().await {
+            if event == keyspace("last".into()) {
+                break;
+            }
+        }
     })
     .await
     .unwrap();

@@ -507,3 +507,27 @@ async fn a_connection_that_never_reads_does_not_hold_up_events() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_and_small_answers_interleave_intact() {
+    timeout(LIMIT, async {
+        let (server, _) = start(ServerConfig::default()).await;
+        let client = Arc::new(Client::connect(server.local_addr()).await.unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..20usize {
+            let client = Arc::clone(&client);
+            tasks.push(tokio::spawn(async move {
+                // Every third answer is bigger than the writer's coalescing batch.
+                let size = if i % 3 == 0 { 200_000 } else { 100 };
+                let text = format!("{i:02}{}", "y".repeat(size));
+                let result = client.query(&text, params()).await.unwrap();
+                assert_eq!(echoed(&result), text);
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -119,6 +119,11 @@ async fn write_loop(
 ) -> std::io::Result<()> {
     let mut batch = BytesMut::new();
     while let Some(first) = rx.recv().await {
+        if first.len() >= COALESCE_BYTES {
+            // Big enough to be worth a write of its own; copying it would only cost.
+            socket.write_all(&first).await?;
+            continue;
+        }
         batch.extend_from_slice(&first);
         while batch.len() < COALESCE_BYTES {
             match rx.try_recv() {

@@ -1,6 +1,7 @@
-//! Basalt's CQL layer. So far it holds two pieces: a sans-IO codec for the CQL native
-//! protocol **v4**, the frames and messages drivers exchange with a node, and the CQL
-//! language front end: [`lexer`], [`parser`] and the syntax tree in [`ast`].
+//! Basalt's CQL layer: a sans-IO codec for the CQL native protocol **v4** (the frames
+//! and messages drivers exchange with a node), the CQL language front end ([`lexer`],
+//! [`parser`] and the syntax tree in [`ast`]), and, on top of the codec, an async
+//! [`server`] and [`client`] on tokio.
 //!
 //! # What it is
 //!
@@ -27,12 +28,24 @@
 //!   ([`format_cql_literal`]) and as cqlsh prints them ([`format_cqlsh`]).
 //! - [`byte_comparable`] turns key values into order-preserving, prefix-free bytes, and
 //!   [`ClusteringLayout`] builds the clustering keys storage compares with `memcmp`.
+//! - [`server`] serves the protocol over TCP: version negotiation by error reply, the
+//!   connection state machine (OPTIONS, STARTUP, REGISTER, AUTH_RESPONSE answered by the
+//!   connection itself, nothing else before STARTUP), LZ4 once negotiated, requests run
+//!   concurrently and answered out of order under a per-connection in-flight limit,
+//!   events pushed to connections that REGISTERed, graceful shutdown. The node supplies
+//!   a [`server::Handler`] for QUERY, PREPARE, EXECUTE and BATCH.
+//! - [`client`] is a small async client that multiplexes requests over one connection,
+//!   for tests and `jepsen-like/`; it can also send raw bytes for hostile tests.
+//!
+//! The codec modules stay sans-IO; only `server` and `client` touch sockets and tasks.
 //!
 //! # What it is not
 //!
-//! No sockets, no tasks, no connection state machine (which message is allowed when),
-//! no binding of statements to a schema, no user-defined types or vectors in values, no v5 framing, no
-//! Snappy. Those come with the CQL server. It depends on no other Basalt crate.
+//! No executor of statements: binding them to a schema and running them is the node's
+//! [`server::Handler`]. No authentication (STARTUP is answered READY), no tracing
+//! sessions, no user-defined types or vectors in values, no v5 framing or protocol
+//! versions other than 4, no Snappy, no connection pooling or retries in the client.
+//! It depends on no other Basalt crate.
 //!
 //! # Example
 //!
@@ -69,6 +82,7 @@
 
 pub mod ast;
 pub mod byte_comparable;
+pub mod client;
 mod column_type;
 mod compression;
 mod error;
@@ -84,6 +98,7 @@ mod query;
 mod request;
 mod response;
 mod result;
+pub mod server;
 pub mod types;
 pub mod value;
 

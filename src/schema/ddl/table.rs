@@ -181,12 +181,16 @@ fn table_id_option(p: &Property) -> Result<[u8; 16], ErrorResponse> {
 /// The declared columns with their kinds, positions and clustering orders
 /// (ids are assigned by the caller).
 fn key_and_value_columns(stmt: &CreateTable) -> Result<Vec<ColumnDef>, ErrorResponse> {
+    let table_name = match &stmt.name.keyspace {
+        Some(ks) => format!("{ks}.{}", stmt.name.name),
+        None => stmt.name.name.clone(),
+    };
     let mut declared: BTreeMap<&str, &ColumnDefinition> = BTreeMap::new();
     for c in &stmt.columns {
         if declared.insert(&c.name, c).is_some() {
             return Err(invalid(format!(
-                "Multiple definition of identifier {}",
-                c.name
+                "Duplicate column '{}' declaration for table '{}'",
+                c.name, table_name
             )));
         }
     }
@@ -196,17 +200,19 @@ fn key_and_value_columns(stmt: &CreateTable) -> Result<Vec<ColumnDef>, ErrorResp
     for k in key_names {
         let Some(c) = declared.get(k.as_str()) else {
             return Err(invalid(format!(
-                "Unknown definition {k} referenced in PRIMARY KEY"
+                "Unknown column '{k}' referenced in PRIMARY KEY for table '{}'",
+                stmt.name.name
             )));
         };
         if !seen.insert(k.as_str()) {
             return Err(invalid(format!(
-                "Duplicate definition for column {k} in PRIMARY KEY"
+                "Duplicate column '{k}' in PRIMARY KEY clause for table '{}'",
+                stmt.name.name
             )));
         }
         if c.is_static {
             return Err(invalid(format!(
-                "Static column {k} cannot be part of the PRIMARY KEY"
+                "Static column '{k}' cannot be part of the PRIMARY KEY"
             )));
         }
     }
@@ -258,36 +264,25 @@ fn check_key_type(column: &str, ty: &CqlType) -> Result<(), ErrorResponse> {
     }
     if ty.is_collection() && !ty.is_frozen() {
         return Err(invalid(format!(
-            "Invalid non-frozen collection type {ty} for PRIMARY KEY component {column}"
+            "Invalid non-frozen collection type {ty} for PRIMARY KEY column '{column}'"
         )));
     }
     Err(invalid(format!(
-        "Invalid type {ty} for PRIMARY KEY component {column}: duration values cannot be keys"
+        "duration type is not supported for PRIMARY KEY column '{column}'"
     )))
 }
 
-/// One order per clustering column, checked against `CLUSTERING ORDER BY`.
+/// One order per clustering column. As in Cassandra 4, `CLUSTERING ORDER BY`
+/// must name every clustering column, in key order, or none.
 fn clustering_orders(stmt: &CreateTable) -> Result<Vec<Order>, ErrorResponse> {
     let clustering = &stmt.primary_key.clustering;
     let given = &stmt.clustering_order;
-    if given.iter().any(|o| !clustering.contains(&o.column)) {
-        return Err(invalid(
-            "Only clustering key columns can be defined in CLUSTERING ORDER directive",
-        ));
-    }
     if given.is_empty() {
         return Ok(vec![Order::Asc; clustering.len()]);
     }
-    let names: Vec<&String> = given.iter().map(|o| &o.column).collect();
-    if names.len() != clustering.len() || names.iter().zip(clustering).any(|(a, b)| *a != b) {
-        let prefix =
-            names.len() < clustering.len() && names.iter().zip(clustering).all(|(a, b)| *a == b);
-        if prefix {
-            return Err(invalid(format!(
-                "Missing CLUSTERING ORDER for column {}",
-                clustering[names.len()]
-            )));
-        }
+    let matches = given.len() == clustering.len()
+        && given.iter().zip(clustering).all(|(o, c)| o.column == *c);
+    if !matches {
         return Err(invalid(
             "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive",
         ));
@@ -397,8 +392,8 @@ fn drop_columns(
                 continue;
             }
             return Err(invalid(format!(
-                "Column {name} was not found in table {}",
-                table.name
+                "Column {name} was not found in table '{}'",
+                qualified(table)
             )));
         };
         let column = &table.columns[index];
@@ -419,12 +414,22 @@ fn drop_columns(
     Ok(())
 }
 
+/// `ks.t` as Cassandra names a table in messages (identifiers quoted as needed).
+fn qualified(table: &TableDef) -> String {
+    use crate::schema::describe::quote_identifier;
+    format!(
+        "{}.{}",
+        quote_identifier(&table.keyspace),
+        quote_identifier(&table.name)
+    )
+}
+
 fn rename_columns(table: &mut TableDef, pairs: &[(String, String)]) -> Result<(), ErrorResponse> {
     for (from, to) in pairs {
         let Some(index) = table.columns.iter().position(|c| c.name == *from) else {
             return Err(invalid(format!(
-                "Cannot rename unknown column {from} in table {}",
-                table.name
+                "Column {from} was not found in table {}",
+                qualified(table)
             )));
         };
         if !matches!(
@@ -437,9 +442,9 @@ fn rename_columns(table: &mut TableDef, pairs: &[(String, String)]) -> Result<()
         }
         if table.column(to).is_some() {
             return Err(invalid(format!(
-                "Cannot rename column {from} to {to} in table '{}'; another column of that \
-                 name already exist",
-                table.name
+                "Cannot rename column {from} to {to} in table '{}'; another column with that \
+                 name already exists",
+                qualified(table)
             )));
         }
         table.columns[index].name = to.clone();

@@ -280,7 +280,10 @@ fn create_table_errors() {
         &schema,
         "CREATE TABLE u (k int, c int, d int, PRIMARY KEY (k, c, d)) WITH CLUSTERING ORDER BY (c ASC)",
     );
-    assert_eq!(e.message, "Missing CLUSTERING ORDER for column d");
+    assert_eq!(
+        e.message,
+        "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive"
+    );
     let stmt = cql_lite::parse("CREATE TABLE u (k int PRIMARY KEY)").unwrap();
     let ctx = DdlContext {
         session_keyspace: None,
@@ -329,7 +332,7 @@ fn alter_table_add_drop_rename_with() {
         (
             "ALTER TABLE t DROP nope",
             ErrorKind::Invalid,
-            "Column nope was not found in table t",
+            "Column nope was not found in table 'ks.t'",
         ),
         (
             "ALTER TABLE nope ADD x int",

@@ -13,6 +13,23 @@
 //!   (by position), then static and regular columns by name, as Cassandra orders
 //!   `SELECT *`.
 
+pub mod codec;
+pub mod ddl;
+pub mod describe;
+pub mod persist;
+pub mod service;
+pub mod system;
+pub mod system_keyspaces;
+pub mod version;
+
+pub use ddl::{Change, DdlContext, IdSource, RandomIds, storage_options};
+pub use describe::describe;
+pub use persist::PersistError;
+pub use service::{OpenError, SchemaService};
+pub use system::{NodeInfo, PeerInfo, SystemTables};
+pub use system_keyspaces::{CQL_VERSION, RELEASE_VERSION};
+pub use version::schema_version;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -158,6 +175,16 @@ pub struct TableParams {
     pub crc_check_chance: f64,
     /// `memtable_flush_period_in_ms` (shown, not acted on).
     pub memtable_flush_period_in_ms: i32,
+    /// `additional_write_policy` (shown, not acted on).
+    pub additional_write_policy: String,
+    /// `cdc`: always false, change data capture is not supported.
+    pub cdc: bool,
+    /// `min_index_interval` (shown, not acted on).
+    pub min_index_interval: i32,
+    /// `max_index_interval` (shown, not acted on).
+    pub max_index_interval: i32,
+    /// `read_repair`: `BLOCKING` or `NONE` (shown, not acted on yet).
+    pub read_repair: String,
 }
 
 impl Default for TableParams {
@@ -189,6 +216,11 @@ impl Default for TableParams {
             speculative_retry: "99p".to_owned(),
             crc_check_chance: 1.0,
             memtable_flush_period_in_ms: 0,
+            additional_write_policy: "99p".to_owned(),
+            cdc: false,
+            min_index_interval: 128,
+            max_index_interval: 2048,
+            read_repair: "BLOCKING".to_owned(),
         }
     }
 }

@@ -1,0 +1,147 @@
+//! Pure schema transitions: a DDL statement turns one [`Schema`] into the next.
+//!
+//! Nothing here does I/O. [`apply`] checks a statement against a schema snapshot
+//! and returns the new schema with the change to announce, or `None` when an
+//! `IF [NOT] EXISTS` makes it a no-op. The service persists and publishes the
+//! result; the cluster can ship the resulting schema to other nodes as is,
+//! because table ids and column ids are chosen here, once.
+//!
+//! Error codes and wording follow Cassandra 4: unknown keyspaces and tables are
+//! 0x2200 ("Keyspace 'ks' doesn't exist", "Table 'ks.t' doesn't exist"), bad
+//! option values 0x2300, unknown option names 0x2000, and the system keyspaces
+//! are 0x2100 ("system keyspace is not user-modifiable.").
+
+mod keyspace;
+mod params;
+mod table;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use cql_lite::ast::Statement;
+use cql_lite::{ErrorKind, ErrorResponse, SchemaChange, SchemaChangeTarget, SchemaChangeType};
+
+use super::Schema;
+use super::system_keyspaces;
+
+pub use params::{storage_options, table_params};
+pub(crate) use table::sort_columns;
+
+/// Where fresh table ids come from: random in production, counted in tests.
+pub trait IdSource {
+    /// A new table id (a uuid).
+    fn table_id(&mut self) -> [u8; 16];
+}
+
+/// Random version-4 uuids, as Cassandra gives new tables.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn table_id(&mut self) -> [u8; 16] {
+        crate::cql::uuids::random_uuid()
+    }
+}
+
+/// What a statement runs with besides the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct DdlContext<'a> {
+    /// The session's keyspace (`USE`), for unqualified table names.
+    pub session_keyspace: Option<&'a str>,
+    /// The statement's timestamp in µs; a dropped column remembers it.
+    pub timestamp_micros: i64,
+    /// The data centers the cluster knows: `NetworkTopologyStrategy`'s
+    /// `replication_factor` shorthand expands to each of them.
+    pub data_centers: &'a [String],
+}
+
+/// A schema change that happened: the new schema and what to tell clients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The schema after the statement.
+    pub schema: Schema,
+    /// The RESULT Schema_change / EVENT SCHEMA_CHANGE body.
+    pub event: SchemaChange,
+}
+
+/// Applies a DDL statement to `schema`. `Ok(None)` means the schema did not
+/// change (an `IF [NOT] EXISTS` no-op); any statement that is not DDL is refused.
+pub fn apply(
+    schema: &Schema,
+    stmt: &Statement,
+    ctx: &DdlContext<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<Option<Change>, ErrorResponse> {
+    let change = match stmt {
+        Statement::CreateKeyspace(s) => keyspace::create(schema, s, ctx)?,
+        Statement::AlterKeyspace(s) => keyspace::alter(schema, s, ctx)?,
+        Statement::DropKeyspace(s) => keyspace::drop(schema, s)?,
+        Statement::CreateTable(s) => table::create(schema, s, ctx, ids)?,
+        Statement::AlterTable(s) => table::alter(schema, s, ctx)?,
+        Statement::DropTable(s) => table::drop(schema, s, ctx)?,
+        _ => {
+            return Err(crate::cql::error::server(
+                "not a schema statement (CREATE, ALTER or DROP of a keyspace or table)",
+            ));
+        }
+    };
+    // Like Cassandra, a statement that leaves the schema as it was (ALTER to
+    // the same options, ADD IF NOT EXISTS of existing columns) announces nothing.
+    Ok(change.filter(|c| c.schema != *schema))
+}
+
+/// A keyspace change event.
+fn keyspace_event(change_type: SchemaChangeType, keyspace: &str) -> SchemaChange {
+    SchemaChange {
+        change_type,
+        target: SchemaChangeTarget::Keyspace {
+            keyspace: keyspace.to_owned(),
+        },
+    }
+}
+
+/// A table change event.
+fn table_event(change_type: SchemaChangeType, keyspace: &str, table: &str) -> SchemaChange {
+    SchemaChange {
+        change_type,
+        target: SchemaChangeTarget::Table {
+            keyspace: keyspace.to_owned(),
+            table: table.to_owned(),
+        },
+    }
+}
+
+/// 0x2200 for a keyspace a DDL statement names that does not exist.
+fn keyspace_missing(keyspace: &str) -> ErrorResponse {
+    crate::cql::error::invalid(format!("Keyspace '{keyspace}' doesn't exist"))
+}
+
+/// 0x2200 for a table a DDL statement names that does not exist.
+fn table_missing(keyspace: &str, table: &str) -> ErrorResponse {
+    crate::cql::error::invalid(format!("Table '{keyspace}.{table}' doesn't exist"))
+}
+
+/// Refuses changes to the keyspaces the node owns (0x2100, as Cassandra does).
+fn ensure_user_keyspace(keyspace: &str) -> Result<(), ErrorResponse> {
+    if system_keyspaces::is_system(keyspace) {
+        return Err(ErrorResponse::new(
+            ErrorKind::Unauthorized,
+            format!("{keyspace} keyspace is not user-modifiable."),
+        ));
+    }
+    Ok(())
+}
+
+/// Cassandra's rule for keyspace and table names: 1 to 48 word characters.
+fn check_name(what: &str, name: &str) -> Result<(), ErrorResponse> {
+    let valid = !name.is_empty()
+        && name.len() <= 48
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::cql::error::invalid(format!(
+            "{what} name must not be empty, more than 48 characters long, or contain \
+             non-alphanumeric-underscore characters (got '{name}')"
+        )))
+    }
+}

@@ -1,0 +1,476 @@
+//! CREATE, ALTER and DROP TABLE, and resolving declared types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cql_lite::ErrorResponse;
+use cql_lite::SchemaChangeType;
+use cql_lite::ast::{
+    AlterTable, AlterTableAction, ColumnDefinition, CreateTable, DropTable, NativeType, Property,
+    QualifiedName, TypeName,
+};
+use cql_lite::byte_comparable::Order;
+use cql_lite::types::CqlType;
+use storage::ColumnId;
+
+use super::params::{check_unique, literal_text, table_params};
+use super::{
+    Change, DdlContext, IdSource, check_name, ensure_user_keyspace, keyspace_missing, table_event,
+    table_missing,
+};
+use crate::cql::error::{already_exists, config, invalid};
+use crate::cql::resolve_keyspace;
+use crate::schema::{ColumnDef, ColumnKind, DroppedColumn, Schema, TableDef, TableParams};
+
+/// Puts columns in the model's order: partition key and clustering columns by
+/// position, then static and regular columns by name.
+pub(crate) fn sort_columns(columns: &mut [ColumnDef]) {
+    let rank = |c: &ColumnDef| match c.kind {
+        ColumnKind::PartitionKey => 0,
+        ColumnKind::Clustering => 1,
+        ColumnKind::Static | ColumnKind::Regular => 2,
+    };
+    columns.sort_by(|a, b| (rank(a), a.position, &a.name).cmp(&(rank(b), b.position, &b.name)));
+}
+
+/// The type a column declaration names. Counters, user-defined types, vectors
+/// and custom types are refused.
+fn column_type(ty: &TypeName) -> Result<CqlType, ErrorResponse> {
+    convert(ty, false)
+}
+
+/// `frozen` is true inside `frozen<...>` or a tuple, where nested collections
+/// are frozen too; outside, a collection inside a collection must say `frozen`.
+fn convert(ty: &TypeName, frozen: bool) -> Result<CqlType, ErrorResponse> {
+    let element = |t: &TypeName| -> Result<CqlType, ErrorResponse> {
+        let inner = convert(t, frozen)?;
+        if !frozen && inner.is_collection() && !inner.is_frozen() {
+            return Err(invalid(
+                "Non-frozen collections are not allowed inside collections",
+            ));
+        }
+        Ok(inner)
+    };
+    Ok(match ty {
+        TypeName::Native(NativeType::Counter) => {
+            return Err(invalid("counter columns are not supported by this server"));
+        }
+        TypeName::Native(n) => CqlType::from(*n),
+        TypeName::List(e) => CqlType::list(element(e)?, frozen),
+        TypeName::Set(e) => CqlType::set(element(e)?, frozen),
+        TypeName::Map(k, v) => CqlType::map(element(k)?, element(v)?, frozen),
+        TypeName::Tuple(types) => CqlType::Tuple(
+            types
+                .iter()
+                .map(|t| convert(t, true).map(|c| c.frozen()))
+                .collect::<Result<_, _>>()?,
+        ),
+        TypeName::Frozen(inner) => match &**inner {
+            TypeName::Native(n) => {
+                return Err(invalid(format!(
+                    "frozen<> is only allowed on collections, tuples, and user-defined types \
+                     (got {})",
+                    n.name()
+                )));
+            }
+            other => convert(other, true)?.frozen(),
+        },
+        TypeName::UserDefined(name) => {
+            let qualified = match &name.keyspace {
+                Some(ks) => format!("{ks}.{}", name.name),
+                None => name.name.clone(),
+            };
+            return Err(invalid(format!("Unknown type {qualified}")));
+        }
+        TypeName::Vector(..) => return Err(invalid("vector types are not supported yet")),
+        TypeName::Custom(class) => {
+            return Err(invalid(format!("custom types are not supported ({class})")));
+        }
+    })
+}
+
+/// The keyspace and table a statement names.
+fn resolve<'a>(
+    name: &'a QualifiedName,
+    ctx: &DdlContext<'a>,
+) -> Result<(&'a str, &'a str), ErrorResponse> {
+    let keyspace = resolve_keyspace(name.keyspace.as_deref(), ctx.session_keyspace)?;
+    Ok((keyspace, name.name.as_str()))
+}
+
+pub(super) fn create(
+    schema: &Schema,
+    stmt: &CreateTable,
+    ctx: &DdlContext<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<Option<Change>, ErrorResponse> {
+    let (ks, name) = resolve(&stmt.name, ctx)?;
+    let Some(keyspace) = schema.keyspace(ks) else {
+        return Err(keyspace_missing(ks));
+    };
+    ensure_user_keyspace(ks)?;
+    check_name("Table", name)?;
+    if keyspace.tables.contains_key(name) {
+        if stmt.if_not_exists {
+            return Ok(None);
+        }
+        return Err(already_exists(ks, name));
+    }
+    if stmt.compact_storage {
+        return Err(invalid(
+            "COMPACT STORAGE tables are not allowed starting with version 4.0",
+        ));
+    }
+    let table = build_table(ks, name, stmt, ids)?;
+    let mut schema = schema.clone();
+    if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
+        keyspace.tables.insert(name.to_owned(), Arc::new(table));
+    }
+    Ok(Some(Change {
+        schema,
+        event: table_event(SchemaChangeType::Created, ks, name),
+    }))
+}
+
+fn build_table(
+    ks: &str,
+    name: &str,
+    stmt: &CreateTable,
+    ids: &mut dyn IdSource,
+) -> Result<TableDef, ErrorResponse> {
+    check_unique(&stmt.properties)?;
+    let (id_props, props): (Vec<&Property>, Vec<&Property>) =
+        stmt.properties.iter().partition(|p| p.name == "id");
+    let props: Vec<Property> = props.into_iter().cloned().collect();
+    let params = table_params(&TableParams::default(), &props)?;
+    let id = match id_props.first() {
+        Some(p) => table_id_option(p)?,
+        None => ids.table_id(),
+    };
+    let mut columns = key_and_value_columns(stmt)?;
+    sort_columns(&mut columns);
+    for (i, c) in columns.iter_mut().enumerate() {
+        c.id = ColumnId(u32::try_from(i).map_err(|_| invalid("too many columns"))?);
+    }
+    Ok(TableDef {
+        keyspace: ks.to_owned(),
+        name: name.to_owned(),
+        id,
+        next_column_id: u32::try_from(columns.len()).map_err(|_| invalid("too many columns"))?,
+        columns,
+        dropped: Vec::new(),
+        params,
+        is_virtual: false,
+    })
+}
+
+/// `WITH id = <uuid>`: Cassandra lets a table be recreated with a known id.
+fn table_id_option(p: &Property) -> Result<[u8; 16], ErrorResponse> {
+    let text = match &p.value {
+        cql_lite::ast::PropertyValue::Literal(lit) => literal_text(lit),
+        _ => String::new(),
+    };
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    let bytes = (hex.len() == 32)
+        .then(|| u128::from_str_radix(&hex, 16).ok())
+        .flatten()
+        .ok_or_else(|| config(format!("Invalid table id {text}")))?;
+    Ok(bytes.to_be_bytes())
+}
+
+/// The declared columns with their kinds, positions and clustering orders
+/// (ids are assigned by the caller).
+fn key_and_value_columns(stmt: &CreateTable) -> Result<Vec<ColumnDef>, ErrorResponse> {
+    let table_name = match &stmt.name.keyspace {
+        Some(ks) => format!("{ks}.{}", stmt.name.name),
+        None => stmt.name.name.clone(),
+    };
+    let mut declared: BTreeMap<&str, &ColumnDefinition> = BTreeMap::new();
+    for c in &stmt.columns {
+        if declared.insert(&c.name, c).is_some() {
+            return Err(invalid(format!(
+                "Duplicate column '{}' declaration for table '{}'",
+                c.name, table_name
+            )));
+        }
+    }
+    let pk = &stmt.primary_key;
+    let key_names = pk.partition_key.iter().chain(&pk.clustering);
+    let mut seen = std::collections::BTreeSet::new();
+    for k in key_names {
+        let Some(c) = declared.get(k.as_str()) else {
+            return Err(invalid(format!(
+                "Unknown column '{k}' referenced in PRIMARY KEY for table '{}'",
+                stmt.name.name
+            )));
+        };
+        if !seen.insert(k.as_str()) {
+            return Err(invalid(format!(
+                "Duplicate column '{k}' in PRIMARY KEY clause for table '{}'",
+                stmt.name.name
+            )));
+        }
+        if c.is_static {
+            return Err(invalid(format!(
+                "Static column '{k}' cannot be part of the PRIMARY KEY"
+            )));
+        }
+    }
+    let orders = clustering_orders(stmt)?;
+    let mut columns = Vec::with_capacity(stmt.columns.len());
+    for c in &stmt.columns {
+        let ty = column_type(&c.ty)?;
+        let (kind, position) = if let Some(i) = pk.partition_key.iter().position(|k| *k == c.name) {
+            (ColumnKind::PartitionKey, i)
+        } else if let Some(i) = pk.clustering.iter().position(|k| *k == c.name) {
+            (ColumnKind::Clustering, i)
+        } else if c.is_static {
+            if pk.clustering.is_empty() {
+                return Err(static_without_clustering());
+            }
+            (ColumnKind::Static, 0)
+        } else {
+            (ColumnKind::Regular, 0)
+        };
+        if matches!(kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+            check_key_type(&c.name, &ty)?;
+        }
+        let order = match kind {
+            ColumnKind::Clustering => orders.get(position).copied().unwrap_or(Order::Asc),
+            _ => Order::Asc,
+        };
+        columns.push(ColumnDef {
+            name: c.name.clone(),
+            ty,
+            kind,
+            position,
+            order,
+            id: ColumnId(0),
+        });
+    }
+    Ok(columns)
+}
+
+fn static_without_clustering() -> ErrorResponse {
+    invalid(
+        "Static columns are only useful (and thus allowed) if the table has at least one \
+         clustering column",
+    )
+}
+
+fn check_key_type(column: &str, ty: &CqlType) -> Result<(), ErrorResponse> {
+    if ty.can_be_key() {
+        return Ok(());
+    }
+    if ty.is_collection() && !ty.is_frozen() {
+        return Err(invalid(format!(
+            "Invalid non-frozen collection type {ty} for PRIMARY KEY column '{column}'"
+        )));
+    }
+    Err(invalid(format!(
+        "duration type is not supported for PRIMARY KEY column '{column}'"
+    )))
+}
+
+/// One order per clustering column. As in Cassandra 4, `CLUSTERING ORDER BY`
+/// must name every clustering column, in key order, or none.
+fn clustering_orders(stmt: &CreateTable) -> Result<Vec<Order>, ErrorResponse> {
+    let clustering = &stmt.primary_key.clustering;
+    let given = &stmt.clustering_order;
+    if given.is_empty() {
+        return Ok(vec![Order::Asc; clustering.len()]);
+    }
+    let matches = given.len() == clustering.len()
+        && given.iter().zip(clustering).all(|(o, c)| o.column == *c);
+    if !matches {
+        return Err(invalid(
+            "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive",
+        ));
+    }
+    Ok(given
+        .iter()
+        .map(|o| {
+            if o.descending {
+                Order::Desc
+            } else {
+                Order::Asc
+            }
+        })
+        .collect())
+}
+
+pub(super) fn alter(
+    schema: &Schema,
+    stmt: &AlterTable,
+    ctx: &DdlContext<'_>,
+) -> Result<Option<Change>, ErrorResponse> {
+    let (ks, name) = resolve(&stmt.name, ctx)?;
+    let Some(old) = schema.table(ks, name) else {
+        if stmt.if_exists {
+            return Ok(None);
+        }
+        return Err(table_missing(ks, name));
+    };
+    ensure_user_keyspace(ks)?;
+    let mut table = TableDef::clone(old);
+    match &stmt.action {
+        AlterTableAction::Add {
+            if_not_exists,
+            columns,
+        } => add_columns(&mut table, columns, *if_not_exists)?,
+        AlterTableAction::Drop { if_exists, columns } => {
+            drop_columns(&mut table, columns, *if_exists, ctx.timestamp_micros)?;
+        }
+        AlterTableAction::Rename(pairs) => rename_columns(&mut table, pairs)?,
+        AlterTableAction::With(props) => {
+            if props.iter().any(|p| p.name == "id") {
+                return Err(config("Cannot alter table id."));
+            }
+            table.params = table_params(&table.params, props)?;
+        }
+    }
+    let mut schema = schema.clone();
+    if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
+        keyspace.tables.insert(name.to_owned(), Arc::new(table));
+    }
+    Ok(Some(Change {
+        schema,
+        event: table_event(SchemaChangeType::Updated, ks, name),
+    }))
+}
+
+fn add_columns(
+    table: &mut TableDef,
+    columns: &[ColumnDefinition],
+    if_not_exists: bool,
+) -> Result<(), ErrorResponse> {
+    for c in columns {
+        if table.column(&c.name).is_some() {
+            if if_not_exists {
+                continue;
+            }
+            return Err(invalid(format!(
+                "Column with name '{}' already exists",
+                c.name
+            )));
+        }
+        let ty = column_type(&c.ty)?;
+        if c.is_static && table.clustering().next().is_none() {
+            return Err(static_without_clustering());
+        }
+        let id = ColumnId(table.next_column_id);
+        table.next_column_id = table
+            .next_column_id
+            .checked_add(1)
+            .ok_or_else(|| invalid("too many columns"))?;
+        table.columns.push(ColumnDef {
+            name: c.name.clone(),
+            ty,
+            kind: if c.is_static {
+                ColumnKind::Static
+            } else {
+                ColumnKind::Regular
+            },
+            position: 0,
+            order: Order::Asc,
+            id,
+        });
+    }
+    sort_columns(&mut table.columns);
+    Ok(())
+}
+
+fn drop_columns(
+    table: &mut TableDef,
+    columns: &[String],
+    if_exists: bool,
+    timestamp: i64,
+) -> Result<(), ErrorResponse> {
+    for name in columns {
+        let Some(index) = table.columns.iter().position(|c| c.name == *name) else {
+            if if_exists {
+                continue;
+            }
+            return Err(invalid(format!(
+                "Column {name} was not found in table '{}'",
+                qualified(table)
+            )));
+        };
+        let column = &table.columns[index];
+        if matches!(
+            column.kind,
+            ColumnKind::PartitionKey | ColumnKind::Clustering
+        ) {
+            return Err(invalid(format!("Cannot drop PRIMARY KEY column {name}")));
+        }
+        let column = table.columns.remove(index);
+        table.dropped.push(DroppedColumn {
+            name: column.name,
+            ty: column.ty,
+            id: column.id,
+            dropped_at: timestamp,
+        });
+    }
+    Ok(())
+}
+
+/// `ks.t` as Cassandra names a table in messages (identifiers quoted as needed).
+fn qualified(table: &TableDef) -> String {
+    use crate::schema::describe::quote_identifier;
+    format!(
+        "{}.{}",
+        quote_identifier(&table.keyspace),
+        quote_identifier(&table.name)
+    )
+}
+
+fn rename_columns(table: &mut TableDef, pairs: &[(String, String)]) -> Result<(), ErrorResponse> {
+    for (from, to) in pairs {
+        let Some(index) = table.columns.iter().position(|c| c.name == *from) else {
+            return Err(invalid(format!(
+                "Column {from} was not found in table {}",
+                qualified(table)
+            )));
+        };
+        if !matches!(
+            table.columns[index].kind,
+            ColumnKind::PartitionKey | ColumnKind::Clustering
+        ) {
+            return Err(invalid(format!(
+                "Cannot rename non PRIMARY KEY column {from}"
+            )));
+        }
+        if table.column(to).is_some() {
+            return Err(invalid(format!(
+                "Cannot rename column {from} to {to} in table '{}'; another column with that \
+                 name already exists",
+                qualified(table)
+            )));
+        }
+        table.columns[index].name = to.clone();
+    }
+    Ok(())
+}
+
+pub(super) fn drop(
+    schema: &Schema,
+    stmt: &DropTable,
+    ctx: &DdlContext<'_>,
+) -> Result<Option<Change>, ErrorResponse> {
+    let (ks, name) = resolve(&stmt.name, ctx)?;
+    if schema.table(ks, name).is_none() {
+        if stmt.if_exists {
+            return Ok(None);
+        }
+        return Err(table_missing(ks, name));
+    }
+    ensure_user_keyspace(ks)?;
+    let mut schema = schema.clone();
+    if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
+        keyspace.tables.remove(name);
+    }
+    Ok(Some(Change {
+        schema,
+        event: table_event(SchemaChangeType::Dropped, ks, name),
+    }))
+}

@@ -1,0 +1,159 @@
+//! The durable catalog: the user keyspaces in `<data_dir>/schema/schema.db`.
+//!
+//! The file is hand-written binary, not JSON, so the schema version and the file
+//! share one canonical encoding (`codec`) and no serde derive reaches the
+//! cql-lite types:
+//!
+//! ```text
+//! "BSCH" | format version (u8) = 1 | payload length (u32 LE) | payload | CRC32C (u32 LE)
+//! ```
+//!
+//! The CRC covers everything before it. A save writes `schema.db.tmp`, fsyncs
+//! it, renames it over `schema.db` and fsyncs the directory, so a crash at any
+//! point leaves either the old catalog or the new one. A file that fails its
+//! checks is an error: starting with an empty schema would silently hide every
+//! table's data, so the node refuses to start instead.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use storage::io::FileSystem;
+
+use super::{Schema, codec};
+
+/// The catalog's file name inside its directory.
+pub const FILE_NAME: &str = "schema.db";
+const TEMP_NAME: &str = "schema.db.tmp";
+const MAGIC: &[u8; 4] = b"BSCH";
+const FORMAT_VERSION: u8 = 1;
+const HEADER: usize = 4 + 1 + 4;
+
+/// Why the catalog could not be saved or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    /// A file-system call failed.
+    #[error("schema catalog {path}: {what}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The failure.
+        source: io::Error,
+    },
+    /// The file exists but is not a valid catalog.
+    #[error(
+        "schema catalog {path} is corrupt ({reason}); refusing to start with an unknown schema: \
+         restore the file from a backup or another node"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn io_error(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> PersistError {
+    let path = path.to_path_buf();
+    move |source| PersistError::Io { path, what, source }
+}
+
+/// The bytes of the catalog file for `schema` (its user keyspaces).
+pub fn encode_file(schema: &Schema) -> Vec<u8> {
+    let payload = codec::encode(schema);
+    let mut out = Vec::with_capacity(HEADER + payload.len() + 4);
+    out.extend_from_slice(MAGIC);
+    out.push(FORMAT_VERSION);
+    // Catalogs stay far below 4 GiB; a larger one would fail its length check
+    // on load rather than be misread.
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&payload);
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The user keyspaces a catalog file holds, checked.
+pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
+    if bytes.len() < HEADER + 4 {
+        return Err(format!("{} bytes is too short", bytes.len()));
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    if crc32c::crc32c(body) != stored {
+        return Err("checksum mismatch".to_owned());
+    }
+    if &body[..4] != MAGIC {
+        return Err("not a schema catalog (bad magic)".to_owned());
+    }
+    if body[4] != FORMAT_VERSION {
+        return Err(format!("unknown format version {}", body[4]));
+    }
+    let len = u32::from_le_bytes([body[5], body[6], body[7], body[8]]) as usize;
+    let payload = &body[HEADER..];
+    if payload.len() != len {
+        return Err(format!(
+            "payload is {} bytes, header says {len}",
+            payload.len()
+        ));
+    }
+    codec::decode(payload).map_err(|e| e.to_string())
+}
+
+/// Durably replaces the catalog in `dir` with `schema`'s user keyspaces.
+pub fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
+    fs.create_dir_all(dir)
+        .map_err(io_error(dir, "creating the directory"))?;
+    let temp = dir.join(TEMP_NAME);
+    let target = dir.join(FILE_NAME);
+    let bytes = encode_file(schema);
+    let file = fs.create(&temp).map_err(io_error(&temp, "creating"))?;
+    file.write_all_at(&bytes, 0)
+        .map_err(io_error(&temp, "writing"))?;
+    file.sync_data().map_err(io_error(&temp, "syncing"))?;
+    drop(file);
+    fs.rename(&temp, &target)
+        .map_err(io_error(&target, "renaming the new catalog into place"))?;
+    fs.sync_dir(dir)
+        .map_err(io_error(dir, "syncing the directory"))?;
+    if let Some(parent) = dir.parent() {
+        // The first save also creates `dir`: make its entry durable too.
+        fs.sync_dir(parent)
+            .map_err(io_error(parent, "syncing the data directory"))?;
+    }
+    Ok(())
+}
+
+/// The user keyspaces saved in `dir`, or `None` if no catalog was ever saved.
+pub fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
+    let target = dir.join(FILE_NAME);
+    let temp = dir.join(TEMP_NAME);
+    if fs.exists(&temp) {
+        // A save that crashed before its rename: the catalog it did not replace
+        // is still the current one.
+        fs.remove_file(&temp)
+            .map_err(io_error(&temp, "removing a stale temporary file"))?;
+    }
+    if !fs.exists(&target) {
+        return Ok(None);
+    }
+    let file = fs.open(&target).map_err(io_error(&target, "opening"))?;
+    let size = file.size().map_err(io_error(&target, "sizing"))?;
+    let size = usize::try_from(size).map_err(|_| PersistError::Corrupt {
+        path: target.clone(),
+        reason: format!("{size} bytes is too large"),
+    })?;
+    let mut bytes = vec![0; size];
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(io_error(&target, "reading"))?;
+    decode_file(&bytes)
+        .map(Some)
+        .map_err(|reason| PersistError::Corrupt {
+            path: target,
+            reason,
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+use super::*;
+use crate::schema::ddl::tests::build;
+use crate::schema::system_keyspaces::with_system;
+use storage::io::sim::{FaultKind, SimFs};
+
+const KS: &str =
+    "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
+
+fn sample() -> Schema {
+    build(&[
+        KS,
+        "CREATE TABLE ks.t (k int, c text, s set<int> static, v frozen<map<text, list<int>>>, \
+         w tuple<int, text>, PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC) \
+         AND comment = 'x' AND bloom_filter_fp_chance = 0.1",
+        "ALTER TABLE ks.t DROP w",
+    ])
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from("/data/schema")
+}
+
+#[test]
+fn round_trip_keeps_user_keyspaces_only() {
+    let fs = SimFs::new();
+    assert!(load(&fs, &dir()).unwrap().is_none());
+    let schema = sample();
+    save(&fs, &dir(), &schema).unwrap();
+    let loaded = load(&fs, &dir()).unwrap().unwrap();
+    assert!(loaded.keyspace("system").is_none());
+    assert_eq!(with_system(loaded), schema);
+}
+
+#[test]
+fn every_flipped_byte_is_detected() {
+    let fs = SimFs::new();
+    save(&fs, &dir(), &sample()).unwrap();
+    let path = dir().join(FILE_NAME);
+    let len = fs.read_all(&path).unwrap().len() as u64;
+    for offset in (0..len).step_by(7) {
+        fs.corrupt(&path, offset, 0x01).unwrap();
+        let e = load(&fs, &dir()).unwrap_err();
+        assert!(matches!(e, PersistError::Corrupt { .. }), "{offset}: {e}");
+        assert!(e.to_string().contains("refusing to start"));
+        fs.corrupt(&path, offset, 0x01).unwrap();
+    }
+    fs.truncate(&path, len - 1).unwrap();
+    assert!(matches!(
+        load(&fs, &dir()),
+        Err(PersistError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn a_crash_before_the_rename_keeps_the_old_catalog() {
+    let fs = SimFs::new();
+    let old = build(&[KS]);
+    save(&fs, &dir(), &old).unwrap();
+    fs.halt_on(FaultKind::SyncData, "schema.db.tmp", 0);
+    assert!(save(&fs, &dir(), &sample()).is_err());
+    fs.restart();
+    assert_eq!(with_system(load(&fs, &dir()).unwrap().unwrap()), old);
+    assert!(!fs.exists(&dir().join("schema.db.tmp")));
+}
+
+#[test]
+fn a_crash_before_the_directory_sync_leaves_old_or_new() {
+    let fs = SimFs::new();
+    let old = build(&[KS]);
+    save(&fs, &dir(), &old).unwrap();
+    fs.halt_on(FaultKind::SyncDir, "schema", 0);
+    assert!(save(&fs, &dir(), &sample()).is_err());
+    fs.restart();
+    let loaded = with_system(load(&fs, &dir()).unwrap().unwrap());
+    assert!(loaded == old || loaded == sample());
+}
+
+#[test]
+fn decoding_garbage_never_panics() {
+    for len in 0..64 {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+        assert!(decode_file(&bytes).is_err());
+        let _ = codec::decode(&bytes);
+    }
+}

@@ -101,7 +101,9 @@ impl LocalCoordinator {
 /// A storage failure as the client sees it.
 pub fn storage_error(error: &storage::Error) -> ErrorResponse {
     match error {
-        storage::Error::Overloaded(_) => ErrorResponse::new(ErrorKind::Overloaded, error.to_string()),
+        storage::Error::Overloaded(_) => {
+            ErrorResponse::new(ErrorKind::Overloaded, error.to_string())
+        }
         _ => ErrorResponse::new(ErrorKind::ServerError, error.to_string()),
     }
 }
@@ -110,9 +112,12 @@ pub fn storage_error(error: &storage::Error) -> ErrorResponse {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ErrorResponse> + Send + 'static,
 ) -> Result<T, ErrorResponse> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(ErrorResponse::new(ErrorKind::ServerError, format!("storage task failed: {e}"))))
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(ErrorResponse::new(
+            ErrorKind::ServerError,
+            format!("storage task failed: {e}"),
+        ))
+    })
 }
 
 impl Coordinator for LocalCoordinator {
@@ -140,7 +145,9 @@ impl Coordinator for LocalCoordinator {
         _consistency: Consistency,
     ) -> BoxFuture<'_, Result<ReadOutcome, ErrorResponse>> {
         let engine = Arc::clone(&self.engine);
-        Box::pin(blocking(move || read_partition(&engine, table, &read, limits)))
+        Box::pin(blocking(move || {
+            read_partition(&engine, table, &read, limits)
+        }))
     }
 
     fn scan(
@@ -156,7 +163,9 @@ impl Coordinator for LocalCoordinator {
 
     fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>> {
         let engine = Arc::clone(&self.engine);
-        Box::pin(blocking(move || engine.truncate(table).map_err(|e| storage_error(&e))))
+        Box::pin(blocking(move || {
+            engine.truncate(table).map_err(|e| storage_error(&e))
+        }))
     }
 }
 
@@ -195,7 +204,10 @@ fn read_partition(
             break;
         }
     }
-    let static_row = reader.static_row().cloned().filter(|r| r.has_live_data(read.now));
+    let static_row = reader
+        .static_row()
+        .cloned()
+        .filter(|r| r.has_live_data(read.now));
     let tombstones_scanned = reader.stats().tombstones_scanned;
     let mut partitions = Vec::new();
     if !rows.is_empty() || static_row.is_some() {
@@ -230,9 +242,18 @@ fn scan_range(
         }
         let Some(item) = reader.next() else { break };
         match item.map_err(|e| storage_error(&e))? {
-            ScanItem::Partition { key, deletion, static_row } => {
+            ScanItem::Partition {
+                key,
+                deletion,
+                static_row,
+            } => {
                 let static_row = static_row.filter(|r| r.has_live_data(scan.now));
-                out.partitions.push(PartitionData { key, deletion, static_row, rows: Vec::new() });
+                out.partitions.push(PartitionData {
+                    key,
+                    deletion,
+                    static_row,
+                    rows: Vec::new(),
+                });
             }
             ScanItem::Row(row) => {
                 if let Some(p) = out.partitions.last_mut() {

@@ -179,6 +179,5 @@ fn decode_path(ty: &CqlType, path: &[u8]) -> Result<CqlValue, CodecError> {
     Ok(value)
 }
 
-
 #[cfg(test)]
 mod tests;

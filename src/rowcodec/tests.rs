@@ -37,7 +37,10 @@ fn single_and_composite_keys_take_cassandra_tokens() {
     let t = table(vec![("k", CqlType::Int)]);
     let key = partition_key(&t, &[CqlValue::Int(1)]).unwrap();
     assert_eq!(key.token, Token(-4069959284402364209));
-    assert_eq!(decode_partition_key(&t, &key.key).unwrap(), [CqlValue::Int(1)]);
+    assert_eq!(
+        decode_partition_key(&t, &key.key).unwrap(),
+        [CqlValue::Int(1)]
+    );
 
     let t = table(vec![("a", CqlType::Int), ("b", CqlType::Text)]);
     let values = [CqlValue::Int(1), CqlValue::Text("a".into())];

@@ -1,1 +1,0 @@
-//! INSERT, UPDATE, DELETE and BATCH: statements turned into storage mutations.

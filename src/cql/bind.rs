@@ -301,7 +301,13 @@ fn tuple(
         .iter()
         .zip(types)
         .enumerate()
-        .map(|(i, (t, ty))| Term::prepare(t, &element_spec(receiver, ty, &format!("component{i}")), markers))
+        .map(|(i, (t, ty))| {
+            Term::prepare(
+                t,
+                &element_spec(receiver, ty, &format!("component{i}")),
+                markers,
+            )
+        })
         .collect::<Result<_, _>>()?;
     Ok(Term::Composite {
         ty: receiver.ty.clone(),
@@ -322,8 +328,7 @@ fn bind_composite(
             Bound::Null if matches!(ty, CqlType::Tuple(_)) => None,
             Bound::Null | Bound::Unset => {
                 return Err(invalid("null is not supported inside collections"));
-            }
-            // Unset inside a tuple reads as null, as in Cassandra.
+            } // Unset inside a tuple reads as null, as in Cassandra.
         });
     }
     let value = match ty {
@@ -348,9 +353,7 @@ fn function(
     args: &[ast::Term],
     receiver: &MarkerSpec,
 ) -> Result<Term, ErrorResponse> {
-    let is_now = |t: &ast::Term| {
-        matches!(t, ast::Term::FunctionCall { name, args } if name.name == "now" && args.is_empty())
-    };
+    let is_now = |t: &ast::Term| matches!(t, ast::Term::FunctionCall { name, args } if name.name == "now" && args.is_empty());
     let f = match (name.name.as_str(), args) {
         ("now" | "currenttimeuuid", []) => TimeFunction::Now,
         ("uuid", []) => TimeFunction::RandomUuid,
@@ -362,9 +365,7 @@ fn function(
         ("tounixtimestamp", [a]) if is_now(a) => TimeFunction::UnixTimestamp,
         (other, _) => return Err(invalid(format!("Unknown function {other} called"))),
     };
-    if f.result_type() != receiver.ty
-        && !(f == TimeFunction::Now && receiver.ty == CqlType::Uuid)
-    {
+    if f.result_type() != receiver.ty && !(f == TimeFunction::Now && receiver.ty == CqlType::Uuid) {
         return Err(invalid(format!(
             "Type error: cannot assign result of function {} (type {}) to {} (type {})",
             name.name,

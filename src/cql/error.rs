@@ -50,5 +50,7 @@ pub fn unknown_keyspace(keyspace: &str) -> ErrorResponse {
 
 /// 0x2200 when a statement names no keyspace and the session has none.
 pub fn no_keyspace() -> ErrorResponse {
-    invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")
+    invalid(
+        "No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename",
+    )
 }

@@ -1,1 +1,0 @@
-//! SELECT: restrictions, reads, selectors, aggregates and paging.

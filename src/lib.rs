@@ -12,5 +12,6 @@ pub mod config;
 pub mod coordinator;
 pub mod cql;
 pub mod hlc;
+pub mod node;
 pub mod rowcodec;
 pub mod schema;

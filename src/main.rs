@@ -1,5 +1,4 @@
-//! The `basalt` binary. `basalt server` loads and validates the configuration;
-//! serving CQL arrives with the CQL and cluster layers.
+//! The `basalt` binary. `basalt server` runs a node until SIGINT or SIGTERM.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -17,18 +16,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// Until the server is wired up this validates the configuration, prints it,
-/// and exits with 1 so nothing mistakes it for a node that ran and stopped.
+/// Loads the configuration (exit 2 if invalid), then runs the node (exit 1 if it
+/// fails to start or to shut down cleanly).
 fn server(args: &ServerArgs) -> ExitCode {
-    match args.load_config() {
-        Ok(config) => {
-            print!("{}", config.to_yaml());
-            eprintln!("basalt: configuration is valid; server wiring pending");
-            ExitCode::FAILURE
-        }
+    let config = match args.load_config() {
+        Ok(config) => config,
         Err(e) => {
             eprintln!("basalt: {e}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("basalt")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("basalt: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(basalt::node::run(&config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("basalt: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -53,15 +53,16 @@ impl Node {
         let engine = open_engine(config).await?;
         let data_dir = config.engine_options(Arc::new(StorageClock(SystemWallClock))).data_dir;
         let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
+        let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
         let schema = Arc::new(
-            SchemaService::open(&data_dir, Arc::clone(&engine))
+            SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
         );
         let node_info = node_info(config, &identity);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: Arc::new(LocalCoordinator::new(Arc::clone(&engine))),
-            virtual_tables: Arc::new(SystemTables::new(node_info, Arc::clone(&schema))),
+            system_tables: Arc::new(SystemTables::new(node_info)),
             time: Arc::new(Hlc::system()),
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
@@ -167,7 +168,7 @@ fn prepared_capacity(config: &Config) -> usize {
 
 fn server_config(config: &Config) -> ServerConfig {
     let mut server = ServerConfig::default();
-    server.max_frame_length = usize::try_from(config.native_transport_max_frame_size << 20)
+    server.max_frame_length = u32::try_from(config.native_transport_max_frame_size << 20)
         .unwrap_or(server.max_frame_length);
     server.max_in_flight_per_connection =
         config.native_transport_max_concurrent_requests_per_connection as usize;
@@ -183,8 +184,12 @@ fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
         native_port: config.native_transport_port,
         data_center: config.dc.clone(),
         rack: config.rack.clone(),
+        listen_port: config.storage_port,
         host_id: identity.host_id,
         tokens: identity.tokens.clone(),
-        ..NodeInfo::default()
+        partitioner: "org.apache.cassandra.dht.Murmur3Partitioner".to_owned(),
+        release_version: crate::schema::RELEASE_VERSION.to_owned(),
+        cql_version: crate::schema::CQL_VERSION.to_owned(),
+        gossip_generation: identity::generation(),
     }
 }

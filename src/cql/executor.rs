@@ -20,9 +20,9 @@ use crate::cql::prepared::{PreparedCache, statement_id};
 use crate::cql::select::SelectPlan;
 use crate::cql::write::{self, BatchPlan, WritePlan};
 use crate::cql::{
-    ExecContext, Guardrails, Outcome, Paging, TimeSource, VirtualTables, resolve_keyspace,
+    ExecContext, Guardrails, Outcome, Paging, TimeSource, resolve_keyspace,
 };
-use crate::schema::{Schema, SchemaService, TableDef};
+use crate::schema::{Schema, SchemaService, SystemTables, TableDef};
 
 /// A statement prepared against a schema.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ pub struct Statement {
 pub struct Executor {
     schema: Arc<SchemaService>,
     coordinator: Arc<dyn Coordinator>,
-    virtual_tables: Arc<dyn VirtualTables>,
+    system_tables: Arc<SystemTables>,
     time: Arc<dyn TimeSource>,
     guardrails: Guardrails,
     prepared: PreparedCache<Statement>,
@@ -77,7 +77,7 @@ pub struct ExecutorParts {
     /// Reads and writes.
     pub coordinator: Arc<dyn Coordinator>,
     /// System tables.
-    pub virtual_tables: Arc<dyn VirtualTables>,
+    pub system_tables: Arc<SystemTables>,
     /// Timestamps.
     pub time: Arc<dyn TimeSource>,
     /// Limits.
@@ -92,7 +92,7 @@ impl Executor {
         Executor {
             schema: parts.schema,
             coordinator: parts.coordinator,
-            virtual_tables: parts.virtual_tables,
+            system_tables: parts.system_tables,
             time: parts.time,
             guardrails: parts.guardrails,
             prepared: PreparedCache::new(parts.prepared_capacity),
@@ -227,7 +227,7 @@ impl Executor {
         ExecContext {
             schema,
             coordinator: self.coordinator.as_ref(),
-            virtual_tables: self.virtual_tables.as_ref(),
+            virtual_tables: self.system_tables.as_ref(),
             consistency,
             timestamp,
             now_micros: self.time.wall_micros(),
@@ -269,7 +269,7 @@ impl Executor {
                 Ok(Outcome::new(change.map_or(QueryResult::Void, QueryResult::SchemaChange)))
             }
             Plan::Describe(describe) => {
-                let rows = self.schema.describe(describe, keyspace)?;
+                let rows = crate::schema::describe(&schema, describe, keyspace, &self.system_tables)?;
                 Ok(Outcome::new(QueryResult::Rows(rows)))
             }
         }

@@ -11,6 +11,7 @@
 
 pub mod bind;
 pub mod error;
+pub mod executor;
 pub mod prepared;
 pub mod select;
 pub mod uuids;

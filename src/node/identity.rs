@@ -85,6 +85,14 @@ fn parse(text: &str) -> Result<Identity, String> {
     Ok(Identity { host_id, tokens })
 }
 
+/// The gossip generation of this start: seconds since the epoch, so it grows
+/// with every restart, as Cassandra's does.
+pub fn generation() -> i32 {
+    use crate::hlc::WallClock;
+    let seconds = crate::hlc::SystemWallClock.now_micros() / 1_000_000;
+    i32::try_from(seconds).unwrap_or(i32::MAX)
+}
+
 /// A uuid in its usual 8-4-4-4-12 hex form.
 pub fn format_uuid(u: &[u8; 16]) -> String {
     let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();

@@ -271,7 +271,6 @@ impl Op {
         values: &[Value],
         time: BindTime,
     ) -> Result<Option<BoundOp<'_>>, ErrorResponse> {
-        let name = &self.column.name;
         let action = match &self.kind {
             OpKind::Set(t) => match t.bind(values, time)? {
                 Bound::Unset => None,
@@ -279,7 +278,7 @@ impl Op {
                 Bound::Value(v) => Some(Action::Write(Some(v))),
             },
             OpKind::SetKey { key, value } => {
-                let key = key.bind_value(values, time, "map key")?;
+                let key = element_key(key, &self.column, values, time)?;
                 optional(value.bind(values, time)?).map(|v| Action::Put(key, v))
             }
             OpKind::SetIndex { index, value } => {
@@ -290,10 +289,11 @@ impl Op {
             OpKind::Prepend(t) => present(t.bind(values, time)?).map(Action::Prepend),
             OpKind::Remove(t) => present(t.bind(values, time)?).map(Action::Remove),
             OpKind::Delete => Some(Action::Delete),
-            OpKind::DeleteElement(t) => Some(Action::DeleteElement(t.bind_value(
+            OpKind::DeleteElement(t) => Some(Action::DeleteElement(element_key(
+                t,
+                &self.column,
                 values,
                 time,
-                &format!("element of {name}"),
             )?)),
             OpKind::DeleteIndex(t) => Some(Action::DeleteIndex(list_index(t, values, time)?)),
         };
@@ -371,6 +371,25 @@ fn element_deletion(
     } else {
         OpKind::DeleteElement(term)
     })
+}
+
+/// A map key or set element, which must have a value.
+fn element_key(
+    term: &Term,
+    column: &ColumnDef,
+    values: &[Value],
+    time: BindTime,
+) -> Result<CqlValue, ErrorResponse> {
+    let what = if matches!(column.ty, CqlType::Set { .. }) {
+        "set element"
+    } else {
+        "map key"
+    };
+    match term.bind(values, time)? {
+        Bound::Value(v) => Ok(v),
+        Bound::Null => Err(invalid(format!("Invalid null {what}"))),
+        Bound::Unset => Err(invalid(format!("Invalid unset {what}"))),
+    }
 }
 
 fn list_index(term: &Term, values: &[Value], time: BindTime) -> Result<i32, ErrorResponse> {

@@ -270,7 +270,7 @@ async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
     fn collection_operations_match_the_model(ops in prop::collection::vec(op(), 1..24)) {

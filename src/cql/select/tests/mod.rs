@@ -17,7 +17,9 @@ use storage::ColumnId;
 
 use super::SelectPlan;
 use crate::cql::bind::Markers;
-use crate::schema::{ColumnDef, ColumnKind, KeyspaceDef, Replication, Schema, TableDef, TableParams};
+use crate::schema::{
+    ColumnDef, ColumnKind, KeyspaceDef, Replication, Schema, TableDef, TableParams,
+};
 
 /// A column for [`table`]: name, type, kind, clustering order.
 pub(super) type Col<'a> = (&'a str, CqlType, ColumnKind, Order);
@@ -92,7 +94,10 @@ pub(super) fn schema(tables: &[Arc<TableDef>]) -> Schema {
                 replication_factor: 1,
             },
             durable_writes: true,
-            tables: tables.iter().map(|t| (t.name.clone(), Arc::clone(t))).collect(),
+            tables: tables
+                .iter()
+                .map(|t| (t.name.clone(), Arc::clone(t)))
+                .collect(),
         },
     );
     s

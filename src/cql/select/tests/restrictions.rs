@@ -172,7 +172,17 @@ fn markers_are_registered_in_text_order_with_cassandra_names() {
     )
     .unwrap();
     let names: Vec<&str> = markers.specs().iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["in(k)", "c1", "c2", "val", "[per_partition_limit]", "[limit]"]);
+    assert_eq!(
+        names,
+        [
+            "in(k)",
+            "c1",
+            "c2",
+            "val",
+            "[per_partition_limit]",
+            "[limit]"
+        ]
+    );
     assert_eq!(markers.specs()[0].ty, CqlType::list(CqlType::Int, false));
     assert_eq!(markers.specs()[4].ty, CqlType::Int);
     assert!(plan.pk_indexes().is_empty(), "IN does not route");

@@ -40,7 +40,10 @@ fn check(t: &Arc<TableDef>, cql: &str) {
         .unwrap_or_else(|e| panic!("{cql}: {e:?}"));
     let layout = t.clustering_layout().unwrap();
     for pair in bound.slices.windows(2) {
-        assert!(intersect(&pair[0], &pair[1]).is_none(), "{cql}: overlapping {pair:?}");
+        assert!(
+            intersect(&pair[0], &pair[1]).is_none(),
+            "{cql}: overlapping {pair:?}"
+        );
     }
     let mut hits: Vec<(Vec<u8>, usize)> = Vec::new();
     for c1 in 0..GRID {
@@ -48,7 +51,10 @@ fn check(t: &Arc<TableDef>, cql: &str) {
             for c3 in 0..GRID {
                 let values = vec![CqlValue::Int(c1), CqlValue::Int(c2), CqlValue::Int(c3)];
                 let key = rowcodec::clustering_key(&layout, &values).unwrap();
-                let slice = bound.slices.iter().position(|r: &ClusteringRange| r.contains(key.as_bytes()));
+                let slice = bound
+                    .slices
+                    .iter()
+                    .position(|r: &ClusteringRange| r.contains(key.as_bytes()));
                 let mut row_values = vec![Some(CqlValue::Int(0))];
                 row_values.extend(values.iter().cloned().map(Some));
                 row_values.push(None);
@@ -71,7 +77,10 @@ fn check(t: &Arc<TableDef>, cql: &str) {
     }
     // Slices are in byte order: walking keys in byte order never goes back a slice.
     hits.sort();
-    assert!(hits.windows(2).all(|w| w[0].1 <= w[1].1), "{cql}: slices out of order");
+    assert!(
+        hits.windows(2).all(|w| w[0].1 <= w[1].1),
+        "{cql}: slices out of order"
+    );
 }
 
 #[test]

@@ -11,14 +11,14 @@ pub mod identity;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cql_lite::server::{Server, ServerConfig};
 use cql_lite::Event;
+use cql_lite::server::{Server, ServerConfig};
 use storage::Engine;
 
 use crate::config::Config;
 use crate::coordinator::LocalCoordinator;
-use crate::cql::executor::{Executor, ExecutorParts};
 use crate::cql::Guardrails;
+use crate::cql::executor::{Executor, ExecutorParts};
 use crate::hlc::{Hlc, StorageClock, SystemWallClock};
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
@@ -51,7 +51,9 @@ impl Node {
     /// Opens storage and the catalog, and starts serving CQL.
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
         let engine = open_engine(config).await?;
-        let data_dir = config.engine_options(Arc::new(StorageClock(SystemWallClock))).data_dir;
+        let data_dir = config
+            .engine_options(Arc::new(StorageClock(SystemWallClock)))
+            .data_dir;
         let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
         let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
         let schema = Arc::new(

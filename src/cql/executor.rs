@@ -19,9 +19,7 @@ use crate::cql::error::{invalid, syntax};
 use crate::cql::prepared::{PreparedCache, statement_id};
 use crate::cql::select::SelectPlan;
 use crate::cql::write::{self, BatchPlan, WritePlan};
-use crate::cql::{
-    ExecContext, Guardrails, Outcome, Paging, TimeSource, resolve_keyspace,
-};
+use crate::cql::{ExecContext, Guardrails, Outcome, Paging, TimeSource, resolve_keyspace};
 use crate::schema::{Schema, SchemaService, SystemTables, TableDef};
 
 /// A statement prepared against a schema.
@@ -179,13 +177,17 @@ impl Executor {
                 ErrorKind::Unprepared {
                     id: bytes::Bytes::copy_from_slice(id),
                 },
-                format!("Prepared query with ID {} not found (either the query was not prepared on this host (maybe the host has been restarted?) or you have prepared too many queries and it has been evicted from the internal cache)", hex(id)),
+                format!(
+                    "Prepared query with ID {} not found (either the query was not prepared on this host (maybe the host has been restarted?) or you have prepared too many queries and it has been evicted from the internal cache)",
+                    hex(id)
+                ),
             ));
         };
         if statement.schema_version == self.schema.version() {
             return Ok(statement);
         }
-        let fresh = Arc::new(self.prepare_statement(statement.keyspace.as_deref(), &statement.text)?);
+        let fresh =
+            Arc::new(self.prepare_statement(statement.keyspace.as_deref(), &statement.text)?);
         if let Ok(id) = id.try_into() {
             self.prepared.insert(id, Arc::clone(&fresh));
         }
@@ -266,10 +268,13 @@ impl Executor {
             }
             Plan::Schema(ddl) => {
                 let change = self.schema.execute(ddl, keyspace, ctx.timestamp).await?;
-                Ok(Outcome::new(change.map_or(QueryResult::Void, QueryResult::SchemaChange)))
+                Ok(Outcome::new(
+                    change.map_or(QueryResult::Void, QueryResult::SchemaChange),
+                ))
             }
             Plan::Describe(describe) => {
-                let rows = crate::schema::describe(&schema, describe, keyspace, &self.system_tables)?;
+                let rows =
+                    crate::schema::describe(&schema, describe, keyspace, &self.system_tables)?;
                 Ok(Outcome::new(QueryResult::Rows(rows)))
             }
         }
@@ -287,12 +292,15 @@ fn plan(
         ast::Statement::Select(select) => {
             Plan::Select(SelectPlan::prepare(schema, keyspace, &select, markers)?)
         }
-        stmt @ (ast::Statement::Insert(_) | ast::Statement::Update(_) | ast::Statement::Delete(_)) => {
+        stmt @ (ast::Statement::Insert(_)
+        | ast::Statement::Update(_)
+        | ast::Statement::Delete(_)) => {
             Plan::Write(WritePlan::prepare(schema, keyspace, &stmt, markers)?)
         }
-        ast::Statement::Batch(batch) => {
-            Plan::Batch(BatchPlan::prepare(schema, keyspace, &batch, markers)?, batch.kind)
-        }
+        ast::Statement::Batch(batch) => Plan::Batch(
+            BatchPlan::prepare(schema, keyspace, &batch, markers)?,
+            batch.kind,
+        ),
         ast::Statement::Use(name) => {
             if schema.keyspace(&name).is_none() {
                 return Err(invalid(format!("Keyspace '{name}' does not exist")));
@@ -305,7 +313,10 @@ fn plan(
                 .table(ks, &name.name)
                 .ok_or_else(|| crate::cql::error::unconfigured_table(&name.name))?;
             if table.is_virtual {
-                return Err(invalid(format!("Cannot truncate system table {ks}.{}", name.name)));
+                return Err(invalid(format!(
+                    "Cannot truncate system table {ks}.{}",
+                    name.name
+                )));
             }
             Plan::Truncate(Arc::clone(table))
         }
@@ -354,7 +365,9 @@ fn positional(markers: &Markers, values: &Values) -> Result<Vec<Value>, ErrorRes
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case(&spec.name))
                     .map(|(_, v)| v.clone())
-                    .ok_or_else(|| invalid(format!("No value found for named marker {}", spec.name)))
+                    .ok_or_else(|| {
+                        invalid(format!("No value found for named marker {}", spec.name))
+                    })
             })
             .collect::<Result<_, _>>()?,
     };

@@ -16,6 +16,7 @@ port=9042
 command -v latte >/dev/null || cargo install latte-cli --locked
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin basalt
 rm -rf "$work" && mkdir -p "$work"
+cd "$work"   # latte writes its report files to the working directory
 
 node=""
 start_node() {

@@ -21,13 +21,14 @@ pub(super) fn supported(config: &ServerConfig) -> StringMultimap {
 
 /// The compression a STARTUP asks for, or the protocol error's message.
 ///
-/// `CQL_VERSION` is mandatory and must be a 3.x version, as in Cassandra; the other
-/// options (`DRIVER_NAME`, `NO_COMPACT`, ...) are informational.
+/// `CQL_VERSION` is mandatory and must be `3.0.0` or later, as in Cassandra (which
+/// only refuses versions below 2.99.0); the other options (`DRIVER_NAME`,
+/// `NO_COMPACT`, ...) are informational.
 pub(super) fn negotiate(options: &StringMap) -> Result<Compression, String> {
     let Some(version) = option(options, "CQL_VERSION") else {
         return Err("Missing value CQL_VERSION in STARTUP message".into());
     };
-    if !is_cql3(version) {
+    if !is_cql3_or_later(version) {
         return Err(format!("Invalid or unsupported CQL version: {version}"));
     }
     match option(options, "COMPRESSION") {
@@ -46,14 +47,18 @@ fn option<'a>(options: &'a StringMap, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Whether `version` reads `3.<minor>[.<patch>]`.
-fn is_cql3(version: &str) -> bool {
+/// Whether `version` reads `<major>.<minor>[.<patch>]` with a major of 3 or more.
+/// Newer drivers send `4.0.0` (the scylla Rust driver does), and Cassandra
+/// accepts it: it compares against 2.99.0 rather than insisting on 3.x.
+fn is_cql3_or_later(version: &str) -> bool {
     let mut parts = version.split('.');
     let numeric = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    parts.next() == Some("3")
-        && parts.clone().count() <= 2
-        && parts.clone().count() >= 1
-        && parts.all(numeric)
+    let major_ok = parts
+        .next()
+        .filter(|major| numeric(major))
+        .and_then(|major| major.parse::<u32>().ok())
+        .is_some_and(|major| major >= 3);
+    major_ok && (1..=2).contains(&parts.clone().count()) && parts.all(numeric)
 }
 
 #[cfg(test)]
@@ -78,7 +83,14 @@ mod tests {
         let snappy = startup(&[("CQL_VERSION", "3.4.5"), ("COMPRESSION", "snappy")]);
         assert!(negotiate(&snappy).is_err());
         assert!(negotiate(&startup(&[])).is_err());
-        for bad in ["4.0.0", "3", "3.x", "3.4.5.6", ""] {
+        for good in ["4.0.0", "3.0", "10.1.2"] {
+            assert_eq!(
+                negotiate(&startup(&[("CQL_VERSION", good)])),
+                Ok(Compression::None),
+                "{good}"
+            );
+        }
+        for bad in ["2.0.0", "3", "3.x", "3.4.5.6", "", "-3.0.0"] {
             assert!(
                 negotiate(&startup(&[("CQL_VERSION", bad)])).is_err(),
                 "{bad}"

@@ -1324,3 +1324,367 @@ async fn unprepared_and_protocol_errors_keep_the_connection() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// What drivers do beyond plain statements
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_change_events_refresh_driver_metadata() {
+    bounded(async {
+        let node = TestNode::start().await;
+        let session = node.session().await;
+        create_keyspace(&session).await;
+        run(
+            &session,
+            "CREATE TABLE drv.pushed (k int PRIMARY KEY, v int)",
+        )
+        .await;
+        // No refresh_metadata(): the driver learns of the table from the
+        // SCHEMA_CHANGE event (or its own refresh after the DDL).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = session.get_cluster_state();
+            let known = state
+                .get_keyspace(KS)
+                .is_some_and(|ks| ks.tables.contains_key("pushed"));
+            if known {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the driver never saw the new table"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(session);
+        node.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn use_keyspace_and_lz4_compression_with_large_values() {
+    bounded(async {
+        let node = TestNode::start().await;
+        let setup = node.session().await;
+        create_keyspace(&setup).await;
+        run(&setup, "CREATE TABLE drv.big (k int PRIMARY KEY, b blob)").await;
+        drop(setup);
+        let session = scylla::client::session_builder::SessionBuilder::new()
+            .known_node_addr(node.addr)
+            .compression(Some(scylla::frame::Compression::Lz4))
+            .use_keyspace(KS, false)
+            .build()
+            .await
+            .expect("connects with LZ4 and a keyspace");
+        let insert = session
+            .prepare("INSERT INTO big (k, b) VALUES (?, ?)")
+            .await
+            .expect("unqualified table resolves in the session keyspace");
+        // Compressible and incompressible, around and above a MiB.
+        let zeros = vec![0_u8; 1 << 20];
+        let noise: Vec<u8> = (0..(3 << 19))
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for (k, value) in [(1, &zeros), (2, &noise)] {
+            session
+                .execute_unpaged(&insert, (k, value))
+                .await
+                .expect("large insert");
+            let (back,) = session
+                .query_unpaged("SELECT b FROM big WHERE k = ?", (k,))
+                .await
+                .expect("select")
+                .into_rows_result()
+                .expect("rows")
+                .single_row::<(Vec<u8>,)>()
+                .expect("row");
+            assert!(back == *value, "blob {k} differs after the round trip");
+        }
+        session.use_keyspace("system", false).await.expect("USE");
+        let rows = session
+            .query_unpaged("SELECT key FROM local", &[])
+            .await
+            .expect("unqualified system table")
+            .into_rows_result()
+            .expect("rows");
+        assert_eq!(rows.rows_num(), 1);
+        drop(session);
+        node.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_with_limits_statics_distinct_and_token_ranges() {
+    bounded(async {
+        let node = TestNode::start().await;
+        let session = node.session().await;
+        create_keyspace(&session).await;
+        run(
+            &session,
+            "CREATE TABLE drv.s (p int, c int, st text static, v int, PRIMARY KEY (p, c))",
+        )
+        .await;
+        let insert = session
+            .prepare("INSERT INTO drv.s (p, c, st, v) VALUES (?, ?, ?, ?)")
+            .await
+            .expect("prepare");
+        let rows: Vec<(i32, i32)> = (0..50).flat_map(|p| (0..20).map(move |c| (p, c))).collect();
+        futures::stream::iter(rows)
+            .map(|(p, c)| session.execute_unpaged(&insert, (p, c, format!("static {p}"), c * 10)))
+            .buffer_unordered(64)
+            .try_for_each(|_| async { Ok(()) })
+            .await
+            .expect("inserts");
+
+        async fn collect<T>(session: &Session, cql: &str, page: i32) -> Vec<T>
+        where
+            T: for<'f, 'm> scylla::deserialize::row::DeserializeRow<'f, 'm> + 'static,
+        {
+            session
+                .query_iter(Statement::new(cql).with_page_size(page), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{cql}: {e}"))
+                .rows_stream::<T>()
+                .expect("typed")
+                .try_collect()
+                .await
+                .unwrap_or_else(|e| panic!("{cql}: {e}"))
+        }
+
+        // LIMIT across pages stops at exactly the limit.
+        let limited: Vec<(i32, i32)> =
+            collect(&session, "SELECT p, c FROM drv.s LIMIT 777", 100).await;
+        assert_eq!(limited.len(), 777);
+        // PER PARTITION LIMIT across pages.
+        let per: Vec<(i32, i32)> =
+            collect(&session, "SELECT p, c FROM drv.s PER PARTITION LIMIT 3", 7).await;
+        assert_eq!(per.len(), 150);
+        assert!(per.iter().all(|(_, c)| *c < 3), "{per:?}");
+        // DISTINCT partition keys and statics, paged.
+        let distinct: Vec<(i32, String)> =
+            collect(&session, "SELECT DISTINCT p, st FROM drv.s", 9).await;
+        assert_eq!(distinct.len(), 50);
+        assert!(distinct.iter().all(|(p, st)| *st == format!("static {p}")));
+        // Statics repeat on every row of their partition.
+        let with_static: Vec<(i32, i32, String)> =
+            collect(&session, "SELECT p, c, st FROM drv.s WHERE p = 7", 6).await;
+        assert_eq!(with_static.len(), 20);
+        assert!(with_static.iter().all(|(_, _, st)| st == "static 7"));
+        // COUNT(*) over everything, whatever the page size.
+        let (count,) = session
+            .query_unpaged(
+                Statement::new("SELECT COUNT(*) FROM drv.s").with_page_size(10),
+                &[],
+            )
+            .await
+            .expect("count")
+            .into_rows_result()
+            .expect("rows")
+            .single_row::<(i64,)>()
+            .expect("row");
+        assert_eq!(count, 1000);
+        // IN over partitions, paged, in the order of the IN values' tokens or
+        // as written: either way every row once.
+        let in_rows: Vec<(i32, i32)> =
+            collect(&session, "SELECT p, c FROM drv.s WHERE p IN (3, 1, 2)", 7).await;
+        assert_eq!(in_rows.len(), 60);
+        let distinct_in: BTreeSet<(i32, i32)> = in_rows.iter().copied().collect();
+        assert_eq!(distinct_in.len(), 60);
+
+        // Token ranges as drivers and Spark split a scan: the pieces add up to
+        // the whole, each row exactly once.
+        let by_range = session
+            .prepare("SELECT p, c FROM drv.s WHERE token(p) > ? AND token(p) <= ?")
+            .await
+            .expect("prepare token range");
+        let bounds = [i64::MIN, -(1 << 62), 0, 1 << 62, i64::MAX];
+        let mut total = BTreeSet::new();
+        for pair in bounds.windows(2) {
+            let mut stmt = by_range.clone();
+            stmt.set_page_size(13);
+            let part: Vec<(i32, i32)> = session
+                .execute_iter(stmt, (pair[0], pair[1]))
+                .await
+                .expect("range")
+                .rows_stream::<(i32, i32)>()
+                .expect("typed")
+                .try_collect()
+                .await
+                .expect("range pages");
+            for row in part {
+                assert!(total.insert(row), "{row:?} in two ranges");
+            }
+        }
+        // token(p) > MIN excludes nothing: no key has the minimum token.
+        assert_eq!(total.len(), 1000);
+        drop(session);
+        node.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driver_reprepares_and_reconnects_after_a_restart() {
+    bounded(async {
+        let mut node = TestNode::start().await;
+        let session = node.session().await;
+        create_keyspace(&session).await;
+        run(&session, "CREATE TABLE drv.r (k int PRIMARY KEY, v text)").await;
+        let insert = session
+            .prepare("INSERT INTO drv.r (k, v) VALUES (?, ?)")
+            .await
+            .expect("prepare");
+        session
+            .execute_unpaged(&insert, (1, "before"))
+            .await
+            .expect("insert");
+        node.restart().await;
+        // The new process knows no prepared ids: the driver gets Unprepared,
+        // prepares again and retries, once its pool has reconnected.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match session.execute_unpaged(&insert, (2, "after")).await {
+                Ok(_) => break,
+                Err(e) => {
+                    assert!(std::time::Instant::now() < deadline, "never recovered: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        let mut rows: Vec<(i32, String)> = session
+            .query_unpaged("SELECT k, v FROM drv.r", &[])
+            .await
+            .expect("select")
+            .into_rows_result()
+            .expect("rows")
+            .rows()
+            .expect("typed")
+            .collect::<Result<_, _>>()
+            .expect("decode");
+        rows.sort();
+        assert_eq!(rows, [(1, "before".to_owned()), (2, "after".to_owned())]);
+        drop(session);
+        node.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_timestamps_consistency_levels_and_bad_paging_state() {
+    use scylla::statement::Consistency;
+    bounded(async {
+        let node = TestNode::start().await;
+        let session = node.session().await;
+        create_keyspace(&session).await;
+        run(&session, "CREATE TABLE drv.c (k int PRIMARY KEY, v text)").await;
+
+        // The client-supplied timestamp (flag 0x20) is the write's timestamp.
+        let mut insert = session
+            .prepare("INSERT INTO drv.c (k, v) VALUES (?, ?)")
+            .await
+            .expect("prepare");
+        insert.set_timestamp(Some(1_234_567));
+        session
+            .execute_unpaged(&insert, (1, "stamped"))
+            .await
+            .expect("insert");
+        let mut text = Statement::new("INSERT INTO drv.c (k, v) VALUES (1, 'older')");
+        text.set_timestamp(Some(1_234_566));
+        session.query_unpaged(text, &[]).await.expect("insert");
+        let (v, wt) = session
+            .query_unpaged("SELECT v, writetime(v) FROM drv.c WHERE k = 1", &[])
+            .await
+            .expect("select")
+            .into_rows_result()
+            .expect("rows")
+            .single_row::<(String, i64)>()
+            .expect("row");
+        assert_eq!((v.as_str(), wt), ("stamped", 1_234_567));
+        let mut batch = Batch::new(BatchType::Unlogged);
+        batch.append_statement("INSERT INTO drv.c (k, v) VALUES (2, 'batched')");
+        batch.set_timestamp(Some(42));
+        session.batch(&batch, ((),)).await.expect("batch");
+        let (wt,) = session
+            .query_unpaged("SELECT writetime(v) FROM drv.c WHERE k = 2", &[])
+            .await
+            .expect("select")
+            .into_rows_result()
+            .expect("rows")
+            .single_row::<(i64,)>()
+            .expect("row");
+        assert_eq!(wt, 42);
+
+        // Every consistency level a single replica can satisfy.
+        let mut select = session
+            .prepare("SELECT v FROM drv.c WHERE k = ?")
+            .await
+            .expect("prepare");
+        let mut write = session
+            .prepare("UPDATE drv.c SET v = ? WHERE k = ?")
+            .await
+            .expect("prepare");
+        for cl in [
+            Consistency::One,
+            Consistency::LocalOne,
+            Consistency::Quorum,
+            Consistency::LocalQuorum,
+            Consistency::All,
+        ] {
+            write.set_consistency(cl);
+            select.set_consistency(cl);
+            session
+                .execute_unpaged(&write, (format!("{cl:?}"), 3))
+                .await
+                .unwrap_or_else(|e| panic!("write at {cl:?}: {e}"));
+            let (v,) = session
+                .execute_unpaged(&select, (3,))
+                .await
+                .unwrap_or_else(|e| panic!("read at {cl:?}: {e}"))
+                .into_rows_result()
+                .expect("rows")
+                .single_row::<(String,)>()
+                .expect("row");
+            assert_eq!(v, format!("{cl:?}"));
+        }
+        write.set_consistency(Consistency::Any);
+        session
+            .execute_unpaged(&write, ("any".to_owned(), 3))
+            .await
+            .expect("writes accept ANY");
+
+        // A paging state the server never issued is refused, not trusted.
+        let mut scan = session
+            .prepare("SELECT k FROM drv.c")
+            .await
+            .expect("prepare");
+        scan.set_page_size(1);
+        for garbage in [
+            &b"\xff\xff\xff\xff"[..],
+            b"",
+            b"\x00\x00\x00\x10abc",
+            &[0x7f; 64],
+        ] {
+            let state = PagingState::new_from_raw_bytes(garbage);
+            match session.execute_single_page(&scan, &[], state).await {
+                Ok((result, _)) => {
+                    // Tolerated only if it reads as a harmless position.
+                    let rows = result.into_rows_result().expect("rows");
+                    assert!(rows.rows_num() <= 1);
+                }
+                Err(e) => {
+                    assert!(
+                        matches!(db_error(&e), DbError::ProtocolError | DbError::Invalid),
+                        "{e}"
+                    );
+                }
+            }
+            assert_alive(&session).await;
+        }
+        drop(session);
+        node.shutdown().await;
+    })
+    .await;
+}

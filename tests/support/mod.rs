@@ -30,6 +30,7 @@ pub(crate) struct TestNode {
     node: Option<Node>,
     /// Where CQL clients connect.
     pub(crate) addr: SocketAddr,
+    config: Config,
     /// Kept so the directory outlives the node.
     dir: TempDir,
 }
@@ -38,19 +39,33 @@ impl TestNode {
     /// Starts a node on 127.0.0.1 with free ports and a fresh data directory.
     pub(crate) async fn start() -> TestNode {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = Config::default();
-        config.native_transport_port = free_port();
-        config.storage_port = free_port();
-        config.admin_port = free_port();
-        config.data_file_directories = vec![dir.path().join("data")];
-        config.commitlog_directory = dir.path().join("commitlog");
+        let config = Config {
+            native_transport_port: free_port(),
+            storage_port: free_port(),
+            admin_port: free_port(),
+            data_file_directories: vec![dir.path().join("data")],
+            commitlog_directory: dir.path().join("commitlog"),
+            ..Config::default()
+        };
         let node = Node::start(&config).await.expect("node starts");
         let addr = node.local_addr();
         TestNode {
             node: Some(node),
             addr,
+            config,
             dir,
         }
+    }
+
+    /// Shuts the node down gracefully and starts it again on the same port and
+    /// data; connected drivers see the connection drop and reconnect.
+    pub(crate) async fn restart(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown().await.expect("clean shutdown");
+        }
+        let node = Node::start(&self.config).await.expect("node restarts");
+        self.addr = node.local_addr();
+        self.node = Some(node);
     }
 
     /// A scylla session connected to this node, with schema metadata fetched.

@@ -161,6 +161,27 @@ async fn connect_with_schema_metadata_and_token_aware_routing() {
                 "replicas for {a}: {replicas:?}"
             );
         }
+
+        // NetworkTopologyStrategy in the node's own datacenter routes to it too.
+        let dc = nodes[0]
+            .datacenter
+            .clone()
+            .expect("the node has a datacenter");
+        run(
+            &session,
+            &format!(
+                "CREATE KEYSPACE nts WITH replication = \
+                 {{'class': 'NetworkTopologyStrategy', '{dc}': 1}}"
+            ),
+        )
+        .await;
+        run(&session, "CREATE TABLE nts.t (k int PRIMARY KEY)").await;
+        session.refresh_metadata().await.expect("metadata refresh");
+        let state = session.get_cluster_state();
+        let token = state.compute_token("nts", "t", &(5,)).expect("token");
+        let replicas = state.get_token_endpoints("nts", "t", token);
+        assert_eq!(replicas.len(), 1, "{replicas:?}");
+        assert_eq!(replicas[0].0.address.port(), node.addr.port());
         drop(session);
         node.shutdown().await;
     })
@@ -458,7 +479,25 @@ async fn every_type_round_trips_through_bound_values() {
             .prepare("SELECT * FROM drv.types WHERE k = ?")
             .await
             .expect("prepare select");
-        for row in [full_row(1), other_row(2), null_row(3)] {
+        let extremes = AllTypes {
+            a_date: Some(CqlDate(u32::MAX)),
+            a_timestamp: Some(CqlTimestamp(i64::MIN)),
+            a_time: Some(CqlTime(86_399_999_999_999)),
+            a_double: Some(f64::NEG_INFINITY),
+            a_float: Some(-0.0),
+            a_inet: Some("::ffff:1.2.3.4".parse().expect("mapped v4")),
+            a_decimal: Some(CqlDecimal::from_signed_be_bytes_and_exponent(
+                vec![0x7f; 40],
+                i32::MIN,
+            )),
+            a_duration: Some(CqlDuration {
+                months: i32::MAX,
+                days: i32::MAX,
+                nanoseconds: i64::MAX,
+            }),
+            ..other_row(6)
+        };
+        for row in [full_row(1), other_row(2), null_row(3), extremes] {
             session
                 .execute_unpaged(&insert, &row)
                 .await

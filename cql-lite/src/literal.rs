@@ -38,12 +38,13 @@ pub fn literal_kind(literal: &Literal) -> &'static str {
     }
 }
 
-/// The constant as Cassandra shows it in errors: strings in single quotes (not
-/// re-escaped), blobs as `0x...`, everything else as written.
+/// The constant as Cassandra shows it in errors: strings without their quotes
+/// (Cassandra's lexer strips them: `Invalid STRING constant (abc) for "k" of type
+/// int`), blobs as `0x...`, everything else as written.
 pub fn literal_text(literal: &Literal) -> String {
     match literal {
         Literal::Null => "NULL".to_owned(),
-        Literal::String(s) => format!("'{s}'"),
+        Literal::String(s) => s.clone(),
         Literal::Integer(t) | Literal::Float(t) | Literal::Uuid(t) | Literal::Duration(t) => {
             t.clone()
         }

@@ -56,6 +56,15 @@ pub fn literal_text(literal: &Literal) -> String {
     }
 }
 
+/// The address Java's `InetAddress.getByName` makes of a parsed one: an IPv4-mapped
+/// IPv6 address (`::ffff:10.0.0.1`) becomes the IPv4 address, stored in 4 bytes.
+fn java_inet(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
 /// Whether Cassandra lets a constant of this kind be assigned to `ty`.
 fn assignable(ty: &CqlType, literal: &Literal) -> bool {
     use CqlType as T;
@@ -178,7 +187,7 @@ fn from_string(ty: &CqlType, s: &str, now: Option<i64>) -> Result<CqlValue, Valu
         CqlType::Inet if s.is_empty() => Ok(CqlValue::Empty),
         CqlType::Inet => s
             .parse::<IpAddr>()
-            .map(CqlValue::Inet)
+            .map(|ip| CqlValue::Inet(java_inet(ip)))
             .map_err(|_| invalid(format!("Unable to make inet address from '{s}'"))),
         CqlType::Timestamp => timestamp_from_string(s, now),
         CqlType::Date if is_raw_number(s) => raw_date(s),

@@ -202,6 +202,11 @@ fn strings() {
         ok(T::Inet, s("::1")),
         CqlValue::Inet(IpAddr::V6(Ipv6Addr::LOCALHOST))
     );
+    // Java reads an IPv4-mapped address as the IPv4 address itself.
+    assert_eq!(
+        ok(T::Inet, s("::ffff:10.0.0.1")),
+        CqlValue::Inet(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+    );
     assert_eq!(ok(T::Inet, s("")), CqlValue::Empty);
     assert_eq!(
         err(T::Inet, s("example.com")),

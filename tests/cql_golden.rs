@@ -3,7 +3,8 @@
 //! a manual clock, a fixed node identity), and the transcript — each statement,
 //! then its rows, schema change or error — must equal `tests/cql/NAME.out`.
 //!
-//! A file is split into statements at lines ending with `;`. Lines starting with
+//! A file is split into statements at lines ending with `;` (a batch ends at the
+//! line ending with `APPLY BATCH;`). Lines starting with
 //! `--` between statements are copied into the transcript as section markers,
 //! except directives:
 //! - `-- @advance 10s` moves the wall clock (and storage's clock) forward, so TTL
@@ -186,7 +187,17 @@ fn steps(text: &str) -> Vec<Step> {
         }
         pending.push_str(line);
         pending.push('\n');
-        if trimmed.ends_with(';') {
+        // A batch holds `;`-terminated statements: it ends at `APPLY BATCH;`.
+        let in_batch = pending
+            .trim_start()
+            .get(..5)
+            .is_some_and(|w| w.eq_ignore_ascii_case("BEGIN"));
+        let ends_batch = trimmed
+            .to_ascii_uppercase()
+            .trim_end_matches(';')
+            .trim_end()
+            .ends_with("APPLY BATCH");
+        if trimmed.ends_with(';') && (!in_batch || ends_batch) {
             steps.push(Step::Statement(std::mem::take(&mut pending)));
         }
     }

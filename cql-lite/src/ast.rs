@@ -356,6 +356,9 @@ pub struct Using {
     pub ttl: Option<Term>,
     /// `TIMESTAMP`.
     pub timestamp: Option<Term>,
+    /// Whether `TIMESTAMP` was written before `TTL`: bind markers are numbered in
+    /// text order, so `USING TIMESTAMP ? AND TTL ?` binds the timestamp first.
+    pub timestamp_first: bool,
 }
 
 /// `INSERT INTO t (cols) VALUES (...)`, or `INSERT INTO t JSON '...'`.

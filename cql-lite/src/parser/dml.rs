@@ -66,6 +66,7 @@ impl Parser {
             if self.eat_keyword("TTL") {
                 using.ttl = Some(self.term()?);
             } else if self.eat_keyword("TIMESTAMP") {
+                using.timestamp_first = using.ttl.is_none();
                 using.timestamp = Some(self.term()?);
             } else {
                 return Err(self.error("TTL or TIMESTAMP"));

@@ -377,7 +377,7 @@ pub struct Insert {
 /// The body of an INSERT.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertValues {
-    /// `(cols) VALUES (terms)`; the parser checks the counts match.
+    /// `(cols) VALUES (terms)`; the counts may differ (the executor rejects that).
     Columns {
         /// The columns.
         columns: Vec<String>,

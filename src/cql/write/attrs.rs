@@ -40,7 +40,7 @@ impl Attributes {
             name: name.to_owned(),
             ty,
         };
-        let mut ttl = |markers: &mut Markers| {
+        let ttl = |markers: &mut Markers| {
             using
                 .ttl
                 .as_ref()

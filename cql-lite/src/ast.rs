@@ -356,6 +356,9 @@ pub struct Using {
     pub ttl: Option<Term>,
     /// `TIMESTAMP`.
     pub timestamp: Option<Term>,
+    /// Whether `TIMESTAMP` was written before `TTL`: bind markers are numbered in
+    /// text order, so `USING TIMESTAMP ? AND TTL ?` binds the timestamp first.
+    pub timestamp_first: bool,
 }
 
 /// `INSERT INTO t (cols) VALUES (...)`, or `INSERT INTO t JSON '...'`.
@@ -374,7 +377,7 @@ pub struct Insert {
 /// The body of an INSERT.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertValues {
-    /// `(cols) VALUES (terms)`; the parser checks the counts match.
+    /// `(cols) VALUES (terms)`; the counts may differ (the executor rejects that).
     Columns {
         /// The columns.
         columns: Vec<String>,

@@ -50,7 +50,8 @@ pub enum TokenKind {
     Uuid(String),
     /// A `0x` blob literal's bytes.
     Blob(Vec<u8>),
-    /// A duration literal in unit form (`1h30m`), lower-cased, without sign.
+    /// A duration literal without sign: unit form (`1h30m`) lower-cased, or ISO 8601
+    /// designator form (`P1DT2H`, `P2W`) upper-cased.
     Duration(String),
     /// Operators and punctuation.
     Symbol(Symbol),
@@ -241,6 +242,39 @@ struct Lexer {
     column: u32,
 }
 
+/// Whether a word is an ISO 8601 duration with designators, `P[n]Y[n]M[n]DT[n]H[n]M[n]S`
+/// or `P[n]W`, as Cassandra's lexer reads it (its DURATION rule comes before IDENT). A
+/// lone `P` or `PT` needs at least one designator to be a duration, so it stays a name.
+fn is_iso_duration(word: &str) -> bool {
+    let upper = word.to_ascii_uppercase();
+    let Some(rest) = upper.strip_prefix('P') else {
+        return false;
+    };
+    let designated = |text: &str, order: &str| -> Option<usize> {
+        let (mut text, mut order, mut count) = (text, order, 0);
+        while !text.is_empty() {
+            let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+            let designator = text[digits..].chars().next()?;
+            let at = order.find(designator)?;
+            if digits == 0 {
+                return None;
+            }
+            order = &order[at + 1..];
+            text = &text[digits + 1..];
+            count += 1;
+        }
+        Some(count)
+    };
+    if let Some(weeks) = rest.strip_suffix('W') {
+        return !weeks.is_empty() && weeks.bytes().all(|b| b.is_ascii_digit());
+    }
+    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
+    match (designated(date, "YMD"), designated(time, "HMS")) {
+        (Some(d), Some(t)) => d + t > 0,
+        _ => false,
+    }
+}
+
 const DURATION_UNITS: [&str; 11] = ["mo", "ms", "us", "µs", "ns", "y", "w", "d", "h", "m", "s"];
 
 fn is_ident_char(c: char) -> bool {
@@ -347,6 +381,9 @@ impl Lexer {
             let word: String = self.chars[start..self.pos].iter().collect();
             if let Some(keyword) = reserved_keyword(&word) {
                 return Ok(TokenKind::Keyword(keyword));
+            }
+            if is_iso_duration(&word) {
+                return Ok(TokenKind::Duration(word.to_ascii_uppercase()));
             }
             if word.eq_ignore_ascii_case("true") {
                 return Ok(TokenKind::Boolean(true));
@@ -575,6 +612,24 @@ mod tests {
             .into_iter()
             .map(|t| t.kind)
             .collect()
+    }
+
+    #[test]
+    fn iso_durations_are_literals_and_p_stays_a_name() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("P1Y2M3DT4H5M6S pt1h P2W p pt P1H P1W2D"),
+            vec![
+                Duration("P1Y2M3DT4H5M6S".into()),
+                Duration("PT1H".into()),
+                Duration("P2W".into()),
+                Identifier("p".into()),
+                Identifier("pt".into()),
+                Identifier("P1H".into()),
+                Identifier("P1W2D".into()),
+                Eof,
+            ]
+        );
     }
 
     #[test]

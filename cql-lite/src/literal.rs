@@ -38,12 +38,13 @@ pub fn literal_kind(literal: &Literal) -> &'static str {
     }
 }
 
-/// The constant as Cassandra shows it in errors: strings in single quotes (not
-/// re-escaped), blobs as `0x...`, everything else as written.
+/// The constant as Cassandra shows it in errors: strings without their quotes
+/// (Cassandra's lexer strips them: `Invalid STRING constant (abc) for "k" of type
+/// int`), blobs as `0x...`, everything else as written.
 pub fn literal_text(literal: &Literal) -> String {
     match literal {
         Literal::Null => "NULL".to_owned(),
-        Literal::String(s) => format!("'{s}'"),
+        Literal::String(s) => s.clone(),
         Literal::Integer(t) | Literal::Float(t) | Literal::Uuid(t) | Literal::Duration(t) => {
             t.clone()
         }
@@ -52,6 +53,15 @@ pub fn literal_text(literal: &Literal) -> String {
         Literal::Infinity { negative: true } => "-Infinity".to_owned(),
         Literal::Boolean(b) => b.to_string(),
         Literal::Blob(b) => hex(b),
+    }
+}
+
+/// The address Java's `InetAddress.getByName` makes of a parsed one: an IPv4-mapped
+/// IPv6 address (`::ffff:10.0.0.1`) becomes the IPv4 address, stored in 4 bytes.
+fn java_inet(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 
@@ -177,7 +187,7 @@ fn from_string(ty: &CqlType, s: &str, now: Option<i64>) -> Result<CqlValue, Valu
         CqlType::Inet if s.is_empty() => Ok(CqlValue::Empty),
         CqlType::Inet => s
             .parse::<IpAddr>()
-            .map(CqlValue::Inet)
+            .map(|ip| CqlValue::Inet(java_inet(ip)))
             .map_err(|_| invalid(format!("Unable to make inet address from '{s}'"))),
         CqlType::Timestamp => timestamp_from_string(s, now),
         CqlType::Date if is_raw_number(s) => raw_date(s),

@@ -234,8 +234,13 @@ fn collection(
             return Ok(Term::Const(Some(CqlValue::Map(Vec::new()))));
         }
         (ty, _) => {
+            let kind = if matches!(term, ast::Term::List(_)) {
+                "list"
+            } else {
+                "set"
+            };
             return Err(invalid(format!(
-                "Invalid collection literal for \"{}\" of type {ty}",
+                "Invalid {kind} literal for {} of type {ty}",
                 receiver.name
             )));
         }
@@ -258,7 +263,7 @@ fn map(
 ) -> Result<Term, ErrorResponse> {
     let CqlType::Map { key, value, .. } = &receiver.ty else {
         return Err(invalid(format!(
-            "Invalid map literal for \"{}\" of type {}",
+            "Invalid map literal for {} of type {}",
             receiver.name, receiver.ty
         )));
     };
@@ -284,13 +289,13 @@ fn tuple(
 ) -> Result<Term, ErrorResponse> {
     let CqlType::Tuple(types) = &receiver.ty else {
         return Err(invalid(format!(
-            "Invalid tuple literal for \"{}\" of type {}",
+            "Invalid tuple type literal for {} of type {}",
             receiver.name, receiver.ty
         )));
     };
     if items.len() > types.len() {
         return Err(invalid(format!(
-            "Invalid tuple literal for \"{}\": too many elements. Type {} expects {} but got {}",
+            "Invalid tuple literal for {}: too many elements. Type {} expects {} but got {}",
             receiver.name,
             receiver.ty,
             types.len(),

@@ -202,6 +202,11 @@ fn strings() {
         ok(T::Inet, s("::1")),
         CqlValue::Inet(IpAddr::V6(Ipv6Addr::LOCALHOST))
     );
+    // Java reads an IPv4-mapped address as the IPv4 address itself.
+    assert_eq!(
+        ok(T::Inet, s("::ffff:10.0.0.1")),
+        CqlValue::Inet(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+    );
     assert_eq!(ok(T::Inet, s("")), CqlValue::Empty);
     assert_eq!(
         err(T::Inet, s("example.com")),
@@ -245,19 +250,19 @@ fn kinds_a_type_does_not_take() {
     );
     assert_eq!(
         err(T::Uuid, s(UUID4)),
-        format!("Invalid STRING constant ('{UUID4}') for type uuid")
+        format!("Invalid STRING constant ({UUID4}) for type uuid")
     );
     assert_eq!(
         err(T::Blob, s("ab")),
-        "Invalid STRING constant ('ab') for type blob"
+        "Invalid STRING constant (ab) for type blob"
     );
     assert_eq!(
         err(T::Int, s("1")),
-        "Invalid STRING constant ('1') for type int"
+        "Invalid STRING constant (1) for type int"
     );
     assert_eq!(
         err(T::Duration, s("1h")),
-        "Invalid STRING constant ('1h') for type duration"
+        "Invalid STRING constant (1h) for type duration"
     );
     assert_eq!(
         err(T::Text, Literal::Boolean(true)),

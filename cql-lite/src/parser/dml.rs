@@ -33,17 +33,8 @@ impl Parser {
                 return Err(self.error("("));
             }
             let values = self.parenthesized(Self::term)?;
-            if values.len() != columns.len() {
-                let plural = |n: usize| if n == 1 { "value" } else { "values" };
-                let mut error = self.error_before("");
-                error.expected = format!(
-                    "{} {}, one per column",
-                    columns.len(),
-                    plural(columns.len())
-                );
-                error.found = format!("{} {}", values.len(), plural(values.len()));
-                return Err(error);
-            }
+            // Cassandra checks the counts when it prepares the statement and
+            // reports an invalid query, not a syntax error; so does the executor.
             InsertValues::Columns { columns, values }
         };
         let if_not_exists = self.eat_keywords(&["IF", "NOT", "EXISTS"])?;
@@ -66,6 +57,7 @@ impl Parser {
             if self.eat_keyword("TTL") {
                 using.ttl = Some(self.term()?);
             } else if self.eat_keyword("TIMESTAMP") {
+                using.timestamp_first = using.ttl.is_none();
                 using.timestamp = Some(self.term()?);
             } else {
                 return Err(self.error("TTL or TIMESTAMP"));

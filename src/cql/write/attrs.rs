@@ -25,8 +25,9 @@ pub(super) struct Attributes {
 }
 
 impl Attributes {
-    /// Prepares `using`. The syntax tree does not keep the order of `TTL` and
-    /// `TIMESTAMP`, so markers are registered TTL first, the usual spelling.
+    /// Prepares `using`, registering its markers in the order the text has them
+    /// (drivers bind by position: `USING TIMESTAMP ? AND TTL ?` sends the
+    /// timestamp first).
     pub(super) fn prepare(
         using: &ast::Using,
         keyspace: &str,
@@ -39,16 +40,27 @@ impl Attributes {
             name: name.to_owned(),
             ty,
         };
-        let ttl = using
-            .ttl
-            .as_ref()
-            .map(|t| Term::prepare(t, &spec("[ttl]", CqlType::Int), markers))
-            .transpose()?;
-        let timestamp = using
-            .timestamp
-            .as_ref()
-            .map(|t| Term::prepare(t, &spec("[timestamp]", CqlType::Bigint), markers))
-            .transpose()?;
+        let ttl = |markers: &mut Markers| {
+            using
+                .ttl
+                .as_ref()
+                .map(|t| Term::prepare(t, &spec("[ttl]", CqlType::Int), markers))
+                .transpose()
+        };
+        let timestamp = |markers: &mut Markers| {
+            using
+                .timestamp
+                .as_ref()
+                .map(|t| Term::prepare(t, &spec("[timestamp]", CqlType::Bigint), markers))
+                .transpose()
+        };
+        let (ttl, timestamp) = if using.timestamp_first {
+            let timestamp = timestamp(markers)?;
+            (ttl(markers)?, timestamp)
+        } else {
+            let ttl = ttl(markers)?;
+            (ttl, timestamp(markers)?)
+        };
         Ok(Attributes { ttl, timestamp })
     }
 

@@ -35,6 +35,11 @@ fn markers_are_registered_in_text_order_with_receiver_names() {
     let names: Vec<&str> = m.specs().iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["v", "k", "t", "[ttl]"]);
     let (_, m) = h
+        .prepare("INSERT INTO kv (k, v) VALUES (?, ?) USING TIMESTAMP ? AND TTL ?")
+        .unwrap();
+    let names: Vec<&str> = m.specs().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["k", "v", "[timestamp]", "[ttl]"]);
+    let (_, m) = h
         .prepare("DELETE l[?] FROM kv USING TIMESTAMP ? WHERE k IN ?")
         .unwrap();
     let names: Vec<&str> = m.specs().iter().map(|s| s.name.as_str()).collect();

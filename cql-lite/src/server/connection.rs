@@ -24,6 +24,7 @@ use tracing::{debug, error, warn};
 use super::events::EventSender;
 use super::session::Session;
 use super::startup::{negotiate, supported};
+use super::unwind::CatchUnwind;
 use super::{Handler, Reply, ServerConfig};
 use crate::compression::CodecOptions;
 use crate::error::Error;
@@ -125,9 +126,17 @@ async fn write_loop(
             continue;
         }
         batch.extend_from_slice(&first);
+        let mut yielded = false;
         while batch.len() < COALESCE_BYTES {
             match rx.try_recv() {
                 Ok(more) => batch.extend_from_slice(&more),
+                // Once, let the requests that are about to finish queue their
+                // answers: one write then carries many (a syscall per response
+                // was a tenth of the server's time under pipelined load).
+                Err(_) if !yielded => {
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                }
                 Err(_) => break,
             }
         }
@@ -393,15 +402,11 @@ struct RequestTask<H> {
 
 impl<H: Handler> RequestTask<H> {
     async fn run(self, stream: i16, request: Request) {
-        let handler = Arc::clone(&self.handler);
-        let session = Arc::clone(&self.session);
-        // A task of its own so that a panicking handler is caught as a JoinError here
-        // instead of leaving the client waiting forever.
-        let handled = tokio::spawn(async move { handler.handle(&session, request).await });
+        let handled = CatchUnwind::new(self.handler.handle(&self.session, request));
         let reply = match handled.await {
             Ok(reply) => reply,
-            Err(error) => {
-                error!(stream, %error, "request handler failed");
+            Err(_panic) => {
+                error!(stream, "request handler panicked");
                 Reply::error(
                     ErrorKind::ServerError,
                     "Internal error while handling the request",

@@ -34,6 +34,7 @@ mod events;
 mod listener;
 mod session;
 mod startup;
+mod unwind;
 
 use std::future::Future;
 use std::sync::Arc;

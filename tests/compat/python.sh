@@ -3,6 +3,7 @@
 # driver and cqlsh from PyPI into a virtual environment, starts a release node
 # on a private port and data directory, and runs check.py against it through
 # both. Usage: tests/compat/python.sh  (from the repository root).
+# BASALT_PROFILE=debug uses a debug build (CI already has one) instead of release.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,9 +18,14 @@ if [ ! -x "$venv/bin/cqlsh" ]; then
         'cassandra-driver==3.30.1' 'cqlsh==6.2.2'
 fi
 
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin basalt
+profile="${BASALT_PROFILE:-release}"
+if [ "$profile" = release ]; then
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin basalt
+else
+    cargo build --quiet --manifest-path "$root/Cargo.toml" --bin basalt
+fi
 rm -rf "$work/data"
-"$root/target/release/basalt" server --data-dir "$work/data" \
+"$root/target/$profile/basalt" server --data-dir "$work/data" \
     --native-transport-port "$port" >"$work/node.log" 2>&1 &
 node=$!
 trap 'kill -TERM $node 2>/dev/null || true; wait $node 2>/dev/null || true' EXIT

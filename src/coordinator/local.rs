@@ -21,8 +21,10 @@ use super::{BoxFuture, Coordinator, PartitionData, ReadLimits, ReadOutcome};
 const QUEUE_CAPACITY: usize = 4096;
 /// Mutations one engine batch takes at most.
 const MAX_BATCH: usize = 512;
-/// Writer threads: while one waits for its fsync the next gathers a batch.
-const WRITER_THREADS: usize = 2;
+/// Writer threads. One: while it waits for its fsync the next batch gathers in
+/// the queue, so batches grow with load; a second thread measured no better on
+/// two cores (it competes with the flush thread and the runtime's workers).
+const WRITER_THREADS: usize = 1;
 
 struct WriteRequest {
     mutations: Vec<Mutation>,
@@ -30,6 +32,54 @@ struct WriteRequest {
 }
 
 type Queue = Arc<Mutex<mpsc::Receiver<WriteRequest>>>;
+
+/// The answers of one engine batch, for the completer task to hand out.
+type Completions = Vec<(
+    oneshot::Sender<Result<(), ErrorResponse>>,
+    Result<(), ErrorResponse>,
+)>;
+
+/// Hands a batch's answers to waiting requests from inside the runtime. Woken
+/// from a writer thread, each request's task would be pushed through the
+/// runtime's shared queue and often unpark a worker (a futex each); woken from
+/// this task, they go to the worker's local queue. One wake-up per batch.
+#[derive(Clone)]
+struct Completer(Option<mpsc::UnboundedSender<Completions>>);
+
+impl Completer {
+    /// A completer task on the current runtime; without a runtime (some unit
+    /// tests), writers answer directly.
+    fn start() -> Completer {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Completer(None);
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<Completions>();
+        runtime.spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                answer(batch);
+            }
+        });
+        Completer(Some(tx))
+    }
+
+    fn complete(&self, batch: Completions) {
+        match &self.0 {
+            Some(tx) => {
+                if let Err(unsent) = tx.send(batch) {
+                    answer(unsent.0);
+                }
+            }
+            None => answer(batch),
+        }
+    }
+}
+
+fn answer(batch: Completions) {
+    for (done, outcome) in batch {
+        // The client may have gone; its write stands either way.
+        let _ = done.send(outcome);
+    }
+}
 
 /// The single-node coordinator: everything goes to the local engine.
 #[derive(Debug)]
@@ -44,12 +94,14 @@ impl LocalCoordinator {
     pub fn new(engine: Arc<Engine>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let queue: Queue = Arc::new(Mutex::new(rx));
+        let completer = Completer::start();
         let writers = (0..WRITER_THREADS)
             .map(|i| {
                 let (engine, queue) = (Arc::clone(&engine), Arc::clone(&queue));
+                let completer = completer.clone();
                 std::thread::Builder::new()
                     .name(format!("basalt-writer-{i}"))
-                    .spawn(move || write_loop(&engine, &queue))
+                    .spawn(move || write_loop(&engine, &queue, &completer))
             })
             .filter_map(Result::ok)
             .collect();
@@ -74,7 +126,7 @@ impl Drop for LocalCoordinator {
 
 /// Takes what has queued (one blocking receive, then whatever else is ready),
 /// applies it as one engine batch and answers each request.
-fn write_loop(engine: &Engine, queue: &Mutex<mpsc::Receiver<WriteRequest>>) {
+fn write_loop(engine: &Engine, queue: &Mutex<mpsc::Receiver<WriteRequest>>, completer: &Completer) {
     loop {
         let mut requests = Vec::new();
         {
@@ -90,11 +142,11 @@ fn write_loop(engine: &Engine, queue: &Mutex<mpsc::Receiver<WriteRequest>>) {
                 requests.push(next);
             }
         }
-        apply(engine, requests);
+        completer.complete(apply(engine, requests));
     }
 }
 
-fn apply(engine: &Engine, requests: Vec<WriteRequest>) {
+fn apply(engine: &Engine, requests: Vec<WriteRequest>) -> Completions {
     let mut mutations = Vec::new();
     let mut spans = Vec::with_capacity(requests.len());
     for r in requests {
@@ -103,15 +155,17 @@ fn apply(engine: &Engine, requests: Vec<WriteRequest>) {
     }
     // `now` only matters to storage for bookkeeping; TTLs are in the cells.
     let mut results = engine.apply_batch(&mutations, 0).into_iter();
-    for (count, done) in spans {
-        let outcome = results
-            .by_ref()
-            .take(count)
-            .find_map(Result::err)
-            .map_or(Ok(()), |e| Err(storage_error(&e)));
-        // The client may have gone; its write stands either way.
-        let _ = done.send(outcome);
-    }
+    spans
+        .into_iter()
+        .map(|(count, done)| {
+            let outcome = results
+                .by_ref()
+                .take(count)
+                .find_map(Result::err)
+                .map_or(Ok(()), |e| Err(storage_error(&e)));
+            (done, outcome)
+        })
+        .collect()
 }
 
 /// A storage failure as the client sees it.

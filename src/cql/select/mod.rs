@@ -46,6 +46,8 @@ pub struct SelectPlan {
     /// Read each partition in reverse clustering order (`ORDER BY` against the
     /// declared order).
     reversed: bool,
+    /// Whether the statement has an ORDER BY.
+    ordered: bool,
     per_partition_limit: Option<Term>,
     limit: Option<Term>,
 }
@@ -96,6 +98,7 @@ impl SelectPlan {
             selection,
             restrictions,
             reversed,
+            ordered: !select.order_by.is_empty(),
             per_partition_limit,
             limit,
         })
@@ -139,6 +142,7 @@ impl SelectPlan {
             .page_size
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| *n > 0);
+        self.check_in_order(&query, page_size)?;
         let mut pipeline = pipeline::Pipeline::new(self, &query, page_size, state.as_ref());
         let end = if self.table.is_virtual {
             virtual_rows::run(self, ctx, &query, &mut pipeline, state.as_ref())?
@@ -171,6 +175,28 @@ impl SelectPlan {
             }),
             warnings,
         })
+    }
+
+    /// ORDER BY over several IN partitions needs their rows merged in clustering
+    /// order. Cassandra refuses that when paging, as here; unpaged it sorts the
+    /// rows in memory, which Basalt does not do yet, so it refuses too.
+    fn check_in_order(
+        &self,
+        query: &BoundQuery,
+        page_size: Option<usize>,
+    ) -> Result<(), ErrorResponse> {
+        let several = matches!(&query.restrictions.partition,
+            restrictions::BoundPartition::Keys(keys) if keys.len() > 1);
+        if !self.ordered || !several {
+            return Ok(());
+        }
+        Err(invalid(if page_size.is_some() {
+            "Cannot page queries with both ORDER BY and a IN restriction on the partition key; \
+             you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query"
+        } else {
+            "ORDER BY with an IN restriction on several partitions is not supported; \
+             remove the ORDER BY or the IN and sort client side"
+        }))
     }
 
     /// Binds the request's values to the restrictions and limits.

@@ -5,12 +5,16 @@
 # per operation (utime + stime from /proc/PID/stat over the run).
 #
 # Usage: bench/cql/run.sh [duration, default 30s] [rows for reads, default 1000000]
+#                         [insert rate, read rate: also run at these fixed rates]
+# The fixed-rate runs give latencies at a given load (e.g. half the maximum).
 # Installs latte (cargo install latte-cli) if it is not on PATH.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 duration="${1:-30s}"
 rows="${2:-1000000}"
+insert_rate="${3:-}"
+read_rate="${4:-}"
 work="${BASALT_BENCH_DIR:-$root/target/cql-bench}"
 port=9042
 command -v latte >/dev/null || cargo install latte-cli --locked
@@ -52,6 +56,10 @@ latte schema "$root/bench/cql/insert.rn" 127.0.0.1
 before=$(cpu_ticks)
 latte run "$root/bench/cql/insert.rn" --consistency ONE -d "$duration" -t 1 -p 256 127.0.0.1 | tee "$work/insert.txt"
 report insert $(( $(cpu_ticks) - before )) "$work/insert.txt"
+if [ -n "$insert_rate" ]; then
+    latte run "$root/bench/cql/insert.rn" --consistency ONE -d "$duration" -t 1 -p 256 \
+        -r "$insert_rate" 127.0.0.1 | tee "$work/insert-rated.txt"
+fi
 
 latte schema "$root/bench/cql/read.rn" 127.0.0.1
 latte load "$root/bench/cql/read.rn" --consistency ONE -P rows="$rows" 127.0.0.1 >"$work/load.txt"
@@ -60,4 +68,8 @@ start_node
 before=$(cpu_ticks)
 latte run "$root/bench/cql/read.rn" --consistency ONE -P rows="$rows" -d "$duration" -t 1 -p 256 127.0.0.1 | tee "$work/read.txt"
 report read $(( $(cpu_ticks) - before )) "$work/read.txt"
+if [ -n "$read_rate" ]; then
+    latte run "$root/bench/cql/read.rn" --consistency ONE -P rows="$rows" -d "$duration" -t 1 \
+        -p 256 -r "$read_rate" 127.0.0.1 | tee "$work/read-rated.txt"
+fi
 stop_node

@@ -9,3 +9,8 @@
 #![warn(missing_docs)]
 
 pub mod partitioner;
+pub mod replication;
+pub mod ring;
+
+#[cfg(test)]
+mod testing;

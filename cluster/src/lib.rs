@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod allocation;
+pub mod consistency;
 pub mod partitioner;
 pub mod replication;
 pub mod ring;

@@ -26,10 +26,9 @@ impl Verb {
     pub const GOSSIP_DIGEST_SYN: Verb = Verb(1);
     /// Reply to a SYN: digests wanted and states the initiator lacks.
     pub const GOSSIP_DIGEST_ACK: Verb = Verb(2);
-    /// Reply to an ACK: the states the receiver asked for.
+    /// Reply to an ACK (the states the receiver asked for); a node shutting
+    /// down also pushes its final state to its peers with it.
     pub const GOSSIP_DIGEST_ACK2: Verb = Verb(3);
-    /// A node telling its peers it is shutting down.
-    pub const GOSSIP_SHUTDOWN: Verb = Verb(4);
 }
 
 /// One message on the wire: a verb, a request id to match replies, and the

@@ -1,23 +1,33 @@
 //! Basalt's cluster layer: where data lives and who is alive, as pure logic.
 //!
-//! What exists: Cassandra's Murmur3 token, bit for bit ([`partitioner`]); the
-//! token ring of vnodes, hosts, data centers and racks ([`ring`]); balanced
-//! token allocation for joining hosts ([`allocation`]); SimpleStrategy and
-//! NetworkTopologyStrategy replica placement and effective ownership
-//! ([`replication`]); consistency-level arithmetic and the fail-fast
-//! availability check ([`consistency`]); and the phi-accrual failure detector
-//! ([`phi`]).
+//! What exists:
+//! - [`partitioner`]: Cassandra's Murmur3 token, bit for bit;
+//! - [`ring`]: the token ring of vnodes, hosts, data centers and racks;
+//!   [`allocation`]: balanced token allocation for joining hosts;
+//! - [`replication`]: SimpleStrategy and NetworkTopologyStrategy replica
+//!   placement and effective ownership;
+//! - [`consistency`]: consistency-level arithmetic and the fail-fast
+//!   availability check;
+//! - [`phi`]: the phi-accrual failure detector;
+//! - [`gossip`]: Cassandra's gossip (endpoint states, the SYN/ACK/ACK2 round,
+//!   liveness, quarantine), sans-IO: pure functions of their inputs, the time
+//!   and a caller-seeded RNG;
+//! - [`net`]: the [`net::Transport`] seam for internode messages and
+//!   [`net::sim`], a seeded in-memory network with drops, delays and
+//!   partitions for deterministic tests.
 //!
-//! What it is not (yet): no networking, no clock reads and no I/O happen
-//! here; gossip, internode messaging, the coordinator, hints, repair and
-//! streaming are still to be built on top. The crate depends on `storage`
-//! only and never sees CQL text or CQL types: the CQL layer maps its
-//! consistency codes onto [`consistency::ConsistencyLevel`].
+//! What it is not (yet): no sockets and no clock reads happen here; the TCP
+//! transport, the coordinator, hints, repair and streaming are still to be
+//! built on top. The crate depends on `storage` only and never sees CQL text
+//! or CQL types: the CQL layer maps its consistency codes onto
+//! [`consistency::ConsistencyLevel`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod allocation;
 pub mod consistency;
+pub mod gossip;
+pub mod net;
 pub mod partitioner;
 pub mod phi;
 pub mod replication;

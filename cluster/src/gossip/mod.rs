@@ -1,0 +1,20 @@
+//! Gossip: how nodes learn each other's state and liveness, Cassandra's
+//! protocol reproduced sans-IO.
+//!
+//! - [`state`]: the data model (heartbeat, versioned application states) and
+//!   the merge rules;
+//! - [`exchange`]: the [`Gossiper`] and its SYN → ACK → ACK2 round;
+//! - [`liveness`]: the phi-accrual failure detector and UP/DOWN events;
+//! - [`codec`]: the messages' byte form, for any [`crate::net::Transport`].
+
+pub mod codec;
+pub mod exchange;
+pub mod liveness;
+pub mod state;
+
+pub use exchange::{
+    GossipConfig, GossipDigest, GossipDigestAck, GossipDigestAck2, GossipDigestSyn, GossipError,
+    GossipMessage, Gossiper, QUARANTINE_MS,
+};
+pub use liveness::{DEFAULT_PHI_THRESHOLD, Detector, GossipEvent, PhiAccrual};
+pub use state::{ApplicationState, EndpointState, HeartBeatState, Status, VersionedValue};

@@ -5,11 +5,12 @@
 //! As in Cassandra, UP/DOWN is a local opinion: every node convicts its peers
 //! on its own, from the heartbeats gossip brings it.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::state::{ApplicationState, VersionedValue};
 use crate::net::Endpoint;
+use crate::phi::{ArrivalWindow, FailureDetectorConfig};
 
 /// Cassandra's default `phi_convict_threshold`.
 pub const DEFAULT_PHI_THRESHOLD: f64 = 8.0;
@@ -31,99 +32,61 @@ pub trait Detector: fmt::Debug + Send {
     }
 }
 
-/// Cassandra's phi-accrual detector (`FailureDetector.ArrivalWindow`), in
-/// its simplest form: `phi = (1 / ln 10) · Δt / mean`, where Δt is the time
-/// since the last heartbeat and `mean` the mean of the last `window`
-/// inter-arrival times.
-///
-/// That is the exponential-distribution phi: with 1 s heartbeats it crosses
-/// the default threshold 8 after about 8 · ln 10 ≈ 18.4 s of silence.
+/// Gossip's detector: Cassandra's phi-accrual windows from [`crate::phi`],
+/// one per endpoint, with their silence cap. φ alone, with 1 s heartbeats,
+/// crosses the default threshold 8 after about 18.4 s; the cap (10 s by
+/// default) reports an endpoint silent that long as infinitely suspicious, so
+/// a dead or partitioned node is marked down within about 10 s.
 #[derive(Clone, Debug)]
 pub struct PhiAccrual {
-    window: usize,
-    initial_interval_ms: u64,
-    max_interval_ms: u64,
-    arrivals: BTreeMap<Endpoint, Arrivals>,
+    config: FailureDetectorConfig,
+    windows: BTreeMap<Endpoint, ArrivalWindow>,
 }
-
-#[derive(Clone, Debug, Default)]
-struct Arrivals {
-    last_ms: u64,
-    intervals: VecDeque<u64>,
-    sum_ms: u64,
-}
-
-/// `1 / ln 10`: converts the exponential tail probability to base-10 phi.
-const PHI_FACTOR: f64 = 1.0 / std::f64::consts::LN_10;
 
 impl Default for PhiAccrual {
-    /// Cassandra's defaults for 1 s gossip: 1,000 samples, a first sample of
-    /// 2 s (`fd_initial_value_ms`), and gaps over 2 s (`fd_max_interval_ms`)
-    /// left out of the mean so one long pause does not blind the detector.
+    /// Cassandra's defaults (1,000 samples, a first sample of 2 s, gaps over
+    /// 2 s left out of the mean) plus the 10 s silence cap.
     fn default() -> Self {
-        PhiAccrual {
-            window: 1000,
-            initial_interval_ms: 2000,
-            max_interval_ms: 2000,
-            arrivals: BTreeMap::new(),
-        }
+        PhiAccrual::new(FailureDetectorConfig::default())
     }
 }
 
-impl Arrivals {
-    fn add(&mut self, interval_ms: u64, window: usize) {
-        self.intervals.push_back(interval_ms);
-        self.sum_ms += interval_ms;
-        while self.intervals.len() > window {
-            if let Some(old) = self.intervals.pop_front() {
-                self.sum_ms -= old;
-            }
+impl PhiAccrual {
+    /// A detector with `config`'s window and limits.
+    pub fn new(config: FailureDetectorConfig) -> Self {
+        PhiAccrual {
+            config,
+            windows: BTreeMap::new(),
         }
-    }
-
-    fn mean_ms(&self) -> f64 {
-        self.sum_ms as f64 / self.intervals.len().max(1) as f64
     }
 }
 
 impl Detector for PhiAccrual {
     fn report(&mut self, endpoint: Endpoint, now_ms: u64) {
-        let (window, initial, max) = (self.window, self.initial_interval_ms, self.max_interval_ms);
-        match self.arrivals.get_mut(&endpoint) {
-            None => {
-                // A first sample, so phi is defined from the first heartbeat.
-                let mut a = Arrivals {
-                    last_ms: now_ms,
-                    ..Arrivals::default()
-                };
-                a.add(initial, window);
-                self.arrivals.insert(endpoint, a);
-            }
-            Some(a) => {
-                let interval = now_ms.saturating_sub(a.last_ms);
-                if interval <= max {
-                    a.add(interval, window);
-                }
-                a.last_ms = a.last_ms.max(now_ms);
-            }
-        }
+        let config = &self.config;
+        self.windows
+            .entry(endpoint)
+            .or_insert_with(|| ArrivalWindow::new(config))
+            .report(now_ms);
     }
 
     fn phi(&self, endpoint: Endpoint, now_ms: u64) -> f64 {
-        let Some(a) = self.arrivals.get(&endpoint) else {
+        let Some(window) = self.windows.get(&endpoint) else {
             return 0.0;
         };
-        let mean = a.mean_ms();
-        if mean <= 0.0 {
-            // All samples were simultaneous: any silence at all is infinitely
-            // suspicious, which would convict at once; treat as 1 ms instead.
-            return PHI_FACTOR * now_ms.saturating_sub(a.last_ms) as f64;
+        if window.is_empty() {
+            return 0.0;
         }
-        PHI_FACTOR * now_ms.saturating_sub(a.last_ms) as f64 / mean
+        // With an infinite threshold only the silence cap can convict.
+        if window.is_alive(now_ms, f64::INFINITY) {
+            window.phi(now_ms)
+        } else {
+            f64::INFINITY
+        }
     }
 
     fn remove(&mut self, endpoint: Endpoint) {
-        self.arrivals.remove(&endpoint);
+        self.windows.remove(&endpoint);
     }
 }
 

@@ -6,7 +6,11 @@ fn ep(n: u8) -> Endpoint {
 
 #[test]
 fn phi_grows_with_silence_relative_to_the_mean() {
-    let mut d = PhiAccrual::default();
+    let pure = FailureDetectorConfig {
+        max_silence_ms: None,
+        ..FailureDetectorConfig::default()
+    };
+    let mut d = PhiAccrual::new(pure);
     assert_eq!(d.phi(ep(1), 5_000), 0.0);
     for t in 0..=100 {
         d.report(ep(1), t * 1000);
@@ -20,6 +24,16 @@ fn phi_grows_with_silence_relative_to_the_mean() {
         at(18.0),
         at(19.0)
     );
+}
+
+#[test]
+fn the_silence_cap_convicts_after_ten_seconds() {
+    let mut d = PhiAccrual::default();
+    for t in 0..=100 {
+        d.report(ep(1), t * 1000);
+    }
+    assert!(d.phi(ep(1), 109_999) < DEFAULT_PHI_THRESHOLD);
+    assert!(d.phi(ep(1), 110_000).is_infinite());
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! - [`consistency`]: consistency-level arithmetic and the fail-fast
 //!   availability check;
 //! - [`phi`]: the phi-accrual failure detector;
+//! - [`membership`]: what a node announces through gossip, and the members
+//!   and the ring read back from everyone's states;
 //! - [`gossip`]: Cassandra's gossip (endpoint states, the SYN/ACK/ACK2 round,
 //!   liveness, quarantine), sans-IO: pure functions of their inputs, the time
 //!   and a caller-seeded RNG;
@@ -27,6 +29,7 @@
 pub mod allocation;
 pub mod consistency;
 pub mod gossip;
+pub mod membership;
 pub mod net;
 pub mod partitioner;
 pub mod phi;

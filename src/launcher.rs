@@ -469,14 +469,15 @@ impl Cluster {
     }
 
     /// Sends `signal` to each of `names` still running, then waits up to
-    /// `timeout` for all to exit, reaping the ones this launcher spawned and
-    /// removing their pid files.
+    /// `timeout` for all of them to finish exiting, reaping the ones this
+    /// launcher spawned and removing their pid files.
     fn signal_and_wait(
         &mut self,
         names: &[String],
         signal: &'static str,
         timeout: Duration,
     ) -> Result<(), LauncherError> {
+        let mut waiting = Vec::new();
         for name in names {
             let Some(pid) = self.pid(name) else { continue };
             let sent = process::signal(pid, signal).unwrap_or(false);
@@ -488,20 +489,20 @@ impl Cluster {
                     signal,
                 });
             }
+            waiting.push((name.clone(), pid));
         }
         let deadline = Instant::now() + timeout;
-        let mut waiting = names.to_vec();
         loop {
             let mut still = Vec::new();
-            for name in waiting {
+            for (name, pid) in waiting {
                 if let Some(child) = self.children.get_mut(&name) {
                     // Reaps it if it has exited, so it stops being a zombie.
                     let _ = child.try_wait();
                 }
-                if self.pid(&name).is_some() {
-                    still.push(name);
-                } else {
+                if process::has_exited(pid) {
                     self.forget(&name);
+                } else {
+                    still.push((name, pid));
                 }
             }
             waiting = still;
@@ -511,7 +512,7 @@ impl Cluster {
             if Instant::now() >= deadline {
                 return Err(LauncherError::StopTimeout {
                     signal,
-                    nodes: waiting,
+                    nodes: waiting.into_iter().map(|(name, _)| name).collect(),
                     timeout,
                 });
             }

@@ -65,6 +65,30 @@ pub(super) fn is_node_process(pid: u32, config: &Path) -> bool {
     }
 }
 
+/// Whether `pid` has finished exiting: gone, or a zombie with no thread left.
+///
+/// A dying process loses its command line (its memory) before it closes its
+/// sockets, so [`is_node_process`] turning false is not enough to know that
+/// the node's ports are free. Nor is the zombie state alone: a multi-threaded
+/// process's main thread can be a zombie while other threads still hold the
+/// sockets open. The files are closed once the zombie is the last thread.
+pub(super) fn has_exited(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return !signal(pid, "0").unwrap_or(false);
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // `pid (comm) state …`; comm may itself contain parentheses and spaces.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    if !matches!(state, Some('Z' | 'X') | None) {
+        return false;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(true, |tasks| tasks.count() <= 1)
+}
+
 /// Sends `signal` (`TERM`, `KILL`, `0`) to `pid` with the `kill` command;
 /// `Ok(false)` when `kill` reports failure (typically: no such process).
 pub(super) fn signal(pid: u32, signal: &str) -> io::Result<bool> {
@@ -122,5 +146,7 @@ mod tests {
         let pid = std::process::id();
         assert!(!is_node_process(pid, Path::new("/no/such/basalt.yaml")));
         assert!(!is_node_process(u32::MAX, Path::new("/x")));
+        assert!(!has_exited(pid));
+        assert!(has_exited(u32::MAX));
     }
 }

@@ -1,6 +1,6 @@
-//! The `basalt` command line: `basalt server [flags]`, `basalt --version`, and
-//! logging set-up. `nodetool` and `cluster` subcommands will join `server` in
-//! [`Command`].
+//! The `basalt` command line: `basalt server [flags]`, `basalt cluster …`
+//! (defined in [`crate::launcher::cli`]), `basalt --version`, and logging
+//! set-up. A `nodetool` subcommand will join them in [`Command`].
 
 use std::path::PathBuf;
 
@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a node.
     Server(ServerArgs),
+    /// Run a local cluster of N nodes on 127.0.0.1 … 127.0.0.N.
+    Cluster(crate::launcher::cli::ClusterArgs),
 }
 
 /// `basalt server`: flags override the configuration file, which overrides the
@@ -125,6 +127,7 @@ mod tests {
             Cli::try_parse_from(std::iter::once("basalt").chain(args.iter().copied())).unwrap();
         match cli.command {
             Command::Server(args) => args,
+            other => panic!("parsed as {other:?}"),
         }
     }
 

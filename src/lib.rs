@@ -12,6 +12,7 @@ pub mod config;
 pub mod coordinator;
 pub mod cql;
 pub mod hlc;
+pub mod launcher;
 pub mod node;
 pub mod rowcodec;
 pub mod schema;

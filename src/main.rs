@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Server(args) => server(&args),
+        Command::Cluster(args) => basalt::launcher::cli::run(&args),
     }
 }
 

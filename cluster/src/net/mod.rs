@@ -6,9 +6,14 @@
 //! [`Transport`]. The node plugs in a TCP transport; tests plug in
 //! [`sim::SimNetwork`], which can drop, delay and partition under a seed.
 
+pub mod frame;
+pub mod kind;
+pub mod lane;
 pub mod sim;
 pub mod transport;
 
+pub use kind::MessageKind;
+pub use lane::Lane;
 pub use transport::{BoxFuture, Envelope, Message, Transport, TransportError, Verb};
 
 /// A node's internode address (Cassandra's `InetAddressAndPort`): how peers

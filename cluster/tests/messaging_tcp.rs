@@ -256,6 +256,7 @@ async fn a_full_queue_refuses_instead_of_blocking() {
             a.send(nobody, message(1)).await,
             Err(TransportError::Closed)
         );
+        assert_eq!(a.recv().await, None, "recv ends once shut down and drained");
     })
     .await;
 }

@@ -14,15 +14,16 @@
 //! - [`gossip`]: Cassandra's gossip (endpoint states, the SYN/ACK/ACK2 round,
 //!   liveness, quarantine), sans-IO: pure functions of their inputs, the time
 //!   and a caller-seeded RNG;
-//! - [`net`]: the [`net::Transport`] seam for internode messages and
-//!   [`net::sim`], a seeded in-memory network with drops, delays and
-//!   partitions for deterministic tests.
+//! - [`net`]: the [`net::Transport`] seam for internode messages, its TCP
+//!   implementation ([`net::tcp`]), request/response messaging on top
+//!   ([`net::messaging`]) and [`net::sim`], a seeded in-memory network with
+//!   drops, delays and partitions for deterministic tests.
 //!
-//! What it is not (yet): no sockets and no clock reads happen here; the TCP
-//! transport, the coordinator, hints, repair and streaming are still to be
-//! built on top. The crate depends on `storage` only and never sees CQL text
-//! or CQL types: the CQL layer maps its consistency codes onto
-//! [`consistency::ConsistencyLevel`].
+//! What it is not (yet): apart from `net`'s TCP transport and messaging
+//! timeouts, no sockets and no clock reads happen here; the coordinator,
+//! hints, repair and streaming are still to be built on top. The crate
+//! depends on `storage` only and never sees CQL text or CQL types: the CQL
+//! layer maps its consistency codes onto [`consistency::ConsistencyLevel`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,14 +1,26 @@
 //! Internode messaging: the [`Transport`] seam every cluster service sends
-//! through, and [`sim`], an in-memory network for deterministic tests.
+//! through, its TCP implementation, request/response on top, and [`sim`], an
+//! in-memory network for deterministic tests.
 //!
 //! Services (gossip, and later reads, writes, hints, streaming) never open
 //! sockets themselves: they hand a [`Message`] (verb, request id, bytes) to a
-//! [`Transport`]. The node plugs in a TCP transport; tests plug in
-//! [`sim::SimNetwork`], which can drop, delay and partition under a seed.
+//! [`Transport`], usually through [`messaging::Messaging`] (request/response
+//! by id, timeouts, verb handlers). The node plugs in [`tcp::TcpTransport`]
+//! (checksummed [`frame`]s on the storage port, one connection per peer and
+//! [`Lane`]); tests plug in [`sim::SimNetwork`], which can drop, delay and
+//! partition under a seed. [`kind`] is the convention that tells requests,
+//! replies and one-way messages apart.
 
+pub mod frame;
+pub mod kind;
+pub mod lane;
+pub mod messaging;
 pub mod sim;
+pub mod tcp;
 pub mod transport;
 
+pub use kind::MessageKind;
+pub use lane::Lane;
 pub use transport::{BoxFuture, Envelope, Message, Transport, TransportError, Verb};
 
 /// A node's internode address (Cassandra's `InetAddressAndPort`): how peers

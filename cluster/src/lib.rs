@@ -14,10 +14,15 @@
 //!   and a caller-seeded RNG;
 //! - [`net`]: the [`net::Transport`] seam for internode messages and
 //!   [`net::sim`], a seeded in-memory network with drops, delays and
-//!   partitions for deterministic tests.
+//!   partitions for deterministic tests;
+//! - [`coordinator`]: the [`coordinator::ClusterCoordinator`] (writes, reads
+//!   with digests and blocking read repair, scans, at every consistency
+//!   level) over the object-safe [`coordinator::Peers`] seam, with its wire
+//!   payloads; [`replica`]: the replica side, serving them from the local
+//!   storage engine.
 //!
 //! What it is not (yet): no sockets and no clock reads happen here; the TCP
-//! transport, the coordinator, hints, repair and streaming are still to be
+//! transport, durable hints, repair and streaming are still to be
 //! built on top. The crate depends on `storage` only and never sees CQL text
 //! or CQL types: the CQL layer maps its consistency codes onto
 //! [`consistency::ConsistencyLevel`].
@@ -26,10 +31,12 @@
 
 pub mod allocation;
 pub mod consistency;
+pub mod coordinator;
 pub mod gossip;
 pub mod net;
 pub mod partitioner;
 pub mod phi;
+pub mod replica;
 pub mod replication;
 pub mod ring;
 

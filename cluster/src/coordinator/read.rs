@@ -313,5 +313,5 @@ fn digests_agree(answers: Vec<ReadResponse>) -> Option<(Mutation, bool)> {
     };
     let expected = digest(&data);
     let agree = answers.all(|a| matches!(a.reply, ReadReply::Digest(d) if d == expected));
-    agree.then(|| (*data, first.hit_limit))
+    agree.then_some((*data, first.hit_limit))
 }

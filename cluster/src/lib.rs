@@ -17,11 +17,17 @@
 //! - [`net`]: the [`net::Transport`] seam for internode messages, its TCP
 //!   implementation ([`net::tcp`]), request/response messaging on top
 //!   ([`net::messaging`]) and [`net::sim`], a seeded in-memory network with
-//!   drops, delays and partitions for deterministic tests.
+//!   drops, delays and partitions for deterministic tests;
+//! - [`coordinator`]: the [`coordinator::ClusterCoordinator`] (writes, reads
+//!   with digests and blocking read repair, scans, at every consistency
+//!   level) over the object-safe [`coordinator::Peers`] seam, with its wire
+//!   payloads; [`replica`]: the replica side, serving them from the local
+//!   storage engine.
 //!
-//! What it is not (yet): apart from `net`'s TCP transport and messaging
-//! timeouts, no sockets and no clock reads happen here; the coordinator,
-//! hints, repair and streaming are still to be built on top. The crate
+//! What it is not (yet): apart from `net`'s TCP transport and the timeouts of
+//! messaging and the coordinator, no sockets and no clock reads happen here;
+//! durable hints, the batchlog, repair and streaming are still to be built,
+//! and the node does not use this crate's distributed parts yet. The crate
 //! depends on `storage` only and never sees CQL text or CQL types: the CQL
 //! layer maps its consistency codes onto [`consistency::ConsistencyLevel`].
 #![forbid(unsafe_code)]
@@ -29,11 +35,13 @@
 
 pub mod allocation;
 pub mod consistency;
+pub mod coordinator;
 pub mod gossip;
 pub mod membership;
 pub mod net;
 pub mod partitioner;
 pub mod phi;
+pub mod replica;
 pub mod replication;
 pub mod ring;
 

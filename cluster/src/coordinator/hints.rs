@@ -1,0 +1,60 @@
+//! Where the coordinator leaves writes for replicas that are down or did not
+//! answer: the [`HintSink`] seam.
+//!
+//! The durable, replayed hint store is later work; [`MemoryHints`] keeps
+//! hints in memory (bounded) for tests and as a stand-in.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use storage::Mutation;
+
+use crate::ring::HostId;
+
+/// Stores hints: mutations to replay to a replica when it is back.
+pub trait HintSink: Send + Sync + fmt::Debug {
+    /// Stores a hint for `host`; false when it could not be stored (full,
+    /// failed). Must not block for long: it is called on the write path.
+    fn store(&self, host: HostId, mutation: &Mutation) -> bool;
+}
+
+/// Hints kept in memory, at most `capacity` of them.
+#[derive(Debug)]
+pub struct MemoryHints {
+    capacity: usize,
+    hints: Mutex<Vec<(HostId, Mutation)>>,
+}
+
+impl MemoryHints {
+    /// An empty store that refuses hints beyond `capacity`.
+    pub fn new(capacity: usize) -> Self {
+        MemoryHints {
+            capacity,
+            hints: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The hints stored so far, oldest first.
+    pub fn hints(&self) -> Vec<(HostId, Mutation)> {
+        self.hints.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes the hints for `host`, oldest first (what a replay would send).
+    pub fn take_for(&self, host: HostId) -> Vec<Mutation> {
+        let mut hints = self.hints.lock().unwrap_or_else(|p| p.into_inner());
+        let (mine, rest): (Vec<_>, Vec<_>) = hints.drain(..).partition(|(h, _)| *h == host);
+        *hints = rest;
+        mine.into_iter().map(|(_, m)| m).collect()
+    }
+}
+
+impl HintSink for MemoryHints {
+    fn store(&self, host: HostId, mutation: &Mutation) -> bool {
+        let mut hints = self.hints.lock().unwrap_or_else(|p| p.into_inner());
+        if hints.len() >= self.capacity {
+            return false;
+        }
+        hints.push((host, mutation.clone()));
+        true
+    }
+}

@@ -1,0 +1,14 @@
+//! The internode verbs of the coordinator's replica protocol.
+//!
+//! Each is a request; its response travels back as the transport's reply to
+//! the request's id, with the payload [`super::wire`] defines for it. Gossip
+//! owns verbs 1–3; the replica protocol starts at 10 so the two never collide.
+
+use crate::net::Verb;
+
+/// Apply one mutation durably, then acknowledge ([`super::wire::MutationRequest`]).
+pub const MUTATION: Verb = Verb(10);
+/// Read one partition as data or as a digest ([`super::wire::ReadRequest`]).
+pub const READ: Verb = Verb(11);
+/// Read the partitions of a token range ([`super::wire::RangeReadRequest`]).
+pub const RANGE_READ: Verb = Verb(12);

@@ -1,0 +1,178 @@
+//! The write path: every live replica gets the mutation, the level decides
+//! how many acknowledgements to wait for, down replicas get hints.
+
+use std::sync::Arc;
+
+use storage::Mutation;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::acks::AckTracker;
+use super::send::SendError;
+use super::wire::encode_mutation_request;
+use super::{ClusterCoordinator, CoordinatorError, WriteType};
+use crate::consistency::{ConsistencyLevel, check_available, live_per_dc};
+use crate::replication::{ReplicationInfo, ReplicationStrategy};
+use crate::ring::{HostId, Ring};
+
+/// One mutation's replicas: host, data center, alive.
+struct WritePlan {
+    mutation: Mutation,
+    replicas: Vec<(HostId, String, bool)>,
+}
+
+/// A write in flight: the answers arriving and their count.
+struct PendingWrite {
+    answers: mpsc::Receiver<(String, Result<(), SendError>)>,
+    tracker: AckTracker,
+}
+
+impl ClusterCoordinator {
+    /// Writes `mutations` (each atomic within its partition) at `cl`.
+    ///
+    /// Every mutation's availability is checked before any replica is
+    /// contacted; then each goes to all its live replicas, and the call
+    /// completes when each has the acknowledgements `cl` asks for.
+    pub async fn write(
+        &self,
+        mutations: Vec<Mutation>,
+        cl: ConsistencyLevel,
+        write_type: WriteType,
+        strategy: &dyn ReplicationStrategy,
+    ) -> Result<(), CoordinatorError> {
+        if cl.is_serial() {
+            return Err(CoordinatorError::Invalid(format!(
+                "{cl} is not supported for writes"
+            )));
+        }
+        let ring = self.topology.ring();
+        let info = strategy.replication_info();
+        let plans = mutations
+            .into_iter()
+            .map(|m| self.plan_write(&ring, strategy, &info, cl, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let deadline = Instant::now() + self.config.write_timeout;
+        let pending: Vec<PendingWrite> = plans
+            .into_iter()
+            .map(|p| self.start_write(p, cl, &info))
+            .collect();
+        for write in pending {
+            await_write(write, cl, write_type, deadline).await?;
+        }
+        Ok(())
+    }
+
+    fn plan_write(
+        &self,
+        ring: &Ring,
+        strategy: &dyn ReplicationStrategy,
+        info: &ReplicationInfo,
+        cl: ConsistencyLevel,
+        mutation: Mutation,
+    ) -> Result<WritePlan, CoordinatorError> {
+        let hosts = strategy.replicas(ring, mutation.key.token);
+        let is_alive = |h| self.topology.is_alive(h);
+        let live = live_per_dc(ring, &hosts, is_alive);
+        check_available(cl, info, &self.config.local_dc, &live)?;
+        let replicas = hosts
+            .into_iter()
+            .filter_map(|h| {
+                let dc = ring.endpoint(h)?.datacenter.clone();
+                Some((h, dc, is_alive(h)))
+            })
+            .collect();
+        Ok(WritePlan { mutation, replicas })
+    }
+
+    /// Sends the mutation to every live replica (one task each, so answers
+    /// that arrive after the level is met still get their hints) and hints
+    /// the down ones.
+    fn start_write(
+        &self,
+        plan: WritePlan,
+        cl: ConsistencyLevel,
+        info: &ReplicationInfo,
+    ) -> PendingWrite {
+        let mut tracker = AckTracker::new(cl, info, &self.config.local_dc);
+        let (tx, answers) = mpsc::channel(plan.replicas.len().max(1));
+        let encoded = encode_mutation_request(&plan.mutation);
+        let mutation = Arc::new(plan.mutation);
+        for (host, dc, alive) in plan.replicas {
+            if !alive {
+                if self.hint(host, &mutation) {
+                    tracker.hint();
+                }
+                continue;
+            }
+            tracker.expect(&dc);
+            let send = self
+                .sender
+                .mutation(host, &mutation, &encoded, self.config.write_timeout);
+            // Cassandra hints a replica that does not answer in time too.
+            let hint = self
+                .may_hint(host)
+                .then(|| (Arc::clone(&self.hints), Arc::clone(&mutation)));
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let result = send.await;
+                if let (Err(SendError::Timeout | SendError::Unreachable(_)), Some((hints, m))) =
+                    (&result, hint)
+                {
+                    hints.store(host, &m);
+                }
+                let _ = tx.send((dc, result)).await;
+            });
+        }
+        PendingWrite { answers, tracker }
+    }
+}
+
+/// Waits until the level is met, cannot be met, or the deadline passes.
+async fn await_write(
+    mut write: PendingWrite,
+    cl: ConsistencyLevel,
+    write_type: WriteType,
+    deadline: Instant,
+) -> Result<(), CoordinatorError> {
+    let mut last_failure: Option<String> = None;
+    loop {
+        let t = &write.tracker;
+        if t.satisfied() {
+            return Ok(());
+        }
+        let timeout = || CoordinatorError::WriteTimeout {
+            cl,
+            received: t.received(),
+            block_for: t.block_for(),
+            write_type,
+        };
+        if t.hopeless() {
+            // Replicas that merely did not answer make it a timeout; only
+            // replicas that refused the write make it a failure.
+            return Err(match last_failure {
+                Some(message) => CoordinatorError::WriteFailure {
+                    cl,
+                    received: t.received(),
+                    block_for: t.block_for(),
+                    failures: t.failures(),
+                    write_type,
+                    message,
+                },
+                None => timeout(),
+            });
+        }
+        let answer = match tokio::time::timeout_at(deadline, write.answers.recv()).await {
+            Err(_) | Ok(None) => return Err(timeout()),
+            Ok(Some(answer)) => answer,
+        };
+        match answer {
+            (dc, Ok(())) => write.tracker.ack(&dc),
+            (dc, Err(e)) => {
+                if matches!(e, SendError::Replica(_) | SendError::Malformed(_)) {
+                    last_failure = Some(e.message());
+                }
+                write.tracker.fail(&dc);
+            }
+        }
+    }
+}

@@ -84,6 +84,8 @@ pub trait Coordinator: Send + Sync + std::fmt::Debug + 'static {
     fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>>;
 }
 
+pub mod cluster;
 mod local;
 
+pub use cluster::DistributedCoordinator;
 pub use local::{LocalCoordinator, storage_error};

@@ -5,23 +5,29 @@
 //! requests first, then flush memtables and close the commit log, so every
 //! acknowledged write is in an SSTable or a synced log segment.
 
+pub mod cluster;
 mod handler;
 pub mod identity;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig, MemoryHints};
 
 use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
 use storage::Engine;
 
 use crate::config::Config;
-use crate::coordinator::LocalCoordinator;
+use crate::coordinator::DistributedCoordinator;
+use crate::coordinator::cluster::PeerTruncate;
 use crate::cql::Guardrails;
 use crate::cql::executor::{Executor, ExecutorParts};
 use crate::hlc::{Hlc, StorageClock, SystemWallClock};
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
+pub use cluster::{ClusterParts, ClusterService};
 pub use handler::CqlHandler;
 
 /// Why a node could not start or stop cleanly.
@@ -44,11 +50,13 @@ pub struct Node {
     server: Server,
     engine: Arc<Engine>,
     executor: Arc<Executor>,
+    cluster: ClusterService,
     events: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
-    /// Opens storage and the catalog, and starts serving CQL.
+    /// Opens storage and the catalog, joins the cluster (gossip on the
+    /// storage port) and starts serving CQL.
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
         let engine = open_engine(config).await?;
         let data_dir = config
@@ -60,11 +68,20 @@ impl Node {
             SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
         );
-        let node_info = node_info(config, &identity);
+        let system_tables = Arc::new(SystemTables::new(node_info(config, &identity)));
+        let cluster = ClusterService::start(ClusterParts {
+            config,
+            identity: &identity,
+            engine: Arc::clone(&engine),
+            schema: Arc::clone(&schema),
+            system_tables: Arc::clone(&system_tables),
+        })
+        .await?;
+        let coordinator = coordinator(config, &cluster, &schema, &engine);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
-            coordinator: Arc::new(LocalCoordinator::new(Arc::clone(&engine))),
-            system_tables: Arc::new(SystemTables::new(node_info)),
+            coordinator: Arc::new(coordinator),
+            system_tables,
             time: Arc::new(Hlc::system()),
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
@@ -76,14 +93,21 @@ impl Node {
             Arc::new(CqlHandler::new(Arc::clone(&executor))),
         )
         .await?;
+        cluster.set_event_sender(server.events());
         let events = forward_schema_events(&schema, server.events());
         tracing::info!(%address, "listening for CQL clients");
         Ok(Node {
             server,
             engine,
             executor,
+            cluster,
             events,
         })
+    }
+
+    /// The cluster as this node sees it.
+    pub fn cluster(&self) -> &ClusterService {
+        &self.cluster
     }
 
     /// Where clients connect.
@@ -96,6 +120,7 @@ impl Node {
         self.server.shutdown().await;
         self.events.abort();
         drop(self.executor);
+        self.cluster.shutdown().await;
         let engine = self.engine;
         tokio::task::spawn_blocking(move || match Arc::try_unwrap(engine) {
             Ok(engine) => engine.drain(),
@@ -153,6 +178,37 @@ fn forward_schema_events(
     })
 }
 
+/// Hints kept in memory for replicas that are down or slow, at most this
+/// many; durable, replayed hints are later work.
+const MEMORY_HINTS: usize = 10_000;
+
+/// The distributed coordinator over the cluster service.
+fn coordinator(
+    config: &Config,
+    cluster: &ClusterService,
+    schema: &Arc<SchemaService>,
+    engine: &Arc<Engine>,
+) -> DistributedCoordinator {
+    let view = cluster.view();
+    let mut settings = CoordinatorConfig::new(view.local_host, config.dc.clone());
+    settings.read_timeout = Duration::from_millis(config.read_request_timeout);
+    settings.write_timeout = Duration::from_millis(config.write_request_timeout);
+    settings.range_timeout = Duration::from_millis(config.range_request_timeout);
+    let inner = ClusterCoordinator::new(
+        settings,
+        cluster.peers(),
+        cluster.topology(),
+        Arc::new(MemoryHints::new(MEMORY_HINTS)),
+        Some(cluster.replica()),
+    );
+    let (messaging, views) = (cluster.messaging(), cluster.view_cell());
+    let truncate: PeerTruncate = Arc::new(move |table| {
+        let (messaging, view) = (Arc::clone(&messaging), views.get());
+        Box::pin(async move { cluster::truncate_peers(&messaging, &view, table).await })
+    });
+    DistributedCoordinator::new(inner, Arc::clone(schema), Arc::clone(engine), truncate)
+}
+
 fn guardrails(config: &Config) -> Guardrails {
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
     Guardrails {
@@ -189,7 +245,7 @@ fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
         listen_port: config.storage_port,
         host_id: identity.host_id,
         tokens: identity.tokens.clone(),
-        partitioner: "org.apache.cassandra.dht.Murmur3Partitioner".to_owned(),
+        partitioner: cluster::PARTITIONER.to_owned(),
         release_version: crate::schema::RELEASE_VERSION.to_owned(),
         cql_version: crate::schema::CQL_VERSION.to_owned(),
         gossip_generation: identity::generation(),

@@ -1,0 +1,419 @@
+//! The distributed coordinator behind basalt's [`Coordinator`] seam: the
+//! cluster crate's [`ClusterCoordinator`] with CQL's consistency codes mapped
+//! onto its levels, each table's keyspace replication onto a placement
+//! strategy, and its errors onto the protocol's error codes.
+//!
+//! The seam's methods name a table, not a keyspace, so the strategy is found
+//! through the schema snapshot by table id; the table → strategy map is
+//! rebuilt only when the schema snapshot changes. `LocalStrategy` keyspaces
+//! (system tables) stay on this node.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use cluster::consistency::ConsistencyLevel;
+use cluster::coordinator::{self as cc, ClusterCoordinator, CoordinatorError};
+use cluster::replication::{
+    NetworkTopologyStrategy, ReplicationInfo, ReplicationStrategy, SimpleStrategy,
+};
+use cluster::ring::{HostId, Ring};
+use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
+use storage::read::{PartitionRead, ScanCommand};
+use storage::{Mutation, TableId, Token};
+
+use super::{BoxFuture, Coordinator, PartitionData, ReadLimits, ReadOutcome};
+use crate::schema::{Replication, Schema, SchemaService};
+
+/// Truncates a table on every other node; the failure's explanation.
+pub type PeerTruncate =
+    Arc<dyn Fn(TableId) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// `LocalStrategy`: the data lives on this node only.
+#[derive(Debug)]
+struct LocalOnly(HostId);
+
+impl ReplicationStrategy for LocalOnly {
+    fn replicas(&self, _ring: &Ring, _token: Token) -> Vec<HostId> {
+        vec![self.0]
+    }
+
+    fn replication_info(&self) -> ReplicationInfo {
+        ReplicationInfo::Simple { rf: 1 }
+    }
+}
+
+type Strategies = HashMap<TableId, Arc<dyn ReplicationStrategy>>;
+
+/// Mutations that share a placement strategy.
+type Group = (Arc<dyn ReplicationStrategy>, Vec<Mutation>);
+
+/// The strategies of one schema snapshot.
+#[derive(Debug)]
+struct StrategyCache {
+    schema: Arc<Schema>,
+    by_table: Strategies,
+}
+
+/// [`Coordinator`] over the cluster's coordinator.
+pub struct DistributedCoordinator {
+    inner: ClusterCoordinator,
+    schema: Arc<SchemaService>,
+    local_host: HostId,
+    cache: RwLock<Option<StrategyCache>>,
+    truncate_peers: PeerTruncate,
+    local_engine: Arc<storage::Engine>,
+}
+
+impl std::fmt::Debug for DistributedCoordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DistributedCoordinator")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DistributedCoordinator {
+    /// A coordinator routing by `schema`'s keyspaces through `inner`;
+    /// TRUNCATE runs on `local_engine` and through `truncate_peers`.
+    pub fn new(
+        inner: ClusterCoordinator,
+        schema: Arc<SchemaService>,
+        local_engine: Arc<storage::Engine>,
+        truncate_peers: PeerTruncate,
+    ) -> Self {
+        DistributedCoordinator {
+            local_host: inner.config().local_host,
+            inner,
+            schema,
+            cache: RwLock::new(None),
+            truncate_peers,
+            local_engine,
+        }
+    }
+
+    /// The placement strategy of `table`'s keyspace.
+    fn strategy(&self, table: TableId) -> Result<Arc<dyn ReplicationStrategy>, ErrorResponse> {
+        let schema = self.schema.current();
+        {
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = cache.as_ref().filter(|c| Arc::ptr_eq(&c.schema, &schema)) {
+                return lookup(&c.by_table, table);
+            }
+        }
+        let by_table = strategies(&schema, self.local_host);
+        let found = lookup(&by_table, table);
+        *self.cache.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(StrategyCache { schema, by_table });
+        found
+    }
+
+    /// Mutations grouped by placement strategy (one group per keyspace).
+    fn group(&self, mutations: Vec<Mutation>) -> Result<Vec<Group>, ErrorResponse> {
+        let mut groups: Vec<Group> = Vec::new();
+        for m in mutations {
+            let strategy = self.strategy(m.table)?;
+            match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &strategy)) {
+                Some((_, group)) => group.push(m),
+                None => groups.push((strategy, vec![m])),
+            }
+        }
+        Ok(groups)
+    }
+}
+
+fn lookup(
+    by_table: &Strategies,
+    table: TableId,
+) -> Result<Arc<dyn ReplicationStrategy>, ErrorResponse> {
+    by_table
+        .get(&table)
+        .cloned()
+        .ok_or_else(|| ErrorResponse::new(ErrorKind::Invalid, format!("unknown table {table:?}")))
+}
+
+/// Every stored table's strategy; tables of one keyspace share one.
+fn strategies(schema: &Schema, local: HostId) -> Strategies {
+    let mut by_table = Strategies::new();
+    for keyspace in schema.keyspaces.values() {
+        let strategy = strategy_of(&keyspace.replication, local);
+        for table in keyspace.tables.values() {
+            by_table.insert(table.table_id(), Arc::clone(&strategy));
+        }
+    }
+    by_table
+}
+
+/// A keyspace's replication as a placement strategy.
+pub fn strategy_of(replication: &Replication, local: HostId) -> Arc<dyn ReplicationStrategy> {
+    let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    match replication {
+        Replication::Simple { replication_factor } => Arc::new(SimpleStrategy {
+            rf: size(*replication_factor),
+        }),
+        Replication::NetworkTopology { data_centers } => {
+            let dc_rf: BTreeMap<String, usize> = data_centers
+                .iter()
+                .map(|(dc, rf)| (dc.clone(), size(*rf)))
+                .collect();
+            Arc::new(NetworkTopologyStrategy { dc_rf })
+        }
+        Replication::Local => Arc::new(LocalOnly(local)),
+    }
+}
+
+/// The cluster's level for a protocol consistency code.
+pub fn level(consistency: Consistency) -> ConsistencyLevel {
+    match consistency {
+        Consistency::Any => ConsistencyLevel::Any,
+        Consistency::One => ConsistencyLevel::One,
+        Consistency::Two => ConsistencyLevel::Two,
+        Consistency::Three => ConsistencyLevel::Three,
+        Consistency::Quorum => ConsistencyLevel::Quorum,
+        Consistency::All => ConsistencyLevel::All,
+        Consistency::LocalQuorum => ConsistencyLevel::LocalQuorum,
+        Consistency::EachQuorum => ConsistencyLevel::EachQuorum,
+        Consistency::Serial => ConsistencyLevel::Serial,
+        Consistency::LocalSerial => ConsistencyLevel::LocalSerial,
+        Consistency::LocalOne => ConsistencyLevel::LocalOne,
+    }
+}
+
+/// The protocol's consistency code for a cluster level.
+pub fn consistency(level: ConsistencyLevel) -> Consistency {
+    match level {
+        ConsistencyLevel::Any => Consistency::Any,
+        ConsistencyLevel::One => Consistency::One,
+        ConsistencyLevel::Two => Consistency::Two,
+        ConsistencyLevel::Three => Consistency::Three,
+        ConsistencyLevel::Quorum => Consistency::Quorum,
+        ConsistencyLevel::All => Consistency::All,
+        ConsistencyLevel::LocalQuorum => Consistency::LocalQuorum,
+        ConsistencyLevel::EachQuorum => Consistency::EachQuorum,
+        ConsistencyLevel::Serial => Consistency::Serial,
+        ConsistencyLevel::LocalSerial => Consistency::LocalSerial,
+        ConsistencyLevel::LocalOne => Consistency::LocalOne,
+    }
+}
+
+fn write_type(w: WriteType) -> cc::WriteType {
+    match w {
+        WriteType::Simple => cc::WriteType::Simple,
+        WriteType::Batch => cc::WriteType::Batch,
+        WriteType::UnloggedBatch => cc::WriteType::UnloggedBatch,
+        WriteType::Counter => cc::WriteType::Counter,
+        WriteType::BatchLog => cc::WriteType::BatchLog,
+        WriteType::Cas => cc::WriteType::Cas,
+        WriteType::View => cc::WriteType::View,
+        WriteType::Cdc => cc::WriteType::Cdc,
+        // A write type a later protocol adds: the closest, a plain write.
+        WriteType::Other(_) => cc::WriteType::Simple,
+    }
+}
+
+fn protocol_write_type(w: cc::WriteType) -> WriteType {
+    match w {
+        cc::WriteType::Simple => WriteType::Simple,
+        cc::WriteType::Batch => WriteType::Batch,
+        cc::WriteType::UnloggedBatch => WriteType::UnloggedBatch,
+        cc::WriteType::Counter => WriteType::Counter,
+        cc::WriteType::BatchLog => WriteType::BatchLog,
+        cc::WriteType::Cas => WriteType::Cas,
+        cc::WriteType::View => WriteType::View,
+        cc::WriteType::Cdc => WriteType::Cdc,
+    }
+}
+
+fn int(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A coordinator failure as the client sees it.
+pub fn error_response(error: CoordinatorError) -> ErrorResponse {
+    let message = error.to_string();
+    let kind = match error {
+        CoordinatorError::Unavailable(u) => ErrorKind::Unavailable {
+            consistency: consistency(u.cl),
+            required: int(u.required),
+            alive: int(u.alive),
+        },
+        CoordinatorError::WriteTimeout {
+            cl,
+            received,
+            block_for,
+            write_type,
+        } => ErrorKind::WriteTimeout {
+            consistency: consistency(cl),
+            received: int(received),
+            block_for: int(block_for),
+            write_type: protocol_write_type(write_type),
+        },
+        CoordinatorError::ReadTimeout {
+            cl,
+            received,
+            block_for,
+            data_present,
+        } => ErrorKind::ReadTimeout {
+            consistency: consistency(cl),
+            received: int(received),
+            block_for: int(block_for),
+            data_present,
+        },
+        CoordinatorError::WriteFailure {
+            cl,
+            received,
+            block_for,
+            failures,
+            write_type,
+            ..
+        } => ErrorKind::WriteFailure {
+            consistency: consistency(cl),
+            received: int(received),
+            block_for: int(block_for),
+            num_failures: int(failures),
+            write_type: protocol_write_type(write_type),
+        },
+        CoordinatorError::ReadFailure {
+            cl,
+            received,
+            block_for,
+            failures,
+            data_present,
+            ..
+        } => ErrorKind::ReadFailure {
+            consistency: consistency(cl),
+            received: int(received),
+            block_for: int(block_for),
+            num_failures: int(failures),
+            data_present,
+        },
+        CoordinatorError::Overloaded(_) => ErrorKind::Overloaded,
+        CoordinatorError::Invalid(_) => ErrorKind::Invalid,
+        CoordinatorError::Storage(_) => ErrorKind::ServerError,
+    };
+    ErrorResponse::new(kind, message)
+}
+
+fn limits(l: ReadLimits) -> cc::ReadLimits {
+    cc::ReadLimits {
+        max_rows: l.max_rows,
+        max_tombstones: l.max_tombstones,
+    }
+}
+
+fn outcome(o: cc::ReadOutcome) -> ReadOutcome {
+    ReadOutcome {
+        partitions: o
+            .partitions
+            .into_iter()
+            .map(|p| PartitionData {
+                key: p.key,
+                deletion: p.deletion,
+                static_row: p.static_row,
+                rows: p.rows,
+            })
+            .collect(),
+        stopped_at_limit: o.stopped_at_limit,
+        tombstones_scanned: o.tombstones_scanned,
+    }
+}
+
+impl Coordinator for DistributedCoordinator {
+    fn write(
+        &self,
+        mutations: Vec<Mutation>,
+        consistency: Consistency,
+        kind: WriteType,
+    ) -> BoxFuture<'_, Result<(), ErrorResponse>> {
+        Box::pin(async move {
+            let (cl, kind) = (level(consistency), write_type(kind));
+            for (strategy, group) in self.group(mutations)? {
+                self.inner
+                    .write(group, cl, kind, strategy.as_ref())
+                    .await
+                    .map_err(error_response)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn read(
+        &self,
+        table: TableId,
+        read: PartitionRead,
+        read_limits: ReadLimits,
+        consistency: Consistency,
+    ) -> BoxFuture<'_, Result<ReadOutcome, ErrorResponse>> {
+        Box::pin(async move {
+            let strategy = self.strategy(table)?;
+            let cl = level(consistency);
+            self.inner
+                .read(table, read, limits(read_limits), cl, strategy.as_ref())
+                .await
+                .map(outcome)
+                .map_err(error_response)
+        })
+    }
+
+    fn scan(
+        &self,
+        table: TableId,
+        scan: ScanCommand,
+        read_limits: ReadLimits,
+        consistency: Consistency,
+    ) -> BoxFuture<'_, Result<ReadOutcome, ErrorResponse>> {
+        Box::pin(async move {
+            let strategy = self.strategy(table)?;
+            let cl = level(consistency);
+            self.inner
+                .scan(table, scan, limits(read_limits), cl, strategy.as_ref())
+                .await
+                .map(outcome)
+                .map_err(error_response)
+        })
+    }
+
+    fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>> {
+        let engine = Arc::clone(&self.local_engine);
+        let peers = (self.truncate_peers)(table);
+        Box::pin(async move {
+            let failed = |m: String| ErrorResponse::new(ErrorKind::TruncateError, m);
+            peers.await.map_err(failed)?;
+            tokio::task::spawn_blocking(move || engine.truncate(table))
+                .await
+                .map_err(|e| failed(e.to_string()))?
+                .map_err(|e| super::storage_error(&e))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_map_both_ways() {
+        for c in Consistency::ALL {
+            assert_eq!(consistency(level(c)), c);
+        }
+    }
+
+    #[test]
+    fn unavailable_keeps_its_fields() {
+        let e = error_response(CoordinatorError::Unavailable(
+            cluster::consistency::Unavailable {
+                cl: ConsistencyLevel::All,
+                required: 3,
+                alive: 2,
+                dc: None,
+            },
+        ));
+        assert_eq!(
+            e.kind,
+            ErrorKind::Unavailable {
+                consistency: Consistency::All,
+                required: 3,
+                alive: 2
+            }
+        );
+    }
+}

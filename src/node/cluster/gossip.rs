@@ -1,0 +1,161 @@
+//! Gossip driven over messaging: the SYN → ACK → ACK2 handlers, the 1 s
+//! rounds, and what follows an exchange that changed something (a new
+//! snapshot, `system.peers`, client events, schema pulls).
+//!
+//! The [`Gossiper`](cluster::gossip::Gossiper) is sans-IO: it is called under
+//! a short mutex with the time, and the messages it returns are sent after
+//! the lock is released. Every gossip message travels one-way, answered to
+//! the sender's listen address, as in Cassandra.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use cluster::gossip::{ApplicationState, GossipMessage};
+use cluster::net::kind::ONE_WAY_ID;
+use cluster::net::{Endpoint, Message, Verb};
+
+use super::{GossipState, Shared, events, schema_sync};
+use crate::node::identity::format_uuid;
+
+/// Cassandra's gossip interval.
+const ROUND: Duration = Duration::from_secs(1);
+
+/// Registers the three gossip verbs.
+pub(super) fn register(shared: &Arc<Shared>) {
+    for verb in [
+        Verb::GOSSIP_DIGEST_SYN,
+        Verb::GOSSIP_DIGEST_ACK,
+        Verb::GOSSIP_DIGEST_ACK2,
+    ] {
+        let weak = Arc::downgrade(shared);
+        shared.messaging.register(verb, move |payload, from| {
+            let weak = weak.clone();
+            async move {
+                if let Some(shared) = weak.upgrade() {
+                    on_message(&shared, verb, payload, from).await;
+                }
+                None
+            }
+        });
+    }
+}
+
+async fn on_message(shared: &Arc<Shared>, verb: Verb, payload: Vec<u8>, from: Endpoint) {
+    let message = Message {
+        verb,
+        id: ONE_WAY_ID,
+        payload,
+    };
+    let message = match GossipMessage::from_message(&message) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::debug!(%from, %error, "dropping a malformed gossip message");
+            return;
+        }
+    };
+    let reply = {
+        let now = shared.now_ms();
+        match shared.gossip().gossiper.handle(&message, now) {
+            Ok(reply) => reply,
+            Err(error) => {
+                tracing::warn!(%from, %error, "refusing gossip");
+                None
+            }
+        }
+    };
+    after_exchange(shared);
+    if let Some(reply) = reply {
+        send(shared, from, &reply).await;
+    }
+}
+
+/// Sends a gossip message one-way; a full queue or a closed transport only
+/// loses this message (gossip retries every round).
+pub(super) async fn send(shared: &Shared, to: Endpoint, message: &GossipMessage) {
+    let payload = message.to_message(ONE_WAY_ID).payload;
+    if let Err(error) = shared.messaging.one_way(to, message.verb(), payload).await {
+        tracing::debug!(%to, %error, "gossip message not sent");
+    }
+}
+
+/// The 1 s gossip task; ends when the service is dropped.
+pub(super) async fn run_rounds(shared: Weak<Shared>) {
+    let mut interval = tokio::time::interval(ROUND);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        round(&shared).await;
+    }
+}
+
+async fn round(shared: &Arc<Shared>) {
+    let syns = {
+        let now = shared.now_ms();
+        let mut gossip = shared.gossip();
+        announce_schema(&mut gossip, &shared.schema);
+        let GossipState { gossiper, rng } = &mut *gossip;
+        gossiper.tick(now, rng)
+    };
+    after_exchange(shared);
+    // Also every round, so a failed pull is retried.
+    schema_sync::pull_if_behind(shared, &shared.view.get());
+    for (to, syn) in syns {
+        send(shared, to, &GossipMessage::Syn(syn)).await;
+    }
+}
+
+/// Opens a round with every live peer at once (after a schema change, so
+/// the new version spreads without waiting for random rounds).
+pub(super) async fn round_with_all(shared: &Arc<Shared>) {
+    let (syn, peers) = {
+        let mut gossip = shared.gossip();
+        announce_schema(&mut gossip, &shared.schema);
+        let peers: Vec<Endpoint> = gossip.gossiper.live_members().iter().copied().collect();
+        (gossip.gossiper.make_syn(), peers)
+    };
+    for peer in peers {
+        send(shared, peer, &GossipMessage::Syn(syn.clone())).await;
+    }
+}
+
+/// Sets SCHEMA to the catalog's version when it moved on; whether it did.
+fn announce_schema(gossip: &mut GossipState, schema: &crate::schema::SchemaService) -> bool {
+    let version = format_uuid(&schema.version());
+    let local = gossip.gossiper.local();
+    let announced = gossip
+        .gossiper
+        .endpoint_state(local)
+        .and_then(|s| s.get(ApplicationState::Schema));
+    if announced == Some(version.as_str()) {
+        return false;
+    }
+    gossip
+        .gossiper
+        .set_local_state(ApplicationState::Schema, version);
+    true
+}
+
+/// After an exchange: when gossip reports changes, rebuild the snapshot and
+/// act on it (peers table, client events, schema pulls).
+pub(super) fn after_exchange(shared: &Arc<Shared>) {
+    let old = shared.view.get();
+    let rebuilt = {
+        let mut gossip = shared.gossip();
+        let changes = gossip.gossiper.take_events();
+        if changes.is_empty() && !old.members.is_empty() {
+            return;
+        }
+        let live = gossip.gossiper.live_members();
+        let view = old.rebuild(gossip.gossiper.endpoint_states(), live, Instant::now());
+        (changes, view)
+    };
+    let (changes, view) = rebuilt;
+    shared.view.set(view);
+    let view = shared.view.get();
+    shared.system_tables.set_peers(events::peer_infos(&view));
+    events::publish(shared, &changes, &view);
+    schema_sync::pull_if_behind(shared, &view);
+}

@@ -1,0 +1,293 @@
+//! The node's place in a cluster: internode TCP on the storage port, gossip
+//! membership, the replica protocol served from the local engine, and the
+//! snapshot of members, ring and liveness the coordinator routes by.
+//!
+//! [`ClusterService::start`] binds a [`TcpTransport`] on
+//! `listen_address:storage_port`, puts [`Messaging`] on it and registers the
+//! verbs: gossip's SYN/ACK/ACK2 (each answered one-way to the sender's
+//! listen address, as Cassandra does), the replica protocol (MUTATION, READ,
+//! RANGE_READ through [`Replica::handle`]), and the node's own verbs
+//! ([`verbs`]: schema pull and push, truncate). A 1 s task runs gossip
+//! rounds. After every exchange that changed something, the snapshot
+//! ([`ClusterView`]) is rebuilt, `system.peers` is refreshed, and UP/DOWN and
+//! NEW_NODE/REMOVED_NODE events go to REGISTERed CQL clients.
+//!
+//! A node alone (its only seed is itself, the default) gossips with nobody,
+//! owns the whole ring and so serves every request locally, as before.
+
+mod events;
+mod gossip;
+mod peers;
+mod schema_sync;
+mod truncate;
+pub use truncate::truncate_peers;
+pub mod verbs;
+mod view;
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Instant;
+
+use cluster::coordinator::Topology;
+use cluster::gossip::{ApplicationState, GossipConfig, Gossiper, Status};
+use cluster::membership::{self, LocalInfo};
+use cluster::net::messaging::Messaging;
+use cluster::net::tcp::{TcpConfig, TcpTransport};
+use cluster::net::{Endpoint, Transport};
+use cluster::replica::Replica;
+use cluster::ring::HostId;
+use cql_lite::server::EventSender;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use storage::{Engine, Token};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::schema::{SchemaService, SystemTables};
+
+pub use peers::MessagingPeers;
+pub use view::{ClusterView, ViewCell};
+
+use super::identity::{self, Identity};
+
+/// The partitioner every node must share (gossip refuses others).
+pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+
+/// What the cluster service is started with.
+#[derive(Debug)]
+pub struct ClusterParts<'a> {
+    /// The node's configuration.
+    pub config: &'a Config,
+    /// Its host id and tokens.
+    pub identity: &'a Identity,
+    /// The local engine, served to other nodes as a replica.
+    pub engine: Arc<Engine>,
+    /// The schema catalog, announced and synchronised.
+    pub schema: Arc<SchemaService>,
+    /// Where `system.peers` rows are published.
+    pub system_tables: Arc<SystemTables>,
+}
+
+/// Gossip's state machine and the RNG its rounds draw targets with.
+#[derive(Debug)]
+struct GossipState {
+    gossiper: Gossiper,
+    rng: StdRng,
+}
+
+/// State shared by the service's tasks and verb handlers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    gossip: Mutex<GossipState>,
+    started: Instant,
+    view: Arc<ViewCell>,
+    messaging: Arc<Messaging>,
+    replica: Arc<Replica>,
+    schema: Arc<SchemaService>,
+    system_tables: Arc<SystemTables>,
+    events: OnceLock<EventSender>,
+    /// Peers a schema pull is in flight from: at most one each.
+    pulls: Mutex<HashSet<Endpoint>>,
+    /// Hosts announced to clients as NEW_NODE already.
+    known_hosts: Mutex<BTreeSet<HostId>>,
+}
+
+impl Shared {
+    /// Milliseconds since the service started: gossip's clock.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn gossip(&self) -> std::sync::MutexGuard<'_, GossipState> {
+        // Gossip's state is replaced field by field by pure functions; a
+        // panic elsewhere leaves it usable.
+        self.gossip.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The running cluster service of one node.
+#[derive(Debug)]
+pub struct ClusterService {
+    shared: Arc<Shared>,
+    transport: Arc<TcpTransport>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ClusterService {
+    /// Binds the storage port, announces this node and starts gossiping.
+    pub async fn start(parts: ClusterParts<'_>) -> std::io::Result<ClusterService> {
+        let config = parts.config;
+        let listen = SocketAddr::new(config.listen_address, config.storage_port);
+        let transport = Arc::new(TcpTransport::bind(listen, TcpConfig::default()).await?);
+        let local = transport.local();
+        let as_dyn: Arc<dyn Transport> = transport.clone();
+        let messaging = Arc::new(Messaging::new(as_dyn));
+        let host = HostId(parts.identity.host_id);
+        let gossip = new_gossip(config, parts.identity, local, &parts.schema);
+        let view = Arc::new(ViewCell::new(ClusterView::alone(local, host)));
+        let shared = Arc::new(Shared {
+            gossip: Mutex::new(gossip),
+            started: Instant::now(),
+            view,
+            messaging,
+            replica: Replica::new(parts.engine),
+            schema: parts.schema,
+            system_tables: parts.system_tables,
+            events: OnceLock::new(),
+            pulls: Mutex::new(HashSet::new()),
+            known_hosts: Mutex::new(BTreeSet::from([host])),
+        });
+        gossip::after_exchange(&shared);
+        register_verbs(&shared);
+        let tasks = vec![
+            tokio::spawn(gossip::run_rounds(Arc::downgrade(&shared))),
+            tokio::spawn(schema_sync::watch_local_schema(Arc::downgrade(&shared))),
+        ];
+        tracing::info!(%local, %host, "internode messaging and gossip started");
+        Ok(ClusterService {
+            shared,
+            transport,
+            tasks,
+        })
+    }
+
+    /// Where REGISTERed CQL clients get STATUS_CHANGE and TOPOLOGY_CHANGE.
+    pub fn set_event_sender(&self, events: EventSender) {
+        let _ = self.shared.events.set(events);
+    }
+
+    /// The current snapshot of the cluster.
+    pub fn view(&self) -> Arc<ClusterView> {
+        self.shared.view.get()
+    }
+
+    /// The snapshot cell itself.
+    pub fn view_cell(&self) -> Arc<ViewCell> {
+        Arc::clone(&self.shared.view)
+    }
+
+    /// The snapshot cell, as the coordinator's [`Topology`].
+    pub fn topology(&self) -> Arc<dyn Topology> {
+        self.shared.view.clone()
+    }
+
+    /// The coordinator's way to other replicas.
+    pub fn peers(&self) -> Arc<MessagingPeers> {
+        Arc::new(MessagingPeers {
+            messaging: Arc::clone(&self.shared.messaging),
+            view: Arc::clone(&self.shared.view),
+        })
+    }
+
+    /// This node's replica (the coordinator calls it directly).
+    pub fn replica(&self) -> Arc<Replica> {
+        Arc::clone(&self.shared.replica)
+    }
+
+    /// Internode messaging (for the coordinator's cluster-wide verbs).
+    pub fn messaging(&self) -> Arc<Messaging> {
+        Arc::clone(&self.shared.messaging)
+    }
+
+    /// Tells live peers this node is going away (they mark it down at once),
+    /// then stops gossip, closes the transport and the replica.
+    pub async fn shutdown(self) {
+        let goodbyes = self.shared.gossip().gossiper.announce_shutdown();
+        for (peer, message) in goodbyes {
+            let payload = message.to_message(0).payload;
+            let _ = self
+                .shared
+                .messaging
+                .one_way(peer, message.verb(), payload)
+                .await;
+        }
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        // Lets the writers flush the goodbyes (bounded by the grace period).
+        self.transport.shutdown().await;
+        self.shared.replica.shutdown();
+        tracing::info!("left the cluster's gossip");
+    }
+}
+
+/// A gossiper for this node with everything it announces set.
+fn new_gossip(
+    config: &Config,
+    identity: &Identity,
+    local: Endpoint,
+    schema: &SchemaService,
+) -> GossipState {
+    let mut gossip_config =
+        GossipConfig::new(config.cluster_name.clone(), PARTITIONER, seeds(config));
+    gossip_config.phi_threshold = config.phi_convict_threshold;
+    let mut gossiper = Gossiper::new(local, identity::generation(), gossip_config);
+    let info = LocalInfo {
+        host_id: HostId(identity.host_id),
+        tokens: identity.tokens.iter().copied().map(Token).collect(),
+        datacenter: config.dc.clone(),
+        rack: config.rack.clone(),
+        native_address: SocketAddr::new(config.rpc_address, config.native_transport_port),
+        release_version: crate::schema::RELEASE_VERSION.to_owned(),
+    };
+    for (state, value) in membership::announce(&info, Status::Normal) {
+        gossiper.set_local_state(state, value);
+    }
+    let version = identity::format_uuid(&schema.version());
+    gossiper.set_local_state(ApplicationState::Schema, version);
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(&identity.host_id);
+    GossipState {
+        gossiper,
+        rng: StdRng::from_seed(seed),
+    }
+}
+
+/// The configured seeds as internode addresses; a seed without a port uses
+/// this node's storage port.
+fn seeds(config: &Config) -> Vec<Endpoint> {
+    config
+        .seeds
+        .iter()
+        .filter_map(|seed| {
+            let parsed = seed.parse::<SocketAddr>().ok().or_else(|| {
+                seed.parse::<std::net::IpAddr>()
+                    .ok()
+                    .map(|ip| SocketAddr::new(ip, config.storage_port))
+            });
+            if parsed.is_none() {
+                tracing::warn!(%seed, "ignoring a seed that is not an address");
+            }
+            parsed
+        })
+        .collect()
+}
+
+/// Registers every verb this node serves; handlers hold the shared state
+/// weakly so that dropping the service frees it.
+fn register_verbs(shared: &Arc<Shared>) {
+    gossip::register(shared);
+    schema_sync::register(shared);
+    truncate::register(shared);
+    let replica = Arc::downgrade(&shared.replica);
+    for verb in [
+        cluster::coordinator::verbs::MUTATION,
+        cluster::coordinator::verbs::READ,
+        cluster::coordinator::verbs::RANGE_READ,
+    ] {
+        let replica: Weak<Replica> = replica.clone();
+        shared.messaging.register(verb, move |payload, _from| {
+            let work = replica.upgrade().and_then(|r| r.handle(verb, payload));
+            async move {
+                match work {
+                    Some(work) => Some(work.await),
+                    None => None,
+                }
+            }
+        });
+    }
+}

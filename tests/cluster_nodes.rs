@@ -1,0 +1,308 @@
+//! Three nodes in one process, on 127.0.0.1–3, form one database: they find
+//! each other through the seed, agree on schema, replicate at RF 3, serve
+//! QUORUM with a node down, refuse ALL with Unavailable while it is down,
+//! and serve ALL again once it is back. Drivers see the ring in
+//! `system.peers` and route by token.
+
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use basalt::config::Config;
+use basalt::node::Node;
+use bytes::Bytes;
+use cql_lite::client::{Client, ClientError};
+use cql_lite::{Consistency, ErrorKind, QueryParameters, QueryResult};
+use scylla::client::session_builder::SessionBuilder;
+use tempfile::TempDir;
+
+fn ip(i: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, i))
+}
+
+/// A port free on 127.0.0.1, .2 and .3 alike, so every node uses the same
+/// CQL port (drivers reach peers on the port they first connected to).
+fn common_port() -> u16 {
+    loop {
+        let first = TcpListener::bind((ip(1), 0)).expect("bind");
+        let port = first.local_addr().expect("addr").port();
+        let others: Vec<_> = (2..=3).map(|i| TcpListener::bind((ip(i), port))).collect();
+        if others.iter().all(Result::is_ok) {
+            return port;
+        }
+    }
+}
+
+struct Ports {
+    native: u16,
+    storage: u16,
+    admin: u16,
+}
+
+struct ClusterNode {
+    node: Option<Node>,
+    config: Config,
+    _dir: TempDir,
+}
+
+impl ClusterNode {
+    async fn start(i: u8, ports: &Ports) -> ClusterNode {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = Config {
+            listen_address: ip(i),
+            rpc_address: ip(i),
+            native_transport_port: ports.native,
+            storage_port: ports.storage,
+            admin_port: ports.admin,
+            seeds: vec!["127.0.0.1".to_owned()],
+            data_file_directories: vec![dir.path().join("data")],
+            commitlog_directory: dir.path().join("commitlog"),
+            ..Config::default()
+        };
+        let node = Node::start(&config).await.expect("node starts");
+        ClusterNode {
+            node: Some(node),
+            config,
+            _dir: dir,
+        }
+    }
+
+    fn node(&self) -> &Node {
+        self.node.as_ref().expect("running")
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.config.rpc_address, self.config.native_transport_port)
+    }
+
+    fn live(&self) -> usize {
+        self.node().cluster().view().live_members().count()
+    }
+
+    async fn stop(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    async fn restart(&mut self) {
+        self.stop().await;
+        let node = Node::start(&self.config).await.expect("node restarts");
+        self.node = Some(node);
+    }
+
+    async fn client(&self) -> Client {
+        Client::connect(self.addr()).await.expect("connect")
+    }
+}
+
+/// Polls `check` every 100 ms until it holds; panics after `limit`.
+async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn rows(result: QueryResult) -> Vec<Vec<Option<Bytes>>> {
+    match result {
+        QueryResult::Rows(rows) => rows.rows,
+        other => panic!("expected rows, got {other:?}"),
+    }
+}
+
+async fn query(client: &Client, cql: &str, cl: Consistency) -> Result<QueryResult, ClientError> {
+    client.query(cql, QueryParameters::new(cl)).await
+}
+
+async fn schema_version(node: &ClusterNode) -> Bytes {
+    let client = node.client().await;
+    let result = query(
+        &client,
+        "SELECT schema_version FROM system.local",
+        Consistency::One,
+    )
+    .await
+    .expect("system.local");
+    rows(result)[0][0].clone().expect("a version")
+}
+
+/// A `set<text>` cell's elements.
+fn text_set(bytes: &[u8]) -> Vec<String> {
+    let int = |b: &[u8]| i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let (count, mut at) = (int(bytes), 4);
+    (0..count)
+        .map(|_| {
+            let len = int(&bytes[at..]);
+            let s = String::from_utf8(bytes[at + 4..at + 4 + len].to_vec()).expect("utf8");
+            at += 4 + len;
+            s
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_form_one_database() {
+    support::bounded(async {
+        let ports = Ports {
+            native: common_port(),
+            storage: common_port(),
+            admin: common_port(),
+        };
+        let mut nodes = Vec::new();
+        for i in 1..=3 {
+            nodes.push(ClusterNode::start(i, &ports).await);
+        }
+        eventually("every node sees three live members", Duration::from_secs(20), async || {
+            nodes.iter().all(|n| n.live() == 3)
+        })
+        .await;
+
+        let c1 = nodes[0].client().await;
+        query(
+            &c1,
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            Consistency::One,
+        )
+        .await
+        .expect("create keyspace");
+        await_agreement(&nodes).await;
+        query(&c1, "CREATE TABLE ks.t (k int PRIMARY KEY, v text)", Consistency::One)
+            .await
+            .expect("create table");
+        await_agreement(&nodes).await;
+
+        query(&c1, "INSERT INTO ks.t (k, v) VALUES (1, 'one')", Consistency::Quorum)
+            .await
+            .expect("QUORUM write through node 1");
+        let c3 = nodes[2].client().await;
+        let read = query(&c3, "SELECT v FROM ks.t WHERE k = 1", Consistency::Quorum)
+            .await
+            .expect("QUORUM read through node 3");
+        assert_eq!(rows(read)[0][0].as_deref(), Some(&b"one"[..]));
+
+        check_peers(&nodes).await;
+        check_driver_routing(&nodes).await;
+        check_outage(&mut nodes, &c1).await;
+    })
+    .await;
+}
+
+async fn await_agreement(nodes: &[ClusterNode]) {
+    eventually("schema agreement", Duration::from_secs(15), async || {
+        let mut versions = Vec::new();
+        for n in nodes {
+            versions.push(schema_version(n).await);
+        }
+        versions.windows(2).all(|w| w[0] == w[1])
+    })
+    .await;
+}
+
+/// `system.peers` on node 2 lists nodes 1 and 3 with their host ids and
+/// tokens.
+async fn check_peers(nodes: &[ClusterNode]) {
+    let c2 = nodes[1].client().await;
+    let result = query(
+        &c2,
+        "SELECT peer, host_id, tokens FROM system.peers",
+        Consistency::One,
+    )
+    .await
+    .expect("system.peers");
+    let mut peers: Vec<(Vec<u8>, Vec<u8>, Vec<String>)> = rows(result)
+        .into_iter()
+        .map(|r| {
+            let cell = |i: usize| r[i].clone().expect("a value").to_vec();
+            (cell(0), cell(1), text_set(&cell(2)))
+        })
+        .collect();
+    peers.sort();
+    assert_eq!(peers.len(), 2, "{peers:?}");
+    for (peer, n) in peers.iter().zip([&nodes[0], &nodes[2]]) {
+        let view = n.node().cluster().view();
+        let me = view.member(view.local_host).expect("itself");
+        let IpAddr::V4(address) = n.config.listen_address else {
+            panic!("IPv4 only")
+        };
+        assert_eq!(peer.0, address.octets().to_vec());
+        assert_eq!(peer.1, me.host_id.0.to_vec());
+        let mut tokens: Vec<String> = me.tokens.iter().map(|t| t.0.to_string()).collect();
+        let mut got = peer.2.clone();
+        tokens.sort();
+        got.sort();
+        assert_eq!(got, tokens);
+    }
+}
+
+/// The scylla driver, given only node 1, finds all three and routes a
+/// partition of an RF 3 keyspace to three replicas.
+async fn check_driver_routing(nodes: &[ClusterNode]) {
+    let session = SessionBuilder::new()
+        .known_node_addr(nodes[0].addr())
+        .build()
+        .await
+        .expect("the driver connects");
+    session.await_schema_agreement().await.expect("agreement");
+    let state = session.get_cluster_state();
+    assert_eq!(state.get_nodes_info().len(), 3);
+    let replicas = state.get_endpoints("ks", "t", &(1_i32,)).expect("token");
+    assert_eq!(replicas.len(), 3);
+    let (v,): (String,) = session
+        .query_unpaged("SELECT v FROM ks.t WHERE k = 1", &[])
+        .await
+        .expect("select")
+        .into_rows_result()
+        .expect("rows")
+        .single_row()
+        .expect("row");
+    assert_eq!(v, "one");
+}
+
+/// Node 3 stops: QUORUM still works, ALL is Unavailable (3 required, 2
+/// alive); once it is back, ALL works again.
+async fn check_outage(nodes: &mut [ClusterNode], c1: &Client) {
+    nodes[2].stop().await;
+    let write = "INSERT INTO ks.t (k, v) VALUES (2, 'two')";
+    eventually(
+        "ALL is unavailable",
+        Duration::from_secs(15),
+        async || match query(c1, write, Consistency::All).await {
+            Err(ClientError::Server(e)) => {
+                assert_eq!(
+                    e.kind,
+                    ErrorKind::Unavailable {
+                        consistency: Consistency::All,
+                        required: 3,
+                        alive: 2
+                    }
+                );
+                true
+            }
+            _ => false,
+        },
+    )
+    .await;
+    query(c1, write, Consistency::Quorum)
+        .await
+        .expect("QUORUM write with a node down");
+    nodes[2].restart().await;
+    eventually("node 3 is back", Duration::from_secs(20), async || {
+        nodes.iter().all(|n| n.live() == 3)
+    })
+    .await;
+    eventually(
+        "ALL works again",
+        Duration::from_secs(20),
+        async || match query(c1, "SELECT v FROM ks.t WHERE k = 1", Consistency::All).await {
+            Ok(result) => rows(result)[0][0].as_deref() == Some(&b"one"[..]),
+            Err(_) => false,
+        },
+    )
+    .await;
+    for n in nodes.iter_mut() {
+        n.stop().await;
+    }
+}

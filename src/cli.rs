@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a node.
     Server(ServerArgs),
+    /// Operator commands against a running node (Cassandra's nodetool).
+    Nodetool(crate::nodetool::NodetoolArgs),
 }
 
 /// `basalt server`: flags override the configuration file, which overrides the
@@ -125,6 +127,7 @@ mod tests {
             Cli::try_parse_from(std::iter::once("basalt").chain(args.iter().copied())).unwrap();
         match cli.command {
             Command::Server(args) => args,
+            other => panic!("not a server command: {other:?}"),
         }
     }
 

@@ -81,7 +81,7 @@ fn literal_for(ty: &CqlType, text: &str) -> Result<Literal, String> {
 
 fn hex(text: &str) -> Result<Vec<u8>, String> {
     let bad = || format!("'{text}' is not a hex string");
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..text.len())

@@ -28,6 +28,8 @@ use tokio::sync::oneshot;
 use crate::metrics::Metrics;
 use crate::schema::SchemaService;
 
+#[cfg(test)]
+pub(crate) use routes::status_report;
 pub use view::{ClusterView, LocalNode, LocalView};
 
 /// A boxed future, for [`NodeControl`]'s object-safe async method.

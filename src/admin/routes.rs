@@ -103,37 +103,43 @@ fn by_datacenter(mut nodes: Vec<NodeRecord>) -> BTreeMap<String, Vec<NodeRecord>
 async fn status(State(s): S, Query(q): Query<KeyspaceQuery>) -> Result<Json<api::Status>, Failure> {
     blocking(move || {
         let owns = effective(&*s.view, &s.schema.current(), q.keyspace.as_deref())?;
-        let datacenters = by_datacenter(s.view.nodes())
-            .into_iter()
-            .map(|(name, nodes)| api::DcStatus {
-                name,
-                nodes: nodes
-                    .iter()
-                    .map(|n| {
-                        let (status, state) = status_letter(n);
-                        api::NodeStatus {
-                            status: status.to_owned(),
-                            state: state.to_owned(),
-                            address: n.address.to_string(),
-                            load_bytes: n.load_bytes,
-                            tokens: n.tokens.len(),
-                            owns: owns
-                                .as_ref()
-                                .map(|o| o.get(&n.host_id).copied().unwrap_or(0.0)),
-                            host_id: format_uuid(&n.host_id),
-                            rack: n.rack.clone(),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        let ownership_note = owns.is_none().then(|| OWNERSHIP_NOTE.to_owned());
-        Ok(Json(api::Status {
-            datacenters,
-            ownership_note,
-        }))
+        Ok(Json(status_report(&*s.view, owns.as_ref())))
     })
     .await
+}
+
+/// The status of every node in `view`, with `owns` (effective ownership by host)
+/// or, without it, Cassandra's note.
+pub(crate) fn status_report(
+    view: &dyn ClusterView,
+    owns: Option<&BTreeMap<HostId, f64>>,
+) -> api::Status {
+    let datacenters = by_datacenter(view.nodes())
+        .into_iter()
+        .map(|(name, nodes)| api::DcStatus {
+            name,
+            nodes: nodes
+                .iter()
+                .map(|n| {
+                    let (status, state) = status_letter(n);
+                    api::NodeStatus {
+                        status: status.to_owned(),
+                        state: state.to_owned(),
+                        address: n.address.to_string(),
+                        load_bytes: n.load_bytes,
+                        tokens: n.tokens.len(),
+                        owns: owns.map(|o| o.get(&n.host_id).copied().unwrap_or(0.0)),
+                        host_id: format_uuid(&n.host_id),
+                        rack: n.rack.clone(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    api::Status {
+        datacenters,
+        ownership_note: owns.is_none().then(|| OWNERSHIP_NOTE.to_owned()),
+    }
 }
 
 async fn ring(State(s): S, Query(q): Query<KeyspaceQuery>) -> Result<Json<api::Ring>, Failure> {

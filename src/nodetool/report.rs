@@ -201,3 +201,6 @@ fn table_lines(out: &mut String, t: &api::TableStat) {
     }
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,21 +5,25 @@
 //! requests first, then flush memtables and close the commit log, so every
 //! acknowledged write is in an SSTable or a synced log segment.
 
+mod control;
 mod handler;
 pub mod identity;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
 use storage::Engine;
 
+use crate::admin::{AdminServer, AdminState, LocalNode, LocalView};
 use crate::config::Config;
 use crate::coordinator::LocalCoordinator;
 use crate::cql::Guardrails;
 use crate::cql::executor::{Executor, ExecutorParts};
 use crate::hlc::{Hlc, StorageClock, SystemWallClock};
+use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
 pub use handler::CqlHandler;
@@ -41,15 +45,18 @@ pub enum NodeError {
 /// A started node.
 #[derive(Debug)]
 pub struct Node {
-    server: Server,
+    lifecycle: Arc<control::Lifecycle>,
+    local_addr: SocketAddr,
+    admin: AdminServer,
     engine: Arc<Engine>,
     executor: Arc<Executor>,
     events: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
-    /// Opens storage and the catalog, and starts serving CQL.
+    /// Opens storage and the catalog, and starts serving CQL and the admin API.
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
+        let started = Instant::now();
         let engine = open_engine(config).await?;
         let data_dir = config
             .engine_options(Arc::new(StorageClock(SystemWallClock)))
@@ -61,6 +68,7 @@ impl Node {
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
         );
         let node_info = node_info(config, &identity);
+        let local = local_node(config, &identity, node_info.gossip_generation);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: Arc::new(LocalCoordinator::new(Arc::clone(&engine))),
@@ -69,17 +77,33 @@ impl Node {
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
         }));
+        let metrics = Arc::new(Metrics::new());
         let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
         let server = Server::bind(
             address,
             server_config(config),
-            Arc::new(CqlHandler::new(Arc::clone(&executor))),
+            Arc::new(CqlHandler::new(Arc::clone(&executor), Arc::clone(&metrics))),
         )
         .await?;
+        let local_addr = server.local_addr();
         let events = forward_schema_events(&schema, server.events());
         tracing::info!(%address, "listening for CQL clients");
+        let lifecycle = Arc::new(control::Lifecycle::new(server, Arc::clone(&engine)));
+        let view = LocalView::new(local, Arc::clone(&engine), Arc::clone(&schema));
+        let state = AdminState {
+            view: Arc::new(view),
+            engine: Arc::clone(&engine),
+            schema,
+            metrics,
+            control: Arc::clone(&lifecycle) as _,
+            started,
+        };
+        let admin_address = SocketAddr::new(config.listen_address, config.admin_port);
+        let admin = AdminServer::start(admin_address, state).await?;
         Ok(Node {
-            server,
+            lifecycle,
+            local_addr,
+            admin,
             engine,
             executor,
             events,
@@ -88,12 +112,19 @@ impl Node {
 
     /// Where clients connect.
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        self.local_addr
+    }
+
+    /// Where the admin API (nodetool, `/metrics`) listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr()
     }
 
     /// Stops serving, then flushes memtables and closes the commit log.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        self.server.shutdown().await;
+        self.admin.shutdown().await;
+        self.lifecycle.stop_serving().await;
+        drop(self.lifecycle);
         self.events.abort();
         drop(self.executor);
         let engine = self.engine;
@@ -176,6 +207,22 @@ fn server_config(config: &Config) -> ServerConfig {
         config.native_transport_max_concurrent_requests_per_connection as usize;
     server.max_connections = config.native_transport_max_concurrent_connections as usize;
     server
+}
+
+fn local_node(config: &Config, identity: &identity::Identity, generation: i32) -> LocalNode {
+    LocalNode {
+        cluster_name: config.cluster_name.clone(),
+        snitch: format!("org.apache.cassandra.locator.{:?}", config.endpoint_snitch),
+        host_id: identity.host_id,
+        address: config.listen_address,
+        storage_port: config.storage_port,
+        native_address: config.rpc_address,
+        native_port: config.native_transport_port,
+        datacenter: config.dc.clone(),
+        rack: config.rack.clone(),
+        tokens: identity.tokens.clone(),
+        generation,
+    }
 }
 
 fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {

@@ -18,12 +18,15 @@
 //! which merges them (`merge`) under the same lock as DDL, so a statement and
 //! a merge never interleave. Every commit also purges tombstones older than the
 //! tombstone horizon (10 days unless set), bounding the catalog; see `merge`
-//! for what a node offline longer than that risks.
+//! for what a node offline longer than that risks. The horizon is measured
+//! back from the latest timestamp the schema holds, not from the wall clock:
+//! the purge is then a function of the schema alone, identical on nodes with
+//! equal schemas, and it only ever purges later than a wall-clock horizon would.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use cql_lite::ast::Statement;
 use cql_lite::{ErrorResponse, SchemaChange};
@@ -207,7 +210,7 @@ impl SchemaService {
         let Some(mut change) = ddl::apply(&old, stmt, &ctx, &mut RandomIds)? else {
             return Ok(None);
         };
-        self.purge(&mut change.schema, timestamp_micros);
+        self.purge(&mut change.schema);
         self.commit(&old, change.schema).await?;
         // No subscriber is not an error: events are best effort.
         let _ = self.events.send(change.event.clone());
@@ -232,7 +235,7 @@ impl SchemaService {
         let _serialised = self.ddl.lock().await;
         let old = self.current();
         let mut merged = merge(&old, &remote_user_schema);
-        self.purge(&mut merged, wall_clock_micros());
+        self.purge(&mut merged);
         let merged = with_system(merged);
         if merged == *old {
             return Ok(false);
@@ -251,12 +254,18 @@ impl SchemaService {
         codec::encode(&self.current())
     }
 
-    /// Drops tombstones older than the horizon, measured back from `now`.
-    fn purge(&self, schema: &mut Schema, now_micros: i64) {
-        purge(
-            schema,
-            now_micros.saturating_sub(self.tombstone_horizon_micros),
-        );
+    /// A schema another node shipped ([`SchemaService::encode_user_schema`]'s
+    /// bytes), checked as network input, ready for [`SchemaService::merge_remote`].
+    pub fn decode_user_schema(bytes: &[u8]) -> Result<Schema, ErrorResponse> {
+        codec::decode_user_schema(bytes)
+            .map_err(|e| crate::cql::error::server(format!("undecodable remote schema: {e}")))
+    }
+
+    /// Drops tombstones older than the horizon, measured back from the
+    /// schema's latest timestamp.
+    fn purge(&self, schema: &mut Schema) {
+        let latest = ddl::latest_timestamp(schema);
+        purge(schema, latest.saturating_sub(self.tombstone_horizon_micros));
     }
 
     /// Makes `new` durable and current, with storage following it.
@@ -285,14 +294,6 @@ impl SchemaService {
 
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
-/// Now in µs since the epoch, for purging tombstones after a merge (DDL uses
-/// its statement's timestamp instead).
-fn wall_clock_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| micros(d))
 }
 
 /// Creates new tables, saves the catalog, then alters and drops. A failed save

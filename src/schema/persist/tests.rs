@@ -143,3 +143,29 @@ fn zero_timestamps(schema: &mut Schema) {
         }
     }
 }
+
+#[test]
+fn a_remote_schema_that_breaks_the_model_is_refused() {
+    let good = sample();
+    assert!(codec::decode_user_schema(&codec::encode(&good)).is_ok());
+    // A key column out of position would make query execution index past a key.
+    let mut bad = good.clone();
+    let ks = bad.keyspaces.get_mut("ks").unwrap();
+    let t = std::sync::Arc::make_mut(ks.tables.get_mut("t").unwrap());
+    t.columns[1].position = 3;
+    assert!(codec::decode_user_schema(&codec::encode(&bad)).is_err());
+    // A system keyspace cannot arrive from another node.
+    let mut renamed = good.clone();
+    let mut ks = renamed.keyspaces.remove("ks").unwrap();
+    ks.name = "systex".into();
+    renamed.keyspaces.insert("systex".into(), ks);
+    let mut bytes = codec::encode(&renamed);
+    let at = bytes.windows(6).position(|w| w == b"systex").unwrap();
+    bytes[at..at + 6].copy_from_slice(b"system");
+    assert!(codec::decode_user_schema(&bytes).is_err());
+    // Truncations never panic.
+    let bytes = codec::encode(&good);
+    for len in 0..bytes.len() {
+        assert!(codec::decode_user_schema(&bytes[..len]).is_err());
+    }
+}

@@ -186,8 +186,10 @@ async fn merge_remote_converges_two_nodes_and_announces() {
         a.current().table("ks", "u").unwrap().table_id(),
         b.current().table("ks", "u").unwrap().table_id(),
     );
-    assert!(ship(&a, &b).await);
-    ship(&b, &a).await;
+    // Whichever node lost the race learns it from the other.
+    let b_changed = ship(&a, &b).await;
+    let a_changed = ship(&b, &a).await;
+    assert!(a_changed != b_changed);
     assert_eq!(a.version(), b.version());
     let winner = a.current().table("ks", "u").unwrap().table_id();
     assert_eq!(winner, ua.max(ub));
@@ -207,14 +209,20 @@ async fn merge_remote_converges_two_nodes_and_announces() {
 }
 
 #[tokio::test]
-async fn merge_remote_purges_tombstones_past_the_horizon() {
+async fn tombstones_past_the_horizon_are_purged_and_stay_purged() {
     let fs = SimFs::new();
     let service = open(&fs, engine(&fs)).with_tombstone_horizon(std::time::Duration::from_secs(1));
     exec_at(&service, KS, 10).await;
     exec_at(&service, "DROP KEYSPACE ks", 20).await;
-    assert!(service.current().dropped_keyspaces.contains_key("ks"));
-    // Merging anything (here: nothing) purges the ancient tombstone.
-    assert!(service.merge_remote(Schema::default()).await.unwrap());
-    assert!(service.current().dropped_keyspaces.is_empty());
+    let with_tombstone = service.current();
+    assert!(with_tombstone.dropped_keyspaces.contains_key("ks"));
+    // Within the horizon of the schema's latest change, it stays.
     assert!(!service.merge_remote(Schema::default()).await.unwrap());
+    // A change more than the horizon later purges it...
+    exec_at(&service, &KS.replace("ks", "k2"), 5_000_000).await;
+    assert!(service.current().dropped_keyspaces.is_empty());
+    // ... and a node still holding it does not bring it back.
+    let remote = (*with_tombstone).clone();
+    assert!(!service.merge_remote(remote).await.unwrap());
+    assert!(service.current().dropped_keyspaces.is_empty());
 }

@@ -25,6 +25,8 @@ pub enum Command {
     Server(ServerArgs),
     /// Run a local cluster of N nodes on 127.0.0.1 … 127.0.0.N.
     Cluster(crate::launcher::cli::ClusterArgs),
+    /// Operator commands against a running node (Cassandra's nodetool).
+    Nodetool(crate::nodetool::NodetoolArgs),
 }
 
 /// `basalt server`: flags override the configuration file, which overrides the

@@ -11,46 +11,14 @@ use std::pin::Pin;
 
 use cql_lite::{Consistency, ErrorResponse, WriteType};
 use storage::read::{PartitionRead, ScanCommand};
-use storage::{DecoratedKey, DeletionTime, Mutation, Row, TableId};
+use storage::{Mutation, TableId};
 
 /// A boxed future, so [`Coordinator`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a read may cost before it stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadLimits {
-    /// Stop once this many CQL rows are collected (a partition with only a static
-    /// row counts as one row).
-    pub max_rows: usize,
-    /// Fail once more tombstones than this were scanned
-    /// (`tombstone_failure_threshold`).
-    pub max_tombstones: usize,
-}
-
-/// One partition as read: its deletion, static row and the rows asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionData {
-    /// The key.
-    pub key: DecoratedKey,
-    /// The partition deletion, if any.
-    pub deletion: Option<DeletionTime>,
-    /// The static row, if the table has one and it holds live data.
-    pub static_row: Option<Row>,
-    /// Rows in the order asked for.
-    pub rows: Vec<Row>,
-}
-
-/// The result of a read or a scan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadOutcome {
-    /// Partitions with something to return, in token order (scans) or the single
-    /// partition read.
-    pub partitions: Vec<PartitionData>,
-    /// Whether the read ended because it reached `max_rows` (more may follow).
-    pub stopped_at_limit: bool,
-    /// Tombstones met while reading.
-    pub tombstones_scanned: usize,
-}
+// The shapes of reads and their results are the cluster coordinator's own, so
+// the single-node and cluster coordinators answer the CQL layer alike.
+pub use ::cluster::coordinator::{PartitionData, ReadLimits, ReadOutcome};
 
 /// Routes reads and writes to where the data lives, at a consistency level.
 pub trait Coordinator: Send + Sync + std::fmt::Debug + 'static {

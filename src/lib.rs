@@ -7,12 +7,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod coordinator;
 pub mod cql;
 pub mod hlc;
 pub mod launcher;
+pub mod metrics;
 pub mod node;
+pub mod nodetool;
 pub mod rowcodec;
 pub mod schema;

@@ -13,13 +13,14 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| basalt::nodetool::exit_on_usage_error(e));
     if let Err(e) = init_logging() {
         eprintln!("basalt: cannot set up logging: {e}");
     }
     match cli.command {
         Command::Server(args) => server(&args),
         Command::Cluster(args) => basalt::launcher::cli::run(&args),
+        Command::Nodetool(args) => basalt::nodetool::run(&args),
     }
 }
 

@@ -6,12 +6,13 @@
 //! acknowledged write is in an SSTable or a synced log segment.
 
 pub mod cluster;
+mod control;
 mod handler;
 pub mod identity;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig, MemoryHints};
 
@@ -19,12 +20,14 @@ use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
 use storage::Engine;
 
+use crate::admin::{AdminServer, AdminState, LocalNode, LocalView};
 use crate::config::Config;
 use crate::coordinator::DistributedCoordinator;
 use crate::coordinator::cluster::PeerTruncate;
 use crate::cql::Guardrails;
 use crate::cql::executor::{Executor, ExecutorParts};
 use crate::hlc::{Hlc, StorageClock, SystemWallClock};
+use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
 pub use cluster::{ClusterParts, ClusterService};
@@ -47,7 +50,9 @@ pub enum NodeError {
 /// A started node.
 #[derive(Debug)]
 pub struct Node {
-    server: Server,
+    lifecycle: Arc<control::Lifecycle>,
+    local_addr: SocketAddr,
+    admin: AdminServer,
     engine: Arc<Engine>,
     executor: Arc<Executor>,
     cluster: ClusterService,
@@ -56,8 +61,9 @@ pub struct Node {
 
 impl Node {
     /// Opens storage and the catalog, joins the cluster (gossip on the
-    /// storage port) and starts serving CQL.
+    /// storage port), and starts serving CQL and the admin API.
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
+        let started = Instant::now();
         let engine = open_engine(config).await?;
         let data_dir = config
             .engine_options(Arc::new(StorageClock(SystemWallClock)))
@@ -68,7 +74,9 @@ impl Node {
             SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
         );
-        let system_tables = Arc::new(SystemTables::new(node_info(config, &identity)));
+        let node_info = node_info(config, &identity);
+        let local = local_node(config, &identity, node_info.gossip_generation);
+        let system_tables = Arc::new(SystemTables::new(node_info));
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
@@ -86,18 +94,34 @@ impl Node {
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
         }));
+        let metrics = Arc::new(Metrics::new());
         let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
         let server = Server::bind(
             address,
             server_config(config),
-            Arc::new(CqlHandler::new(Arc::clone(&executor))),
+            Arc::new(CqlHandler::new(Arc::clone(&executor), Arc::clone(&metrics))),
         )
         .await?;
+        let local_addr = server.local_addr();
         cluster.set_event_sender(server.events());
         let events = forward_schema_events(&schema, server.events());
         tracing::info!(%address, "listening for CQL clients");
+        let lifecycle = Arc::new(control::Lifecycle::new(server, Arc::clone(&engine)));
+        let view = LocalView::new(local, Arc::clone(&engine), Arc::clone(&schema));
+        let state = AdminState {
+            view: Arc::new(view),
+            engine: Arc::clone(&engine),
+            schema,
+            metrics,
+            control: Arc::clone(&lifecycle) as _,
+            started,
+        };
+        let admin_address = SocketAddr::new(config.listen_address, config.admin_port);
+        let admin = AdminServer::start(admin_address, state).await?;
         Ok(Node {
-            server,
+            lifecycle,
+            local_addr,
+            admin,
             engine,
             executor,
             cluster,
@@ -112,12 +136,19 @@ impl Node {
 
     /// Where clients connect.
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        self.local_addr
+    }
+
+    /// Where the admin API (nodetool, `/metrics`) listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr()
     }
 
     /// Stops serving, then flushes memtables and closes the commit log.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        self.server.shutdown().await;
+        self.admin.shutdown().await;
+        self.lifecycle.stop_serving().await;
+        drop(self.lifecycle);
         self.events.abort();
         drop(self.executor);
         self.cluster.shutdown().await;
@@ -232,6 +263,22 @@ fn server_config(config: &Config) -> ServerConfig {
         config.native_transport_max_concurrent_requests_per_connection as usize;
     server.max_connections = config.native_transport_max_concurrent_connections as usize;
     server
+}
+
+fn local_node(config: &Config, identity: &identity::Identity, generation: i32) -> LocalNode {
+    LocalNode {
+        cluster_name: config.cluster_name.clone(),
+        snitch: format!("org.apache.cassandra.locator.{:?}", config.endpoint_snitch),
+        host_id: identity.host_id,
+        address: config.listen_address,
+        storage_port: config.storage_port,
+        native_address: config.rpc_address,
+        native_port: config.native_transport_port,
+        datacenter: config.dc.clone(),
+        rack: config.rack.clone(),
+        tokens: identity.tokens.clone(),
+        generation,
+    }
 }
 
 fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {

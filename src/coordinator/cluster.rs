@@ -21,7 +21,7 @@ use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
 use storage::read::{PartitionRead, ScanCommand};
 use storage::{Mutation, TableId, Token};
 
-use super::{BoxFuture, Coordinator, PartitionData, ReadLimits, ReadOutcome};
+use super::{BoxFuture, Coordinator, ReadLimits, ReadOutcome};
 use crate::schema::{Replication, Schema, SchemaService};
 
 /// Truncates a table on every other node; the failure's explanation.
@@ -293,30 +293,6 @@ pub fn error_response(error: CoordinatorError) -> ErrorResponse {
     ErrorResponse::new(kind, message)
 }
 
-fn limits(l: ReadLimits) -> cc::ReadLimits {
-    cc::ReadLimits {
-        max_rows: l.max_rows,
-        max_tombstones: l.max_tombstones,
-    }
-}
-
-fn outcome(o: cc::ReadOutcome) -> ReadOutcome {
-    ReadOutcome {
-        partitions: o
-            .partitions
-            .into_iter()
-            .map(|p| PartitionData {
-                key: p.key,
-                deletion: p.deletion,
-                static_row: p.static_row,
-                rows: p.rows,
-            })
-            .collect(),
-        stopped_at_limit: o.stopped_at_limit,
-        tombstones_scanned: o.tombstones_scanned,
-    }
-}
-
 impl Coordinator for DistributedCoordinator {
     fn write(
         &self,
@@ -340,16 +316,15 @@ impl Coordinator for DistributedCoordinator {
         &self,
         table: TableId,
         read: PartitionRead,
-        read_limits: ReadLimits,
+        limits: ReadLimits,
         consistency: Consistency,
     ) -> BoxFuture<'_, Result<ReadOutcome, ErrorResponse>> {
         Box::pin(async move {
             let strategy = self.strategy(table)?;
             let cl = level(consistency);
             self.inner
-                .read(table, read, limits(read_limits), cl, strategy.as_ref())
+                .read(table, read, limits, cl, strategy.as_ref())
                 .await
-                .map(outcome)
                 .map_err(error_response)
         })
     }
@@ -358,16 +333,15 @@ impl Coordinator for DistributedCoordinator {
         &self,
         table: TableId,
         scan: ScanCommand,
-        read_limits: ReadLimits,
+        limits: ReadLimits,
         consistency: Consistency,
     ) -> BoxFuture<'_, Result<ReadOutcome, ErrorResponse>> {
         Box::pin(async move {
             let strategy = self.strategy(table)?;
             let cl = level(consistency);
             self.inner
-                .scan(table, scan, limits(read_limits), cl, strategy.as_ref())
+                .scan(table, scan, limits, cl, strategy.as_ref())
                 .await
-                .map(outcome)
                 .map_err(error_response)
         })
     }

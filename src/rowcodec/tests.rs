@@ -18,6 +18,7 @@ fn table(pk: Vec<(&str, CqlType)>) -> Arc<TableDef> {
             position: i,
             order: Order::Asc,
             id: ColumnId(i as u32),
+            added_at: 0,
         })
         .collect::<Vec<_>>();
     Arc::new(TableDef {
@@ -29,6 +30,8 @@ fn table(pk: Vec<(&str, CqlType)>) -> Arc<TableDef> {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        created_at: 0,
+        altered_at: 0,
     })
 }
 

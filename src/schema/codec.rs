@@ -6,11 +6,22 @@
 //! name order (the model's `BTreeMap`s), columns in the model's order, floats
 //! as their bit patterns, so equal schemas encode to equal bytes on every node.
 //!
-//! The system keyspaces are never encoded: every node rebuilds them.
+//! The system keyspaces are never encoded: every node rebuilds them. The same
+//! bytes ship a schema to other nodes (`decode_user_schema` checks what
+//! arrives, since it comes off the network).
 //!
-//! Layout (varints are LEB128, signed ones zigzag, strings length-prefixed):
-//! `keyspaces* := name replication durable(u8) tables*`,
-//! `table := name id(16) next_column_id columns* dropped* params`.
+//! Layout of version 2 (varints are LEB128, signed ones zigzag, strings
+//! length-prefixed, `*` a count then the items):
+//! `2(u8) keyspaces* dropped_keyspaces*`,
+//! `keyspace := name replication durable(u8) created_at altered_at tables* table_tombstones*`,
+//! `table := name id(16) next_column_id created_at altered_at columns* dropped* params`,
+//! `column := name type kind position desc(u8) id added_at`,
+//! `table_tombstone := name id(16) created_at dropped_at`,
+//! `dropped_keyspace := name dropped_at`.
+//!
+//! Version 1 (catalogs written before schemas merged across nodes) had no
+//! leading version byte, no timestamps and no tombstones; [`decode_v1`] still
+//! reads it, with every timestamp 0.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,11 +36,17 @@ use storage::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64}
 use super::system_keyspaces::is_system;
 use super::{
     ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, Replication, Schema, TableDef, TableParams,
+    TableTombstone,
 };
 
-/// Encodes the user keyspaces of `schema`.
+/// The encoding's version, its first byte.
+pub const VERSION: u8 = 2;
+/// The first version, which [`decode_v1`] reads.
+const V1: u8 = 1;
+
+/// Encodes the user keyspaces of `schema`, with their tombstones.
 pub fn encode(schema: &Schema) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = vec![VERSION];
     let user: Vec<&KeyspaceDef> = schema
         .keyspaces
         .values()
@@ -39,15 +56,77 @@ pub fn encode(schema: &Schema) -> Vec<u8> {
     for keyspace in user {
         encode_keyspace(keyspace, &mut out);
     }
+    let dropped: Vec<(&String, &i64)> = schema
+        .dropped_keyspaces
+        .iter()
+        .filter(|(name, _)| !is_system(name))
+        .collect();
+    put_varint(&mut out, dropped.len() as u64);
+    for (name, at) in dropped {
+        put_str(&mut out, name);
+        put_varint_i64(&mut out, *at);
+    }
     out
 }
 
 /// Decodes what [`encode`] wrote (user keyspaces only).
 pub fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
     let mut r = Reader::new(bytes);
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(DecodeError(format!("unknown schema encoding {version}")));
+    }
+    let mut schema = decode_keyspaces(&mut r, VERSION)?;
+    for _ in 0..r.len()? {
+        let name = get_str(&mut r)?;
+        check_user_keyspace(&name)?;
+        let at = r.varint_i64()?;
+        if schema.dropped_keyspaces.insert(name, at).is_some() {
+            return Err(DecodeError("keyspace tombstone listed twice".into()));
+        }
+    }
+    finish(&r)?;
+    Ok(schema)
+}
+
+/// Decodes a version 1 encoding (no version byte): every timestamp is 0 and
+/// there are no tombstones.
+pub fn decode_v1(bytes: &[u8]) -> Result<Schema, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let schema = decode_keyspaces(&mut r, V1)?;
+    finish(&r)?;
+    Ok(schema)
+}
+
+/// A schema another node sent ([`encode`]'s bytes), checked as network input:
+/// nothing in it can make the node panic later (duplicate names, key columns
+/// out of position, system keyspaces are refused).
+pub fn decode_user_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
+    decode(bytes)
+}
+
+fn finish(r: &Reader<'_>) -> Result<(), DecodeError> {
+    if !r.is_empty() {
+        return Err(DecodeError(format!(
+            "{} trailing bytes after the schema",
+            r.remaining()
+        )));
+    }
+    Ok(())
+}
+
+fn check_user_keyspace(name: &str) -> Result<(), DecodeError> {
+    if is_system(name) {
+        return Err(DecodeError(format!("{name} is a system keyspace")));
+    }
+    Ok(())
+}
+
+fn decode_keyspaces(r: &mut Reader<'_>, version: u8) -> Result<Schema, DecodeError> {
     let mut schema = Schema::default();
     for _ in 0..r.len()? {
-        let keyspace = decode_keyspace(&mut r)?;
+        let keyspace = decode_keyspace(r, version)?;
+        check_user_keyspace(&keyspace.name)?;
         if schema
             .keyspaces
             .insert(keyspace.name.clone(), keyspace)
@@ -55,12 +134,6 @@ pub fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
         {
             return Err(DecodeError("keyspace listed twice".into()));
         }
-    }
-    if !r.is_empty() {
-        return Err(DecodeError(format!(
-            "{} trailing bytes after the schema",
-            r.remaining()
-        )));
     }
     Ok(schema)
 }
@@ -103,6 +176,25 @@ fn get_map(r: &mut Reader<'_>) -> Result<BTreeMap<String, String>, DecodeError> 
 
 fn encode_keyspace(keyspace: &KeyspaceDef, out: &mut Vec<u8>) {
     put_str(out, &keyspace.name);
+    encode_keyspace_params(keyspace, out);
+    put_varint_i64(out, keyspace.created_at);
+    put_varint_i64(out, keyspace.altered_at);
+    put_varint(out, keyspace.tables.len() as u64);
+    for table in keyspace.tables.values() {
+        encode_table(table, out);
+    }
+    put_varint(out, keyspace.dropped_tables.len() as u64);
+    for t in keyspace.dropped_tables.values() {
+        put_str(out, &t.name);
+        out.put_slice(&t.id);
+        put_varint_i64(out, t.created_at);
+        put_varint_i64(out, t.dropped_at);
+    }
+}
+
+/// A keyspace's options (`replication`, `durable_writes`), canonically: a
+/// merge breaks ties between two ALTERs stamped alike by these bytes.
+pub(crate) fn encode_keyspace_params(keyspace: &KeyspaceDef, out: &mut Vec<u8>) {
     match &keyspace.replication {
         Replication::Simple { replication_factor } => {
             out.put_u8(0);
@@ -119,13 +211,9 @@ fn encode_keyspace(keyspace: &KeyspaceDef, out: &mut Vec<u8>) {
         Replication::Local => out.put_u8(2),
     }
     out.put_u8(u8::from(keyspace.durable_writes));
-    put_varint(out, keyspace.tables.len() as u64);
-    for table in keyspace.tables.values() {
-        encode_table(table, out);
-    }
 }
 
-fn decode_keyspace(r: &mut Reader<'_>) -> Result<KeyspaceDef, DecodeError> {
+fn decode_keyspace(r: &mut Reader<'_>, version: u8) -> Result<KeyspaceDef, DecodeError> {
     let name = get_str(r)?;
     let replication = match r.u8()? {
         0 => Replication::Simple {
@@ -143,36 +231,62 @@ fn decode_keyspace(r: &mut Reader<'_>) -> Result<KeyspaceDef, DecodeError> {
         t => return Err(DecodeError(format!("unknown replication tag {t}"))),
     };
     let durable_writes = r.u8()? != 0;
+    let (created_at, altered_at) = timestamps(r, version)?;
     let mut tables = BTreeMap::new();
     for _ in 0..r.len()? {
-        let table = decode_table(r, &name)?;
-        tables.insert(table.name.clone(), Arc::new(table));
+        let table = decode_table(r, &name, version)?;
+        if tables.insert(table.name.clone(), Arc::new(table)).is_some() {
+            return Err(DecodeError("table listed twice".into()));
+        }
+    }
+    let mut dropped_tables = BTreeMap::new();
+    if version >= VERSION {
+        for _ in 0..r.len()? {
+            let t = TableTombstone {
+                name: get_str(r)?,
+                id: get_id(r)?,
+                created_at: r.varint_i64()?,
+                dropped_at: r.varint_i64()?,
+            };
+            if dropped_tables.insert((t.name.clone(), t.id), t).is_some() {
+                return Err(DecodeError("table tombstone listed twice".into()));
+            }
+        }
     }
     Ok(KeyspaceDef {
         name,
         replication,
         durable_writes,
         tables,
+        created_at,
+        altered_at,
+        dropped_tables,
     })
+}
+
+/// `created_at` and `altered_at`: both 0 in version 1, which had none.
+fn timestamps(r: &mut Reader<'_>, version: u8) -> Result<(i64, i64), DecodeError> {
+    if version < VERSION {
+        return Ok((0, 0));
+    }
+    Ok((r.varint_i64()?, r.varint_i64()?))
+}
+
+fn get_id(r: &mut Reader<'_>) -> Result<[u8; 16], DecodeError> {
+    r.take(16)?
+        .try_into()
+        .map_err(|_| DecodeError("table id".into()))
 }
 
 fn encode_table(table: &TableDef, out: &mut Vec<u8>) {
     put_str(out, &table.name);
     out.put_slice(&table.id);
     put_varint(out, u64::from(table.next_column_id));
+    put_varint_i64(out, table.created_at);
+    put_varint_i64(out, table.altered_at);
     put_varint(out, table.columns.len() as u64);
     for c in &table.columns {
-        put_str(out, &c.name);
-        encode_type(&c.ty, out);
-        out.put_u8(match c.kind {
-            ColumnKind::PartitionKey => 0,
-            ColumnKind::Clustering => 1,
-            ColumnKind::Static => 2,
-            ColumnKind::Regular => 3,
-        });
-        put_varint(out, c.position as u64);
-        out.put_u8(u8::from(c.order == Order::Desc));
-        put_varint(out, u64::from(c.id.0));
+        encode_column(c, out);
     }
     put_varint(out, table.dropped.len() as u64);
     for d in &table.dropped {
@@ -184,13 +298,27 @@ fn encode_table(table: &TableDef, out: &mut Vec<u8>) {
     encode_params(&table.params, out);
 }
 
-fn decode_table(r: &mut Reader<'_>, keyspace: &str) -> Result<TableDef, DecodeError> {
+/// One column, canonically (a merge breaks ties by these bytes).
+pub(crate) fn encode_column(c: &ColumnDef, out: &mut Vec<u8>) {
+    put_str(out, &c.name);
+    encode_type(&c.ty, out);
+    out.put_u8(match c.kind {
+        ColumnKind::PartitionKey => 0,
+        ColumnKind::Clustering => 1,
+        ColumnKind::Static => 2,
+        ColumnKind::Regular => 3,
+    });
+    put_varint(out, c.position as u64);
+    out.put_u8(u8::from(c.order == Order::Desc));
+    put_varint(out, u64::from(c.id.0));
+    put_varint_i64(out, c.added_at);
+}
+
+fn decode_table(r: &mut Reader<'_>, keyspace: &str, version: u8) -> Result<TableDef, DecodeError> {
     let name = get_str(r)?;
-    let id: [u8; 16] = r
-        .take(16)?
-        .try_into()
-        .map_err(|_| DecodeError("table id".into()))?;
+    let id = get_id(r)?;
     let next_column_id = get_u32(r)?;
+    let (created_at, altered_at) = timestamps(r, version)?;
     let mut columns = Vec::new();
     for _ in 0..r.len()? {
         let name = get_str(r)?;
@@ -216,6 +344,11 @@ fn decode_table(r: &mut Reader<'_>, keyspace: &str) -> Result<TableDef, DecodeEr
                 id.0
             )));
         }
+        let added_at = if version >= VERSION {
+            r.varint_i64()?
+        } else {
+            0
+        };
         columns.push(ColumnDef {
             name,
             ty,
@@ -223,8 +356,10 @@ fn decode_table(r: &mut Reader<'_>, keyspace: &str) -> Result<TableDef, DecodeEr
             position,
             order,
             id,
+            added_at,
         });
     }
+    check_columns(&columns)?;
     let mut dropped = Vec::new();
     for _ in 0..r.len()? {
         dropped.push(DroppedColumn {
@@ -234,6 +369,8 @@ fn decode_table(r: &mut Reader<'_>, keyspace: &str) -> Result<TableDef, DecodeEr
             dropped_at: r.varint_i64()?,
         });
     }
+    // The model keeps them by id; version 1 kept them in the order of the drops.
+    dropped.sort_by_key(|d| d.id);
     Ok(TableDef {
         keyspace: keyspace.to_owned(),
         name,
@@ -243,10 +380,54 @@ fn decode_table(r: &mut Reader<'_>, keyspace: &str) -> Result<TableDef, DecodeEr
         dropped,
         params: decode_params(r)?,
         is_virtual: false,
+        created_at,
+        altered_at,
     })
 }
 
-fn encode_params(p: &TableParams, out: &mut Vec<u8>) {
+/// The model's column invariants, which query execution relies on (it indexes
+/// key components by position): unique names and ids, key positions 0..n in
+/// the model's order, at least one partition key column.
+fn check_columns(columns: &[ColumnDef]) -> Result<(), DecodeError> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for c in columns {
+        if !names.insert(c.name.as_str()) || !ids.insert(c.id) {
+            return Err(DecodeError(format!("column {} listed twice", c.name)));
+        }
+    }
+    let mut sorted = columns.to_vec();
+    super::ddl::sort_columns(&mut sorted);
+    if sorted != columns {
+        return Err(DecodeError("columns out of order".into()));
+    }
+    for kind in [ColumnKind::PartitionKey, ColumnKind::Clustering] {
+        let positions = columns
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.position);
+        if !positions.eq(0..columns.iter().filter(|c| c.kind == kind).count()) {
+            return Err(DecodeError(format!(
+                "{} positions out of order",
+                kind.name()
+            )));
+        }
+    }
+    let values = columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Static | ColumnKind::Regular));
+    if values.clone().any(|c| c.position != 0)
+        || !columns.iter().any(|c| c.kind == ColumnKind::PartitionKey)
+    {
+        return Err(DecodeError(
+            "bad column positions or no partition key".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A table's options, canonically (a merge breaks ties by these bytes).
+pub(crate) fn encode_params(p: &TableParams, out: &mut Vec<u8>) {
     out.put_u64_le(p.bloom_filter_fp_chance.to_bits());
     put_str(out, &p.comment);
     put_map(out, &p.compaction);
@@ -290,6 +471,13 @@ const MAP: u8 = 0xF2;
 const TUPLE: u8 = 0xF3;
 /// Types nest at most this deep, so a hostile file cannot exhaust the stack.
 const MAX_DEPTH: usize = 64;
+
+/// A type's canonical bytes (a merge compares column types by them).
+pub(crate) fn type_bytes(ty: &CqlType) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_type(ty, &mut out);
+    out
+}
 
 fn encode_type(ty: &CqlType, out: &mut Vec<u8>) {
     match ty {

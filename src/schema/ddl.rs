@@ -71,10 +71,19 @@ pub fn apply(
     ctx: &DdlContext<'_>,
     ids: &mut dyn IdSource,
 ) -> Result<Option<Change>, ErrorResponse> {
+    // A change is stamped after everything the schema already holds, whatever
+    // the node's clock says: a DROP then beats the CREATE it saw, and an ALTER
+    // the ALTER it saw, even if that came from a node whose clock runs ahead.
+    let ctx = &DdlContext {
+        timestamp_micros: ctx
+            .timestamp_micros
+            .max(latest_timestamp(schema).saturating_add(1)),
+        ..*ctx
+    };
     let change = match stmt {
         Statement::CreateKeyspace(s) => keyspace::create(schema, s, ctx)?,
         Statement::AlterKeyspace(s) => keyspace::alter(schema, s, ctx)?,
-        Statement::DropKeyspace(s) => keyspace::drop(schema, s)?,
+        Statement::DropKeyspace(s) => keyspace::drop(schema, s, ctx)?,
         Statement::CreateTable(s) => table::create(schema, s, ctx, ids)?,
         Statement::AlterTable(s) => table::alter(schema, s, ctx)?,
         Statement::DropTable(s) => table::drop(schema, s, ctx)?,
@@ -87,6 +96,36 @@ pub fn apply(
     // Like Cassandra, a statement that leaves the schema as it was (ALTER to
     // the same options, ADD IF NOT EXISTS of existing columns) announces nothing.
     Ok(change.filter(|c| c.schema != *schema))
+}
+
+/// The latest timestamp the user keyspaces hold (created, altered, added,
+/// dropped, tombstones); `i64::MIN` for none. Poisoned column ids do not count:
+/// their `dropped_at` is a marker, not a time.
+pub fn latest_timestamp(schema: &Schema) -> i64 {
+    let mut latest = schema
+        .dropped_keyspaces
+        .values()
+        .copied()
+        .max()
+        .unwrap_or(i64::MIN);
+    let user = schema
+        .keyspaces
+        .values()
+        .filter(|k| !system_keyspaces::is_system(&k.name));
+    for keyspace in user {
+        latest = latest.max(keyspace.created_at).max(keyspace.altered_at);
+        for t in keyspace.dropped_tables.values() {
+            latest = latest.max(t.created_at).max(t.dropped_at);
+        }
+        for table in keyspace.tables.values() {
+            latest = latest.max(table.created_at).max(table.altered_at);
+            let added = table.columns.iter().map(|c| c.added_at);
+            let dropped = table.dropped.iter().map(|d| d.dropped_at);
+            let all = added.chain(dropped.filter(|at| *at != super::POISONED));
+            latest = latest.max(all.max().unwrap_or(i64::MIN));
+        }
+    }
+    latest
 }
 
 /// A keyspace change event.

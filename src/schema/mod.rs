@@ -11,19 +11,28 @@
 //! - a table's [`TableDef::id`] is fixed at creation and is its storage [`TableId`];
 //! - `columns` lists partition key columns (by position), then clustering columns
 //!   (by position), then static and regular columns by name, as Cassandra orders
-//!   `SELECT *`.
+//!   `SELECT *`; `dropped` is ordered by column id;
+//! - every object carries the timestamps a deterministic merge needs (`created_at`,
+//!   `altered_at`, `added_at`, `dropped_at`), and dropped keyspaces and tables
+//!   leave tombstones, so schemas changed on different nodes converge (`merge`).
+//!   DDL timestamps act as a Lamport clock: `ddl::apply` never stamps a change
+//!   at or before a timestamp the schema already holds.
 
+pub mod changes;
 pub mod codec;
 pub mod ddl;
 pub mod describe;
+pub mod merge;
 pub mod persist;
 pub mod service;
 pub mod system;
 pub mod system_keyspaces;
 pub mod version;
 
+pub use codec::decode_user_schema;
 pub use ddl::{Change, DdlContext, IdSource, RandomIds, storage_options};
 pub use describe::describe;
+pub use merge::{merge, purge};
 pub use persist::PersistError;
 pub use service::{OpenError, SchemaService};
 pub use system::{NodeInfo, PeerInfo, SystemTables};
@@ -38,11 +47,15 @@ use cql_lite::types::CqlType;
 use cql_lite::value::ValueError;
 use storage::{ColumnId, TableId};
 
-/// Every keyspace the node knows, by name.
+/// Every keyspace the node knows, by name, and the keyspaces it saw dropped.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schema {
     /// Keyspaces by name, user and system alike.
     pub keyspaces: BTreeMap<String, KeyspaceDef>,
+    /// Keyspace tombstones: name to the timestamp (µs) of its latest DROP. A
+    /// schema merged from another node must not bring back a keyspace created
+    /// at or before it (see `merge`); purged after a horizon (`merge::purge`).
+    pub dropped_keyspaces: BTreeMap<String, i64>,
 }
 
 /// One keyspace.
@@ -56,6 +69,28 @@ pub struct KeyspaceDef {
     pub durable_writes: bool,
     /// Tables by name.
     pub tables: BTreeMap<String, Arc<TableDef>>,
+    /// When (µs) this incarnation of the keyspace was created: a keyspace
+    /// re-created after a DROP is a new incarnation with a later time.
+    pub created_at: i64,
+    /// When (µs) `replication` and `durable_writes` were last set.
+    pub altered_at: i64,
+    /// Tombstones of the tables dropped from this keyspace, by name and id.
+    pub dropped_tables: BTreeMap<(String, [u8; 16]), TableTombstone>,
+}
+
+/// A dropped table, remembered so a merge cannot bring it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableTombstone {
+    /// The name it had.
+    pub name: String,
+    /// Its id: the tombstone kills only this id.
+    pub id: [u8; 16],
+    /// When (µs) the latest incarnation it killed was created: it still takes
+    /// part in the create race for the name, so a table that lost that race
+    /// stays lost after the winner is dropped.
+    pub created_at: i64,
+    /// When (µs) it was dropped.
+    pub dropped_at: i64,
 }
 
 /// A keyspace's replication strategy.
@@ -95,6 +130,10 @@ pub struct TableDef {
     pub params: TableParams,
     /// Whether it is a virtual table whose rows the node computes (system tables).
     pub is_virtual: bool,
+    /// When (µs) it was created; with `id`, it decides a create race.
+    pub created_at: i64,
+    /// When (µs) `params` were last set.
+    pub altered_at: i64,
 }
 
 /// One column.
@@ -112,6 +151,9 @@ pub struct ColumnDef {
     pub order: Order,
     /// The storage column id.
     pub id: ColumnId,
+    /// When (µs) this definition was set: the column's ADD (or its table's
+    /// CREATE), or the RENAME that last named it.
+    pub added_at: i64,
 }
 
 /// The role of a column.
@@ -148,9 +190,14 @@ pub struct DroppedColumn {
     pub ty: CqlType,
     /// Its storage id (never reused).
     pub id: ColumnId,
-    /// When it was dropped (µs).
+    /// When it was dropped (µs); [`POISONED`] for an id two nodes handed to
+    /// different columns concurrently (see `merge`).
     pub dropped_at: i64,
 }
+
+/// The `dropped_at` of a column id that concurrent DDL on two nodes gave to two
+/// different columns: neither may be read, so both are dropped for good.
+pub const POISONED: i64 = i64::MAX;
 
 /// Table options, as `WITH` sets them and `system_schema.tables` shows them.
 #[derive(Debug, Clone, PartialEq)]

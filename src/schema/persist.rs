@@ -5,8 +5,12 @@
 //! cql-lite types:
 //!
 //! ```text
-//! "BSCH" | format version (u8) = 1 | payload length (u32 LE) | payload | CRC32C (u32 LE)
+//! "BSCH" | format version (u8) = 2 | payload length (u32 LE) | payload | CRC32C (u32 LE)
 //! ```
+//!
+//! Format 2 holds `codec`'s version 2 (timestamps and tombstones, for merging
+//! schemas across nodes); format 1 files, written before, hold version 1 and
+//! still load (every timestamp 0), and are rewritten as format 2 at the next save.
 //!
 //! The CRC covers everything before it. A save writes `schema.db.tmp`, fsyncs
 //! it, renames it over `schema.db` and fsyncs the directory, so a crash at any
@@ -25,7 +29,9 @@ use super::{Schema, codec};
 pub const FILE_NAME: &str = "schema.db";
 const TEMP_NAME: &str = "schema.db.tmp";
 const MAGIC: &[u8; 4] = b"BSCH";
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
+/// The format before timestamps and tombstones; still read.
+const FORMAT_V1: u8 = 1;
 const HEADER: usize = 4 + 1 + 4;
 
 /// Why the catalog could not be saved or loaded.
@@ -87,9 +93,11 @@ pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
     if &body[..4] != MAGIC {
         return Err("not a schema catalog (bad magic)".to_owned());
     }
-    if body[4] != FORMAT_VERSION {
-        return Err(format!("unknown format version {}", body[4]));
-    }
+    let decode = match body[4] {
+        FORMAT_VERSION => codec::decode,
+        FORMAT_V1 => codec::decode_v1,
+        v => return Err(format!("unknown format version {v}")),
+    };
     let len = u32::from_le_bytes([body[5], body[6], body[7], body[8]]) as usize;
     let payload = &body[HEADER..];
     if payload.len() != len {
@@ -98,7 +106,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
             payload.len()
         ));
     }
-    codec::decode(payload).map_err(|e| e.to_string())
+    decode(payload).map_err(|e| e.to_string())
 }
 
 /// Durably replaces the catalog in `dir` with `schema`'s user keyspaces.

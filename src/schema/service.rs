@@ -13,10 +13,20 @@
 //! so an ALTER interrupted after the save completes at the next start; a table
 //! orphaned by a crash between its drop and its storage removal is only
 //! reported (its id is never reused, so its data cannot resurface).
+//!
+//! Schemas from other nodes arrive through [`SchemaService::merge_remote`],
+//! which merges them (`merge`) under the same lock as DDL, so a statement and
+//! a merge never interleave. Every commit also purges tombstones older than the
+//! tombstone horizon (10 days unless set), bounding the catalog; see `merge`
+//! for what a node offline longer than that risks. The horizon is measured
+//! back from the latest timestamp the schema holds, not from the wall clock:
+//! the purge is then a function of the schema alone, identical on nodes with
+//! equal schemas, and it only ever purges later than a wall-clock horizon would.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use cql_lite::ast::Statement;
 use cql_lite::{ErrorResponse, SchemaChange};
@@ -25,7 +35,10 @@ use storage::options::TableOptions;
 use storage::{Engine, TableId};
 use tokio::sync::broadcast;
 
+use super::changes::changes;
+use super::codec;
 use super::ddl::{self, DdlContext, RandomIds, storage_options};
+use super::merge::{merge, purge};
 use super::persist::{self, PersistError};
 use super::system_keyspaces::with_system;
 use super::version::schema_version;
@@ -34,6 +47,9 @@ use crate::cql::error::server;
 
 /// How many schema events a slow subscriber may fall behind before it misses some.
 const EVENT_BACKLOG: usize = 256;
+/// How long tombstones of dropped keyspaces and tables are kept by default:
+/// Cassandra's default `gc_grace_seconds`, the same bet on outage length.
+pub const DEFAULT_TOMBSTONE_HORIZON: Duration = Duration::from_secs(864_000);
 
 /// Why the catalog could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +83,7 @@ pub struct SchemaService {
     dir: PathBuf,
     engine: Arc<Engine>,
     data_centers: Vec<String>,
+    tombstone_horizon_micros: i64,
     snapshot: RwLock<Snapshot>,
     ddl: tokio::sync::Mutex<()>,
     events: broadcast::Sender<SchemaChange>,
@@ -135,6 +152,7 @@ impl SchemaService {
             dir,
             engine,
             data_centers,
+            tombstone_horizon_micros: micros(DEFAULT_TOMBSTONE_HORIZON),
             snapshot: RwLock::new(Snapshot {
                 schema: Arc::new(schema),
                 version,
@@ -142,6 +160,14 @@ impl SchemaService {
             ddl: tokio::sync::Mutex::new(()),
             events: broadcast::channel(EVENT_BACKLOG).0,
         })
+    }
+
+    /// Keeps tombstones of dropped keyspaces and tables for `horizon` instead
+    /// of [`DEFAULT_TOMBSTONE_HORIZON`]. A node that misses a DROP for longer
+    /// (down or partitioned) can bring the dropped object back when it returns.
+    pub fn with_tombstone_horizon(mut self, horizon: Duration) -> Self {
+        self.tombstone_horizon_micros = micros(horizon);
+        self
     }
 
     /// The current schema (system keyspaces included).
@@ -181,9 +207,10 @@ impl SchemaService {
             timestamp_micros,
             data_centers: &self.data_centers,
         };
-        let Some(change) = ddl::apply(&old, stmt, &ctx, &mut RandomIds)? else {
+        let Some(mut change) = ddl::apply(&old, stmt, &ctx, &mut RandomIds)? else {
             return Ok(None);
         };
+        self.purge(&mut change.schema);
         self.commit(&old, change.schema).await?;
         // No subscriber is not an error: events are best effort.
         let _ = self.events.send(change.event.clone());
@@ -197,6 +224,48 @@ impl SchemaService {
         let _serialised = self.ddl.lock().await;
         let old = self.current();
         self.commit(&old, with_system(user)).await
+    }
+
+    /// Merges a schema another node holds (its user keyspaces, as
+    /// [`decode_user_schema`](super::codec::decode_user_schema) returns them)
+    /// into this node's: storage tables are created and dropped to match, the
+    /// result is saved and published, and a SCHEMA_CHANGE event goes out for
+    /// each keyspace and table that changed. Returns whether anything did.
+    pub async fn merge_remote(&self, remote_user_schema: Schema) -> Result<bool, ErrorResponse> {
+        let _serialised = self.ddl.lock().await;
+        let old = self.current();
+        let mut merged = merge(&old, &remote_user_schema);
+        self.purge(&mut merged);
+        let merged = with_system(merged);
+        if merged == *old {
+            return Ok(false);
+        }
+        let events = changes(&old, &merged);
+        self.commit(&old, merged).await?;
+        for event in events {
+            // No subscriber is not an error: events are best effort.
+            let _ = self.events.send(event);
+        }
+        Ok(true)
+    }
+
+    /// The user keyspaces, encoded to ship to another node.
+    pub fn encode_user_schema(&self) -> Vec<u8> {
+        codec::encode(&self.current())
+    }
+
+    /// A schema another node shipped ([`SchemaService::encode_user_schema`]'s
+    /// bytes), checked as network input, ready for [`SchemaService::merge_remote`].
+    pub fn decode_user_schema(bytes: &[u8]) -> Result<Schema, ErrorResponse> {
+        codec::decode_user_schema(bytes)
+            .map_err(|e| crate::cql::error::server(format!("undecodable remote schema: {e}")))
+    }
+
+    /// Drops tombstones older than the horizon, measured back from the
+    /// schema's latest timestamp.
+    fn purge(&self, schema: &mut Schema) {
+        let latest = ddl::latest_timestamp(schema);
+        purge(schema, latest.saturating_sub(self.tombstone_horizon_micros));
     }
 
     /// Makes `new` durable and current, with storage following it.
@@ -221,6 +290,10 @@ impl SchemaService {
         };
         Ok(())
     }
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// Creates new tables, saves the catalog, then alters and drops. A failed save

@@ -75,6 +75,7 @@ fn table(
         position: if kind == ColumnKind::Regular { 0 } else { i },
         order: Order::Asc,
         id: ColumnId(0),
+        added_at: 0,
     };
     let mut columns: Vec<ColumnDef> = partition_key
         .iter()
@@ -107,6 +108,8 @@ fn table(
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: true,
+        created_at: 0,
+        altered_at: 0,
     }
 }
 
@@ -119,6 +122,9 @@ fn keyspace(name: &str, tables: Vec<TableDef>) -> KeyspaceDef {
             .into_iter()
             .map(|t| (t.name.clone(), Arc::new(t)))
             .collect(),
+        created_at: 0,
+        altered_at: 0,
+        dropped_tables: BTreeMap::new(),
     }
 }
 

@@ -6,6 +6,15 @@
 //! across restarts, and any change to a keyspace, table, column, dropped column
 //! or option changes it. System keyspaces are the same on every node and are
 //! left out.
+//!
+//! The timestamps and tombstones a merge needs are content too: two nodes
+//! whose schemas show the same tables but disagree on when something was
+//! altered, or on a tombstone, have not converged yet, and must keep
+//! exchanging schemas until their versions agree. Since `merge` is a join and
+//! this is a pure function of the merged value, nodes that have merged the
+//! same changes, in any order, report the same version. DDL that changes
+//! nothing (an `IF [NOT] EXISTS` no-op, an ALTER to the current options) sets
+//! no timestamp, so it leaves the version alone.
 
 use md5::{Digest, Md5};
 

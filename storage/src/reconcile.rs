@@ -173,6 +173,12 @@ pub fn merge_cells(a: Vec<ColumnCell>, b: Vec<ColumnCell>) -> Vec<ColumnCell> {
     )
 }
 
+/// Merges two row lists sorted by clustering key: rows present in both are
+/// merged with [`merge_rows`]. (Replicas' answers are merged this way.)
+pub fn merge_row_lists(a: Vec<Row>, b: Vec<Row>) -> Vec<Row> {
+    merge_sorted(a, b, |x, y| x.clustering.cmp(&y.clustering), merge_rows)
+}
+
 /// Merges two sorted vectors; `join` combines elements that compare equal.
 fn merge_sorted<T>(
     a: Vec<T>,

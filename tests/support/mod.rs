@@ -68,6 +68,11 @@ impl TestNode {
         self.node = Some(node);
     }
 
+    /// The admin API's port (nodetool, `/metrics`).
+    pub(crate) fn admin_port(&self) -> u16 {
+        self.config.admin_port
+    }
+
     /// A scylla session connected to this node, with schema metadata fetched.
     pub(crate) async fn session(&self) -> Session {
         SessionBuilder::new()

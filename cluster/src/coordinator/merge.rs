@@ -13,8 +13,8 @@
 use std::cmp::Ordering;
 
 use storage::reconcile::{
-    compare_deletions, covering_deletion, live_row, merge_deletion, merge_opt_deletion, merge_rows,
-    shadow_row_in_place,
+    self, compare_deletions, covering_deletion, live_row, merge_deletion, merge_opt_deletion,
+    merge_rows, shadow_row_in_place,
 };
 use storage::{Bound, ClusteringKey, DecoratedKey, Mutation, RangeTombstone, Row};
 
@@ -89,39 +89,8 @@ pub fn merge(mut a: Mutation, b: Mutation) -> Mutation {
         (Some(x), Some(y)) => Some(merge_rows(x, y)),
         (x, y) => x.or(y),
     };
-    a.rows = merge_row_lists(std::mem::take(&mut a.rows), b.rows);
+    a.rows = reconcile::merge_row_lists(std::mem::take(&mut a.rows), b.rows);
     a
-}
-
-/// Merges two ascending row lists by clustering key.
-fn merge_row_lists(a: Vec<Row>, b: Vec<Row>) -> Vec<Row> {
-    if b.is_empty() {
-        return a;
-    }
-    if a.is_empty() {
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let mut a = a.into_iter().peekable();
-    let mut b = b.into_iter().peekable();
-    loop {
-        let ord = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => x.clustering.cmp(&y.clustering),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => break,
-        };
-        let next = match ord {
-            Ordering::Less => a.next(),
-            Ordering::Greater => b.next(),
-            Ordering::Equal => match (a.next(), b.next()) {
-                (Some(x), Some(y)) => Some(merge_rows(x, y)),
-                _ => None,
-            },
-        };
-        out.extend(next);
-    }
-    out
 }
 
 /// Merges every version and normalizes the result; `None` when there are none.

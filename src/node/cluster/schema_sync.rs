@@ -5,7 +5,9 @@
 //! agreement wait ends within a round or two instead of many.
 //!
 //! Pulls are rate-limited to one in flight per peer; a failed pull is
-//! retried at the next round while the versions still differ.
+//! retried at the next round while the versions still differ. A merge that
+//! changes our schema emits SCHEMA_CHANGE like local DDL, so it is pushed on
+//! too; the merge is idempotent, so the pushes stop once nodes agree.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -128,42 +130,13 @@ async fn push_to_live_peers(shared: &Arc<Shared>) {
 
 /// This node's user keyspaces, encoded for a peer.
 fn encode_user_schema(schema: &SchemaService) -> Vec<u8> {
-    let current = schema.current();
-    let mut user = crate::schema::Schema::default();
-    for (name, keyspace) in &current.keyspaces {
-        if !crate::schema::system_keyspaces::is_system(name) {
-            user.keyspaces.insert(name.clone(), keyspace.clone());
-        }
-    }
-    crate::schema::codec::encode(&user)
+    schema.encode_user_schema()
 }
 
-/// Interim merge until the catalog's own merge lands: adds the keyspaces
-/// and tables we lack, by name. Whether our schema changed.
+/// Merges a peer's encoded user schema into ours (the catalog's merge:
+/// deterministic, so every node converges on the same result). Whether
+/// our schema changed.
 async fn merge_remote(schema: &SchemaService, bytes: &[u8]) -> Result<bool, String> {
-    let remote = crate::schema::codec::decode(bytes).map_err(|e| e.to_string())?;
-    let current = schema.current();
-    let mut user = crate::schema::Schema::default();
-    for (name, keyspace) in &current.keyspaces {
-        if !crate::schema::system_keyspaces::is_system(name) {
-            user.keyspaces.insert(name.clone(), keyspace.clone());
-        }
-    }
-    let mut changed = false;
-    for (name, keyspace) in remote.keyspaces {
-        let ours = user.keyspaces.entry(name).or_insert_with(|| {
-            changed = true;
-            keyspace.clone()
-        });
-        for (table, def) in keyspace.tables {
-            ours.tables.entry(table).or_insert_with(|| {
-                changed = true;
-                def
-            });
-        }
-    }
-    if changed {
-        schema.replace(user).await.map_err(|e| e.message)?;
-    }
-    Ok(changed)
+    let remote = SchemaService::decode_user_schema(bytes).map_err(|e| e.message)?;
+    schema.merge_remote(remote).await.map_err(|e| e.message)
 }

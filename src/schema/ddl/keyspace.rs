@@ -166,6 +166,9 @@ pub(super) fn create(
             replication,
             durable_writes: opts.durable_writes.unwrap_or(true),
             tables: BTreeMap::new(),
+            created_at: ctx.timestamp_micros,
+            altered_at: ctx.timestamp_micros,
+            dropped_tables: BTreeMap::new(),
         },
     );
     Ok(Some(Change {
@@ -194,6 +197,11 @@ pub(super) fn alter(
     if let Some(durable) = opts.durable_writes {
         keyspace.durable_writes = durable;
     }
+    if (&keyspace.replication, keyspace.durable_writes) == (&old.replication, old.durable_writes) {
+        // Setting the options they already have changes nothing (no new time).
+        return Ok(None);
+    }
+    keyspace.altered_at = ctx.timestamp_micros;
     let mut schema = schema.clone();
     schema.keyspaces.insert(stmt.name.clone(), keyspace);
     Ok(Some(Change {
@@ -202,7 +210,11 @@ pub(super) fn alter(
     }))
 }
 
-pub(super) fn drop(schema: &Schema, stmt: &DropKeyspace) -> Result<Option<Change>, ErrorResponse> {
+pub(super) fn drop(
+    schema: &Schema,
+    stmt: &DropKeyspace,
+    ctx: &DdlContext<'_>,
+) -> Result<Option<Change>, ErrorResponse> {
     if schema.keyspace(&stmt.name).is_none() {
         if stmt.if_exists {
             return Ok(None);
@@ -212,6 +224,12 @@ pub(super) fn drop(schema: &Schema, stmt: &DropKeyspace) -> Result<Option<Change
     ensure_user_keyspace(&stmt.name)?;
     let mut schema = schema.clone();
     schema.keyspaces.remove(&stmt.name);
+    let at = ctx.timestamp_micros;
+    schema
+        .dropped_keyspaces
+        .entry(stmt.name.clone())
+        .and_modify(|t| *t = (*t).max(at))
+        .or_insert(at);
     Ok(Some(Change {
         schema,
         event: keyspace_event(SchemaChangeType::Dropped, &stmt.name),

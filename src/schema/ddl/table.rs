@@ -20,7 +20,9 @@ use super::{
 };
 use crate::cql::error::{already_exists, config, invalid};
 use crate::cql::resolve_keyspace;
-use crate::schema::{ColumnDef, ColumnKind, DroppedColumn, Schema, TableDef, TableParams};
+use crate::schema::{
+    ColumnDef, ColumnKind, DroppedColumn, Schema, TableDef, TableParams, TableTombstone,
+};
 
 /// Puts columns in the model's order: partition key and clustering columns by
 /// position, then static and regular columns by name.
@@ -121,7 +123,7 @@ pub(super) fn create(
             "COMPACT STORAGE tables are not allowed starting with version 4.0",
         ));
     }
-    let table = build_table(ks, name, stmt, ids)?;
+    let table = build_table(ks, name, stmt, ids, ctx.timestamp_micros)?;
     let mut schema = schema.clone();
     if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
         keyspace.tables.insert(name.to_owned(), Arc::new(table));
@@ -137,6 +139,7 @@ fn build_table(
     name: &str,
     stmt: &CreateTable,
     ids: &mut dyn IdSource,
+    at: i64,
 ) -> Result<TableDef, ErrorResponse> {
     check_unique(&stmt.properties)?;
     let (id_props, props): (Vec<&Property>, Vec<&Property>) =
@@ -151,6 +154,7 @@ fn build_table(
     sort_columns(&mut columns);
     for (i, c) in columns.iter_mut().enumerate() {
         c.id = ColumnId(u32::try_from(i).map_err(|_| invalid("too many columns"))?);
+        c.added_at = at;
     }
     Ok(TableDef {
         keyspace: ks.to_owned(),
@@ -161,6 +165,8 @@ fn build_table(
         dropped: Vec::new(),
         params,
         is_virtual: false,
+        created_at: at,
+        altered_at: at,
     })
 }
 
@@ -246,6 +252,7 @@ fn key_and_value_columns(stmt: &CreateTable) -> Result<Vec<ColumnDef>, ErrorResp
             position,
             order,
             id: ColumnId(0),
+            added_at: 0,
         });
     }
     Ok(columns)
@@ -317,16 +324,21 @@ pub(super) fn alter(
         AlterTableAction::Add {
             if_not_exists,
             columns,
-        } => add_columns(&mut table, columns, *if_not_exists)?,
+        } => add_columns(&mut table, columns, *if_not_exists, ctx.timestamp_micros)?,
         AlterTableAction::Drop { if_exists, columns } => {
             drop_columns(&mut table, columns, *if_exists, ctx.timestamp_micros)?;
         }
-        AlterTableAction::Rename(pairs) => rename_columns(&mut table, pairs)?,
+        AlterTableAction::Rename(pairs) => {
+            rename_columns(&mut table, pairs, ctx.timestamp_micros)?;
+        }
         AlterTableAction::With(props) => {
             if props.iter().any(|p| p.name == "id") {
                 return Err(config("Cannot alter table id."));
             }
             table.params = table_params(&table.params, props)?;
+            if table.params != old.params {
+                table.altered_at = ctx.timestamp_micros;
+            }
         }
     }
     let mut schema = schema.clone();
@@ -343,6 +355,7 @@ fn add_columns(
     table: &mut TableDef,
     columns: &[ColumnDefinition],
     if_not_exists: bool,
+    at: i64,
 ) -> Result<(), ErrorResponse> {
     for c in columns {
         if table.column(&c.name).is_some() {
@@ -374,6 +387,7 @@ fn add_columns(
             position: 0,
             order: Order::Asc,
             id,
+            added_at: at,
         });
     }
     sort_columns(&mut table.columns);
@@ -411,6 +425,7 @@ fn drop_columns(
             dropped_at: timestamp,
         });
     }
+    table.dropped.sort_by_key(|d| d.id);
     Ok(())
 }
 
@@ -424,7 +439,11 @@ fn qualified(table: &TableDef) -> String {
     )
 }
 
-fn rename_columns(table: &mut TableDef, pairs: &[(String, String)]) -> Result<(), ErrorResponse> {
+fn rename_columns(
+    table: &mut TableDef,
+    pairs: &[(String, String)],
+    at: i64,
+) -> Result<(), ErrorResponse> {
     for (from, to) in pairs {
         let Some(index) = table.columns.iter().position(|c| c.name == *from) else {
             return Err(invalid(format!(
@@ -448,6 +467,7 @@ fn rename_columns(table: &mut TableDef, pairs: &[(String, String)]) -> Result<()
             )));
         }
         table.columns[index].name = to.clone();
+        table.columns[index].added_at = at;
     }
     Ok(())
 }
@@ -458,16 +478,31 @@ pub(super) fn drop(
     ctx: &DdlContext<'_>,
 ) -> Result<Option<Change>, ErrorResponse> {
     let (ks, name) = resolve(&stmt.name, ctx)?;
-    if schema.table(ks, name).is_none() {
+    let Some(old) = schema.table(ks, name) else {
         if stmt.if_exists {
             return Ok(None);
         }
         return Err(table_missing(ks, name));
-    }
+    };
     ensure_user_keyspace(ks)?;
+    let tombstone = TableTombstone {
+        name: name.to_owned(),
+        id: old.id,
+        created_at: old.created_at,
+        dropped_at: ctx.timestamp_micros,
+    };
     let mut schema = schema.clone();
     if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
         keyspace.tables.remove(name);
+        let key = (name.to_owned(), tombstone.id);
+        keyspace
+            .dropped_tables
+            .entry(key)
+            .and_modify(|t| {
+                t.created_at = t.created_at.max(tombstone.created_at);
+                t.dropped_at = t.dropped_at.max(tombstone.dropped_at);
+            })
+            .or_insert(tombstone);
     }
     Ok(Some(Change {
         schema,

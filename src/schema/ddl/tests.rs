@@ -314,7 +314,8 @@ fn alter_table_add_drop_rename_with() {
     assert_eq!(cols, [("k", 0), ("cc", 1), ("v", 4), ("w", 3)]);
     assert_eq!(t.next_column_id, 5);
     assert_eq!(t.dropped.len(), 1);
-    assert_eq!((t.dropped[0].id.0, t.dropped[0].dropped_at), (2, 1_000));
+    // Every statement ran at 1 000 µs; each is stamped after the one before.
+    assert_eq!((t.dropped[0].id.0, t.dropped[0].dropped_at), (2, 1_003));
     assert_eq!(t.params.comment, "hi");
     assert_eq!(t.params.default_time_to_live, 60);
 
@@ -418,6 +419,56 @@ fn storage_options_follow_the_params() {
     assert!(storage_options(&crate::schema::TableParams::default()).is_ok());
 }
 
+#[test]
+fn ddl_stamps_what_it_changes_and_no_op_ddl_changes_nothing() {
+    let schema = build(&[
+        KS,
+        "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c))",
+        "ALTER TABLE t ADD w text",
+    ]);
+    let ks = schema.keyspace("ks").unwrap();
+    assert_eq!((ks.created_at, ks.altered_at), (1_000, 1_000));
+    let t = schema.table("ks", "t").unwrap();
+    assert_eq!((t.created_at, t.altered_at), (1_001, 1_001));
+    assert_eq!(t.column("v").unwrap().added_at, 1_001);
+    assert_eq!(t.column("w").unwrap().added_at, 1_002);
+    let version = schema_version(&schema);
+    for no_op in [
+        "ALTER KEYSPACE ks WITH durable_writes = true",
+        "ALTER TABLE t WITH gc_grace_seconds = 864000",
+        "ALTER TABLE t ADD IF NOT EXISTS w text",
+        "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    ] {
+        assert!(run(&schema, no_op).unwrap().is_none(), "{no_op}");
+    }
+    assert_eq!(schema_version(&schema), version);
+    let altered = run(&schema, "ALTER TABLE t WITH comment = 'c'")
+        .unwrap()
+        .unwrap();
+    assert_eq!(altered.schema.table("ks", "t").unwrap().altered_at, 1_003);
+    assert_ne!(schema_version(&altered.schema), version);
+    let renamed = run(&schema, "ALTER TABLE t RENAME c TO cc")
+        .unwrap()
+        .unwrap();
+    let cc = renamed
+        .schema
+        .table("ks", "t")
+        .unwrap()
+        .column("cc")
+        .unwrap()
+        .clone();
+    assert_eq!((cc.id.0, cc.added_at), (1, 1_003));
+    let dropped = run(&schema, "DROP TABLE t").unwrap().unwrap().schema;
+    let ks = dropped.keyspace("ks").unwrap();
+    let tomb = &ks.dropped_tables[&("t".to_owned(), t.id)];
+    assert_eq!((tomb.created_at, tomb.dropped_at), (1_001, 1_003));
+    assert_ne!(schema_version(&dropped), version);
+    let gone = run(&dropped, "DROP KEYSPACE ks").unwrap().unwrap().schema;
+    assert_eq!(gone.dropped_keyspaces["ks"], 1_004);
+    let again = run(&gone, KS).unwrap().unwrap().schema;
+    assert_eq!(again.keyspace("ks").unwrap().created_at, 1_005);
+}
+
 // ------------------------------------------------------------------ proptest
 
 fn statement() -> impl Strategy<Value = String> {
@@ -440,7 +491,7 @@ fn statement() -> impl Strategy<Value = String> {
     ]
 }
 
-fn check_invariants(schema: &Schema) {
+pub(crate) fn check_invariants(schema: &Schema) {
     for table in schema.keyspaces.values().flat_map(|k| k.tables.values()) {
         let mut ids: Vec<u32> = table.columns.iter().map(|c| c.id.0).collect();
         ids.extend(table.dropped.iter().map(|d| d.id.0));

@@ -73,7 +73,13 @@ async fn ddl_creates_storage_persists_and_announces() {
         }
     );
     assert!(!engine.tables().contains(&id));
-    assert_eq!(reopened.version(), v0);
+    // No user keyspace is left, but the keyspace's tombstone is content (other
+    // nodes must learn of the drop), so the version is not the empty schema's.
+    let current = reopened.current();
+    assert!(current.keyspace("ks").is_none());
+    assert!(current.dropped_keyspaces.contains_key("ks"));
+    assert_eq!(reopened.version(), schema_version(&current));
+    assert_ne!(reopened.version(), v0);
 }
 
 #[tokio::test]
@@ -129,4 +135,94 @@ fn storage_diff_is_empty_for_equal_schemas() {
     let diff = storage_diff(&a, &b).unwrap();
     assert_eq!(diff.drop.len(), 1);
     assert!(storage_diff(&b, &a).unwrap().create.len() == 1);
+}
+
+async fn exec_at(service: &SchemaService, cql: &str, at: i64) {
+    let stmt = cql_lite::parse(cql).unwrap();
+    service.execute(&stmt, Some("ks"), at).await.unwrap();
+}
+
+/// Ships `from`'s schema to `to` as bytes, as nodes do.
+async fn ship(from: &SchemaService, to: &SchemaService) -> bool {
+    let bytes = from.encode_user_schema();
+    let remote = crate::schema::decode_user_schema(&bytes).unwrap();
+    to.merge_remote(remote).await.unwrap()
+}
+
+fn drain(events: &mut broadcast::Receiver<SchemaChange>) -> Vec<SchemaChange> {
+    std::iter::from_fn(|| events.try_recv().ok()).collect()
+}
+
+#[tokio::test]
+async fn merge_remote_converges_two_nodes_and_announces() {
+    let (fs_a, fs_b) = (SimFs::new(), SimFs::new());
+    let (engine_a, engine_b) = (engine(&fs_a), engine(&fs_b));
+    let a = open(&fs_a, engine_a.clone());
+    let b = open(&fs_b, engine_b.clone());
+    exec_at(&a, KS, 10).await;
+    exec_at(&a, "CREATE TABLE t (k int PRIMARY KEY, v int)", 20).await;
+    let mut events = b.subscribe();
+    assert!(ship(&a, &b).await);
+    assert_eq!(a.version(), b.version());
+    let id = b.current().table("ks", "t").unwrap().table_id();
+    assert!(engine_b.tables().contains(&id));
+    let got = drain(&mut events);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].change_type, SchemaChangeType::Created);
+    assert_eq!(
+        got[1].target,
+        SchemaChangeTarget::Table {
+            keyspace: "ks".into(),
+            table: "t".into()
+        }
+    );
+    assert!(!ship(&a, &b).await, "nothing new the second time");
+
+    // Concurrent creates of one table name: both nodes keep the same one and
+    // the loser's storage goes.
+    exec_at(&a, "CREATE TABLE u (k int PRIMARY KEY)", 30).await;
+    exec_at(&b, "CREATE TABLE u (k int PRIMARY KEY)", 30).await;
+    let (ua, ub) = (
+        a.current().table("ks", "u").unwrap().table_id(),
+        b.current().table("ks", "u").unwrap().table_id(),
+    );
+    // Whichever node lost the race learns it from the other.
+    let b_changed = ship(&a, &b).await;
+    let a_changed = ship(&b, &a).await;
+    assert!(a_changed != b_changed);
+    assert_eq!(a.version(), b.version());
+    let winner = a.current().table("ks", "u").unwrap().table_id();
+    assert_eq!(winner, ua.max(ub));
+    let loser = ua.min(ub);
+    assert!(!engine_a.tables().contains(&loser) && !engine_b.tables().contains(&loser));
+    assert!(engine_a.tables().contains(&winner) && engine_b.tables().contains(&winner));
+
+    // A drop travels too, and survives a restart.
+    exec_at(&b, "DROP KEYSPACE ks", 40).await;
+    assert!(ship(&b, &a).await);
+    assert!(a.current().keyspace("ks").is_none());
+    assert!(!engine_a.tables().contains(&id));
+    let version = a.version();
+    drop(a);
+    let reopened = open(&fs_a, engine_a.clone());
+    assert_eq!(reopened.version(), version);
+}
+
+#[tokio::test]
+async fn tombstones_past_the_horizon_are_purged_and_stay_purged() {
+    let fs = SimFs::new();
+    let service = open(&fs, engine(&fs)).with_tombstone_horizon(std::time::Duration::from_secs(1));
+    exec_at(&service, KS, 10).await;
+    exec_at(&service, "DROP KEYSPACE ks", 20).await;
+    let with_tombstone = service.current();
+    assert!(with_tombstone.dropped_keyspaces.contains_key("ks"));
+    // Within the horizon of the schema's latest change, it stays.
+    assert!(!service.merge_remote(Schema::default()).await.unwrap());
+    // A change more than the horizon later purges it...
+    exec_at(&service, &KS.replace("ks", "k2"), 5_000_000).await;
+    assert!(service.current().dropped_keyspaces.is_empty());
+    // ... and a node still holding it does not bring it back.
+    let remote = (*with_tombstone).clone();
+    assert!(!service.merge_remote(remote).await.unwrap());
+    assert!(service.current().dropped_keyspaces.is_empty());
 }

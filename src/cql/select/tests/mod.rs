@@ -58,6 +58,7 @@ pub(super) fn table(name: &str, cols: &[Col<'_>]) -> Arc<TableDef> {
             position: if slot == "other" { 0 } else { *position },
             order: *order,
             id: ColumnId(i as u32),
+            added_at: 0,
         });
         *position += 1;
     }
@@ -80,6 +81,8 @@ pub(super) fn table(name: &str, cols: &[Col<'_>]) -> Arc<TableDef> {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        created_at: 0,
+        altered_at: 0,
     })
 }
 
@@ -98,6 +101,9 @@ pub(super) fn schema(tables: &[Arc<TableDef>]) -> Schema {
                 .iter()
                 .map(|t| (t.name.clone(), Arc::clone(t)))
                 .collect(),
+            created_at: 0,
+            altered_at: 0,
+            dropped_tables: Default::default(),
         },
     );
     s

@@ -71,6 +71,7 @@ fn table(spec: &TableSpec<'_>) -> TableDef {
             position,
             order,
             id,
+            added_at: 0,
         });
     };
     for (i, (n, ty)) in spec.pk.iter().enumerate() {
@@ -96,6 +97,8 @@ fn table(spec: &TableSpec<'_>) -> TableDef {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        created_at: 0,
+        altered_at: 0,
     }
 }
 
@@ -236,6 +239,9 @@ impl Harness {
             },
             durable_writes: true,
             tables: Default::default(),
+            created_at: 0,
+            altered_at: 0,
+            dropped_tables: Default::default(),
         };
         for t in tables {
             engine

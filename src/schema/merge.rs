@@ -1,0 +1,370 @@
+//! Merging two nodes' schemas into one, the same on every node.
+//!
+//! DDL runs on whichever node a client talks to; nodes then exchange schemas
+//! and [`merge`] them. `merge` is commutative, associative and idempotent over
+//! schemas DDL produced, so nodes that have seen the same changes hold equal
+//! schemas (and equal `schema_version`s) whatever order they merged them in.
+//! It is a join: every rule below keeps the greater of two facts in a total
+//! order, or unions facts, and nothing a merge discards can matter again.
+//!
+//! All times are DDL timestamps (µs), which `ddl::apply` keeps causal: a change
+//! is always stamped after every time the schema it applied to holds, so only
+//! changes that did not see each other (concurrent DDL) need a rule:
+//!
+//! - **Keyspaces, by name.** A keyspace tombstone (the latest `DROP KEYSPACE`
+//!   time) kills every incarnation of the name created at or before it; a
+//!   later re-create beats it. Between two live incarnations, the later
+//!   `created_at` wins a create/create race *whole*: the tables created in the
+//!   losing incarnation are gone with it (their data is orphaned: storage drops
+//!   it on the nodes that had it). The same `created_at` is the same CREATE
+//!   seen twice: its options are taken from the later `altered_at` (ties broken
+//!   by the options' canonical bytes), its tables merged name by name, its
+//!   table tombstones unioned.
+//! - **Tables, by name inside a keyspace.** A table tombstone records the id
+//!   and `created_at` of the table a DROP removed, and kills that table (the
+//!   same id created at or before it; table ids are random, so in practice
+//!   exactly that table). Live tables and tombstones race on `(created_at,
+//!   id)`: the greatest wins everywhere, so of two tables created concurrently
+//!   under one name with different ids one survives and the other's data is
+//!   orphaned; if the greatest is a tombstone, the name has no table. A
+//!   re-create after a DROP is later than the tombstone, so it wins. Two
+//!   tables with one id and `created_at` are one CREATE seen twice: merged as
+//!   below. Columns of tables with different ids never mix.
+//! - **Columns, by id inside a table.** Dropped columns are unioned (the
+//!   later `dropped_at` kept) and a dropped id stays dropped. Definitions of
+//!   one id are merged by the later `added_at` (a RENAME of a key column sets
+//!   it), ties broken by their canonical bytes. Two nodes that ran `ADD`
+//!   concurrently may have handed the same id to *different* columns (another
+//!   name or type); cells of one cannot be read as the other, so such an id
+//!   is dropped for good ([`POISONED`]) and the column must be added again.
+//!   `next_column_id` is the maximum, so no id is ever reused.
+//! - **Table options** come from the later `altered_at`, ties broken by bytes.
+//!
+//! Tombstones are kept until [`purge`] removes those older than a horizon.
+//! The risk: a node that missed a DROP for longer than the horizon (down, or
+//! partitioned) still holds the dropped object, and merging its schema brings
+//! the object back on every node. Keep the horizon well above any outage.
+//!
+//! One case is resolved but not guaranteed order-independent: a key column
+//! RENAMEd to a name that another node concurrently ADDed as a value column;
+//! the value column is dropped. System keyspaces are never merged: the result
+//! holds user keyspaces only.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use cql_lite::types::CqlType;
+use storage::ColumnId;
+
+use super::codec::{encode_column, encode_keyspace_params, encode_params, type_bytes};
+use super::ddl::sort_columns;
+use super::system_keyspaces::is_system;
+use super::{
+    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, POISONED, Schema, TableDef, TableTombstone,
+};
+
+/// Table tombstones of one keyspace, by table name and id.
+type Tombstones = BTreeMap<(String, [u8; 16]), TableTombstone>;
+
+/// The schema that holds what `a` and `b` both know (user keyspaces only).
+pub fn merge(a: &Schema, b: &Schema) -> Schema {
+    let mut out = Schema::default();
+    let names: BTreeSet<&String> = a
+        .keyspaces
+        .keys()
+        .chain(b.keyspaces.keys())
+        .chain(a.dropped_keyspaces.keys())
+        .chain(b.dropped_keyspaces.keys())
+        .filter(|name| !is_system(name))
+        .collect();
+    for name in names {
+        let dropped = a
+            .dropped_keyspaces
+            .get(name)
+            .into_iter()
+            .chain(b.dropped_keyspaces.get(name))
+            .max()
+            .copied();
+        if let Some(at) = dropped {
+            out.dropped_keyspaces.insert(name.clone(), at);
+        }
+        let alive = |k: &&KeyspaceDef| dropped.is_none_or(|at| k.created_at > at);
+        let (x, y) = (
+            a.keyspaces.get(name).filter(alive),
+            b.keyspaces.get(name).filter(alive),
+        );
+        let keyspace = match (x, y) {
+            (Some(x), Some(y)) => match x.created_at.cmp(&y.created_at) {
+                Ordering::Greater => merge_keyspace(name, x, x),
+                Ordering::Less => merge_keyspace(name, y, y),
+                Ordering::Equal => merge_keyspace(name, x, y),
+            },
+            (Some(k), None) | (None, Some(k)) => merge_keyspace(name, k, k),
+            (None, None) => continue,
+        };
+        out.keyspaces.insert(name.clone(), keyspace);
+    }
+    out
+}
+
+/// Removes the keyspace and table tombstones dropped before `before_micros`;
+/// whether any was. See the module doc for the risk this takes.
+pub fn purge(schema: &mut Schema, before_micros: i64) -> bool {
+    let count = |s: &Schema| {
+        s.dropped_keyspaces.len()
+            + s.keyspaces
+                .values()
+                .map(|k| k.dropped_tables.len())
+                .sum::<usize>()
+    };
+    let before = count(schema);
+    schema
+        .dropped_keyspaces
+        .retain(|_, at| *at >= before_micros);
+    for keyspace in schema.keyspaces.values_mut() {
+        keyspace
+            .dropped_tables
+            .retain(|_, t| t.dropped_at >= before_micros);
+    }
+    count(schema) != before
+}
+
+/// Two views of one keyspace incarnation (the same `created_at`), merged.
+fn merge_keyspace(name: &str, x: &KeyspaceDef, y: &KeyspaceDef) -> KeyspaceDef {
+    let options = |k: &KeyspaceDef| {
+        let mut bytes = Vec::new();
+        encode_keyspace_params(k, &mut bytes);
+        (k.altered_at, bytes)
+    };
+    let latest = if options(x) >= options(y) { x } else { y };
+    let mut tombstones: Tombstones = x.dropped_tables.clone();
+    for (key, t) in &y.dropped_tables {
+        tombstones
+            .entry(key.clone())
+            .and_modify(|old| {
+                old.created_at = old.created_at.max(t.created_at);
+                old.dropped_at = old.dropped_at.max(t.dropped_at);
+            })
+            .or_insert_with(|| t.clone());
+    }
+    let table_names: BTreeSet<&String> = x
+        .tables
+        .keys()
+        .chain(y.tables.keys())
+        .chain(tombstones.keys().map(|(n, _)| n))
+        .collect();
+    let mut tables = BTreeMap::new();
+    for table in table_names {
+        let winner = merge_table_name(
+            name,
+            table,
+            x.tables.get(table),
+            y.tables.get(table),
+            &tombstones,
+        );
+        if let Some(t) = winner {
+            tables.insert(table.clone(), t);
+        }
+    }
+    KeyspaceDef {
+        name: name.to_owned(),
+        replication: latest.replication.clone(),
+        durable_writes: latest.durable_writes,
+        tables,
+        created_at: x.created_at,
+        altered_at: latest.altered_at,
+        dropped_tables: tombstones,
+    }
+}
+
+/// The table that holds the name `table` after the create race, if any.
+fn merge_table_name(
+    keyspace: &str,
+    table: &str,
+    x: Option<&Arc<TableDef>>,
+    y: Option<&Arc<TableDef>>,
+    tombstones: &Tombstones,
+) -> Option<Arc<TableDef>> {
+    let key = |t: &TableDef| (t.created_at, t.id);
+    let candidates: Vec<TableDef> = match (x, y) {
+        (Some(x), Some(y)) if key(x) == key(y) => vec![merge_table(keyspace, table, x, y)],
+        _ => x
+            .into_iter()
+            .chain(y)
+            .map(|t| merge_table(keyspace, table, t, t))
+            .collect(),
+    };
+    let of_name = tombstones
+        .iter()
+        .filter(|((name, _), _)| name == table)
+        .map(|(_, t)| t);
+    let killed = |t: &TableDef| {
+        of_name
+            .clone()
+            .any(|d| d.id == t.id && d.created_at >= t.created_at)
+    };
+    let best_dead = of_name.clone().map(|d| (d.created_at, d.id)).max();
+    let best = candidates
+        .into_iter()
+        .filter(|t| !killed(t))
+        .max_by_key(|t| key(t))?;
+    if best_dead.is_some_and(|dead| dead > key(&best)) {
+        return None;
+    }
+    Some(Arc::new(best))
+}
+
+/// Two views of one table (same id and `created_at`), merged.
+fn merge_table(keyspace: &str, name: &str, x: &TableDef, y: &TableDef) -> TableDef {
+    let params = |t: &TableDef| {
+        let mut bytes = Vec::new();
+        encode_params(&t.params, &mut bytes);
+        (t.altered_at, bytes)
+    };
+    let latest = if params(x) >= params(y) { x } else { y };
+    let (columns, dropped) = merge_columns(x, y);
+    let highest = columns
+        .iter()
+        .map(|c| c.id.0)
+        .chain(dropped.iter().map(|d| d.id.0))
+        .max()
+        .map_or(0, |id| id.saturating_add(1));
+    TableDef {
+        keyspace: keyspace.to_owned(),
+        name: name.to_owned(),
+        id: x.id,
+        columns,
+        next_column_id: x.next_column_id.max(y.next_column_id).max(highest),
+        dropped,
+        params: latest.params.clone(),
+        is_virtual: false,
+        created_at: x.created_at,
+        altered_at: latest.altered_at,
+    }
+}
+
+/// What may share a column id: definitions of one column. Key columns may be
+/// renamed, so their class ignores the name; value columns' includes it.
+fn class(kind: Option<ColumnKind>, name: &str, ty: &[u8]) -> (u8, String, Vec<u8>) {
+    match kind {
+        Some(ColumnKind::PartitionKey) => (0, String::new(), ty.to_vec()),
+        Some(ColumnKind::Clustering) => (1, String::new(), ty.to_vec()),
+        _ => (2, name.to_owned(), ty.to_vec()),
+    }
+}
+
+fn column_bytes(c: &ColumnDef) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_column(c, &mut out);
+    out
+}
+
+/// The live and dropped columns of two views of one table.
+fn merge_columns(x: &TableDef, y: &TableDef) -> (Vec<ColumnDef>, Vec<DroppedColumn>) {
+    let mut live: BTreeMap<u32, Vec<&ColumnDef>> = BTreeMap::new();
+    let mut gone: BTreeMap<u32, Vec<&DroppedColumn>> = BTreeMap::new();
+    for c in x.columns.iter().chain(&y.columns) {
+        live.entry(c.id.0).or_default().push(c);
+    }
+    for d in x.dropped.iter().chain(&y.dropped) {
+        gone.entry(d.id.0).or_default().push(d);
+    }
+    let ids: BTreeSet<u32> = live.keys().chain(gone.keys()).copied().collect();
+    let (mut columns, mut dropped) = (Vec::new(), Vec::new());
+    for id in ids {
+        let defs = live.remove(&id).unwrap_or_default();
+        let drops = gone.remove(&id).unwrap_or_default();
+        match merge_column(id, &defs, &drops) {
+            Ok(c) => columns.push(c),
+            Err(d) => dropped.push(d),
+        }
+    }
+    resolve_name_clashes(&mut columns, &mut dropped);
+    sort_columns(&mut columns);
+    dropped.sort_by_key(|d| d.id);
+    (columns, dropped)
+}
+
+/// One column id's facts merged: the live definition, or the drop.
+fn merge_column(
+    id: u32,
+    defs: &[&ColumnDef],
+    drops: &[&DroppedColumn],
+) -> Result<ColumnDef, DroppedColumn> {
+    let classes: BTreeSet<_> = defs
+        .iter()
+        .map(|c| class(Some(c.kind), &c.name, &type_bytes(&c.ty)))
+        .chain(
+            drops
+                .iter()
+                .map(|d| class(None, &d.name, &type_bytes(&d.ty))),
+        )
+        .collect();
+    let poisoned = classes.len() > 1 || drops.iter().any(|d| d.dropped_at == POISONED);
+    let best = defs
+        .iter()
+        .max_by(|a, b| (a.added_at, column_bytes(a)).cmp(&(b.added_at, column_bytes(b))));
+    match (best, poisoned || !drops.is_empty()) {
+        (Some(c), false) => Ok((*c).clone()),
+        _ => {
+            // The name and type shown for the drop: the greatest, whichever side.
+            let (name, _, ty) = defs
+                .iter()
+                .map(|c| (c.name.clone(), type_bytes(&c.ty), c.ty.clone()))
+                .chain(
+                    drops
+                        .iter()
+                        .map(|d| (d.name.clone(), type_bytes(&d.ty), d.ty.clone())),
+                )
+                .max_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)))
+                .unwrap_or((String::new(), Vec::new(), CqlType::Int));
+            let latest = drops.iter().map(|d| d.dropped_at).max();
+            Err(DroppedColumn {
+                name,
+                ty,
+                id: ColumnId(id),
+                dropped_at: if poisoned {
+                    POISONED
+                } else {
+                    latest.unwrap_or(POISONED)
+                },
+            })
+        }
+    }
+}
+
+/// Live columns must have distinct names. Only a key column RENAMEd to a name
+/// another node used concurrently can clash. A value column that clashes is
+/// dropped; a key column cannot be, so it keeps its id as a name suffix.
+fn resolve_name_clashes(columns: &mut Vec<ColumnDef>, dropped: &mut Vec<DroppedColumn>) {
+    let is_key =
+        |c: &ColumnDef| matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
+    // Per name, the column that keeps it: a key column, else the greatest id.
+    let mut keeper: BTreeMap<String, (bool, u32)> = BTreeMap::new();
+    for c in columns.iter() {
+        let rank = (is_key(c), c.id.0);
+        let slot = keeper.entry(c.name.clone()).or_insert(rank);
+        *slot = (*slot).max(rank);
+    }
+    let mut kept = Vec::with_capacity(columns.len());
+    for mut c in columns.drain(..) {
+        if keeper.get(&c.name).is_some_and(|(_, id)| *id == c.id.0) {
+            kept.push(c);
+        } else if is_key(&c) {
+            c.name = format!("{}_{}", c.name, c.id.0);
+            kept.push(c);
+        } else {
+            dropped.push(DroppedColumn {
+                name: c.name,
+                ty: c.ty,
+                id: c.id,
+                dropped_at: POISONED,
+            });
+        }
+    }
+    *columns = kept;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! `basalt nodetool` against a node running in this process: every command's key
+//! lines, `/metrics` after some queries, and the errors an operator sees.
+
+mod support;
+
+use std::process::Command;
+
+use basalt::cli::{Cli, Command as Sub};
+use basalt::nodetool::client::AdminClient;
+use basalt::nodetool::{Output, execute};
+use clap::Parser;
+use support::{TestNode, bounded, free_port};
+
+/// Runs `basalt nodetool -p PORT <args>` through the library, off the runtime
+/// (the client blocks).
+async fn nodetool(port: u16, args: &[&str]) -> Output {
+    let port = port.to_string();
+    let argv: Vec<String> = ["basalt", "nodetool", "-p", &port]
+        .iter()
+        .chain(args)
+        .map(|s| (*s).to_owned())
+        .collect();
+    let Sub::Nodetool(args) = Cli::try_parse_from(argv).expect("valid arguments").command else {
+        panic!("not a nodetool command");
+    };
+    tokio::task::spawn_blocking(move || execute(&args))
+        .await
+        .expect("nodetool ran")
+}
+
+async fn ok(port: u16, args: &[&str]) -> String {
+    let out = nodetool(port, args).await;
+    assert_eq!(out.code, 0, "nodetool {args:?}: {}", out.stderr);
+    out.stdout
+}
+
+async fn load_some_data(node: &TestNode) {
+    let session = node.session().await;
+    for cql in [
+        "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE ks.t (k int PRIMARY KEY, v text)",
+    ] {
+        session.query_unpaged(cql, &[]).await.expect("DDL");
+    }
+    let insert = session
+        .prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)")
+        .await
+        .expect("prepare");
+    for k in 0..20 {
+        session
+            .execute_unpaged(&insert, (k, format!("v{k}")))
+            .await
+            .expect("insert");
+    }
+    session
+        .query_unpaged("SELECT v FROM ks.t WHERE k = 1", &[])
+        .await
+        .expect("select");
+    assert!(session.query_unpaged("SELEC nonsense", &[]).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_against_a_live_node() {
+    bounded(async {
+        let node = TestNode::start().await;
+        let port = node.admin_port();
+        load_some_data(&node).await;
+
+        let status = ok(port, &["status"]).await;
+        assert!(status.starts_with("Datacenter: datacenter1\n=======================\n"), "{status}");
+        assert!(status.contains("--  Address    Load"), "{status}");
+        let line = status.lines().find(|l| l.starts_with("UN  ")).expect("a UN line");
+        assert!(line.starts_with("UN  127.0.0.1  "), "{line}");
+        assert!(line.contains("  16      100.0%  "), "{line}");
+        assert!(ok(port, &["status", "ks"]).await.contains("100.0%"));
+
+        let ring = ok(port, &["ring"]).await;
+        assert!(ring.contains("Datacenter: datacenter1\n==========\n"), "{ring}");
+        assert_eq!(ring.matches("127.0.0.1  ").count(), 16, "{ring}");
+
+        let info = ok(port, &["info"]).await;
+        assert!(info.contains("Native Transport active: true\n"), "{info}");
+        assert!(info.contains("Data Center            : datacenter1\n"), "{info}");
+
+        let cluster = ok(port, &["describecluster"]).await;
+        assert!(cluster.contains("\tName: Test Cluster\n"), "{cluster}");
+        assert!(cluster.contains("\tks -> Replication class: SimpleStrategy {replication_factor=1}\n"));
+        let gossip = ok(port, &["gossipinfo"]).await;
+        assert!(gossip.starts_with("/127.0.0.1\n  generation:"), "{gossip}");
+        assert!(gossip.contains("  STATUS:"), "{gossip}");
+
+        assert_eq!(ok(port, &["getendpoints", "ks", "t", "1"]).await, "127.0.0.1\n");
+        assert_eq!(ok(port, &["version"]).await, "ReleaseVersion: 5.0.0\n");
+
+        assert_eq!(ok(port, &["flush", "ks", "t"]).await, "");
+        let stats = ok(port, &["tablestats", "ks.t"]).await;
+        assert!(stats.starts_with("Total number of tables: 1\n"), "{stats}");
+        assert!(stats.contains("\t\tTable: t\n\t\tSSTable count: 1\n"), "{stats}");
+        assert_eq!(ok(port, &["compact", "ks"]).await, "");
+
+        let metrics = tokio::task::spawn_blocking(move || {
+            AdminClient::new("127.0.0.1", port).get_text("/metrics")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        for name in [
+            "basalt_cql_requests_total{op=\"execute\",kind=\"write\",consistency=\"LOCAL_QUORUM\",outcome=\"ok\"} 20",
+            "basalt_cql_request_latency_seconds_bucket{op=\"query\",kind=\"read\"",
+            "outcome=\"client_error\"} 1",
+            "basalt_table_sstables{keyspace=\"ks\",table=\"t\"} 1",
+            "basalt_table_pending_compactions{keyspace=\"ks\",table=\"t\"}",
+            "basalt_hints_pending 0",
+            "basalt_read_repairs_total 0",
+            "basalt_dropped_messages_total 0",
+        ] {
+            assert!(metrics.contains(name), "{name} missing from\n{metrics}");
+        }
+
+        assert_eq!(ok(port, &["drain"]).await, "");
+        let info = ok(port, &["info"]).await;
+        assert!(info.contains("Native Transport active: false\n"), "{info}");
+        node.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_errors_exit_with_2() {
+    bounded(async {
+        let node = TestNode::start().await;
+        let port = node.admin_port();
+        let out = nodetool(port, &["flush", "nope"]).await;
+        assert_eq!(out.code, 2);
+        assert_eq!(out.stderr, "error: Keyspace [nope] does not exist.\n");
+        let out = nodetool(port, &["getendpoints", "system", "local", "x"]).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let out = nodetool(port, &["tablestats", "ks."]).await;
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        node.shutdown().await;
+    })
+    .await;
+}
+
+#[test]
+fn an_unreachable_node_is_one_line_and_exit_1() {
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_basalt"))
+        .args(["nodetool", "-p", &port.to_string(), "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "nodetool: Failed to connect to '127.0.0.1:{port}' - ConnectException: 'Connection refused'.\n"
+        )
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_basalt"))
+        .args(["nodetool", "nosuchcommand"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

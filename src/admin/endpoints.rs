@@ -111,6 +111,7 @@ mod tests {
                 position: i,
                 order: Order::Asc,
                 id: storage::ColumnId(i as u32),
+                added_at: 0,
             })
             .collect();
         TableDef {
@@ -122,6 +123,8 @@ mod tests {
             dropped: Vec::new(),
             params: TableParams::default(),
             is_virtual: false,
+            created_at: 0,
+            altered_at: 0,
         }
     }
 

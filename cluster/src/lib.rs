@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod allocation;
+pub mod batch_writer;
 pub mod consistency;
 pub mod coordinator;
 pub mod gossip;

@@ -7,165 +7,30 @@
 //! reads run on the calling task (they touch the memtable and cached blocks);
 //! scans, which may read many blocks, run on the blocking pool.
 
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
+use cluster::batch_writer::{BatchWriter, WriteError};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
 use storage::read::{PartitionRead, ScanCommand, ScanItem};
 use storage::{Engine, Mutation, TableId};
-use tokio::sync::{mpsc, oneshot};
 
 use super::{BoxFuture, Coordinator, PartitionData, ReadLimits, ReadOutcome};
-
-/// Writes waiting for a writer thread; beyond this, writers wait (back-pressure).
-const QUEUE_CAPACITY: usize = 4096;
-/// Mutations one engine batch takes at most.
-const MAX_BATCH: usize = 512;
-/// Writer threads. One: while it waits for its fsync the next batch gathers in
-/// the queue, so batches grow with load; a second thread measured no better on
-/// two cores (it competes with the flush thread and the runtime's workers).
-const WRITER_THREADS: usize = 1;
-
-struct WriteRequest {
-    mutations: Vec<Mutation>,
-    done: oneshot::Sender<Result<(), ErrorResponse>>,
-}
-
-type Queue = Arc<Mutex<mpsc::Receiver<WriteRequest>>>;
-
-/// The answers of one engine batch, for the completer task to hand out.
-type Completions = Vec<(
-    oneshot::Sender<Result<(), ErrorResponse>>,
-    Result<(), ErrorResponse>,
-)>;
-
-/// Hands a batch's answers to waiting requests from inside the runtime. Woken
-/// from a writer thread, each request's task would be pushed through the
-/// runtime's shared queue and often unpark a worker (a futex each); woken from
-/// this task, they go to the worker's local queue. One wake-up per batch.
-#[derive(Clone)]
-struct Completer(Option<mpsc::UnboundedSender<Completions>>);
-
-impl Completer {
-    /// A completer task on the current runtime; without a runtime (some unit
-    /// tests), writers answer directly.
-    fn start() -> Completer {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Completer(None);
-        };
-        let (tx, mut rx) = mpsc::unbounded_channel::<Completions>();
-        runtime.spawn(async move {
-            while let Some(batch) = rx.recv().await {
-                answer(batch);
-            }
-        });
-        Completer(Some(tx))
-    }
-
-    fn complete(&self, batch: Completions) {
-        match &self.0 {
-            Some(tx) => {
-                if let Err(unsent) = tx.send(batch) {
-                    answer(unsent.0);
-                }
-            }
-            None => answer(batch),
-        }
-    }
-}
-
-fn answer(batch: Completions) {
-    for (done, outcome) in batch {
-        // The client may have gone; its write stands either way.
-        let _ = done.send(outcome);
-    }
-}
 
 /// The single-node coordinator: everything goes to the local engine.
 #[derive(Debug)]
 pub struct LocalCoordinator {
     engine: Arc<Engine>,
-    writes: Option<mpsc::Sender<WriteRequest>>,
-    writers: Vec<JoinHandle<()>>,
+    writer: BatchWriter,
 }
 
 impl LocalCoordinator {
-    /// A coordinator over `engine`, with its writer threads started.
+    /// A coordinator over `engine`, with its writer started.
     pub fn new(engine: Arc<Engine>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let queue: Queue = Arc::new(Mutex::new(rx));
-        let completer = Completer::start();
-        let writers = (0..WRITER_THREADS)
-            .map(|i| {
-                let (engine, queue) = (Arc::clone(&engine), Arc::clone(&queue));
-                let completer = completer.clone();
-                std::thread::Builder::new()
-                    .name(format!("basalt-writer-{i}"))
-                    .spawn(move || write_loop(&engine, &queue, &completer))
-            })
-            .filter_map(Result::ok)
-            .collect();
         LocalCoordinator {
+            writer: BatchWriter::new(Arc::clone(&engine)),
             engine,
-            writes: Some(tx),
-            writers,
         }
     }
-}
-
-impl Drop for LocalCoordinator {
-    /// Closes the queue and waits for the writers to finish what was queued, so
-    /// the engine is no longer shared when the node closes it.
-    fn drop(&mut self) {
-        self.writes.take();
-        for writer in self.writers.drain(..) {
-            let _ = writer.join();
-        }
-    }
-}
-
-/// Takes what has queued (one blocking receive, then whatever else is ready),
-/// applies it as one engine batch and answers each request.
-fn write_loop(engine: &Engine, queue: &Mutex<mpsc::Receiver<WriteRequest>>, completer: &Completer) {
-    loop {
-        let mut requests = Vec::new();
-        {
-            let mut rx = queue.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(first) = rx.blocking_recv() else {
-                return;
-            };
-            let mut count = first.mutations.len();
-            requests.push(first);
-            while count < MAX_BATCH {
-                let Ok(next) = rx.try_recv() else { break };
-                count += next.mutations.len();
-                requests.push(next);
-            }
-        }
-        completer.complete(apply(engine, requests));
-    }
-}
-
-fn apply(engine: &Engine, requests: Vec<WriteRequest>) -> Completions {
-    let mut mutations = Vec::new();
-    let mut spans = Vec::with_capacity(requests.len());
-    for r in requests {
-        spans.push((r.mutations.len(), r.done));
-        mutations.extend(r.mutations);
-    }
-    // `now` only matters to storage for bookkeeping; TTLs are in the cells.
-    let mut results = engine.apply_batch(&mutations, 0).into_iter();
-    spans
-        .into_iter()
-        .map(|(count, done)| {
-            let outcome = results
-                .by_ref()
-                .take(count)
-                .find_map(Result::err)
-                .map_or(Ok(()), |e| Err(storage_error(&e)));
-            (done, outcome)
-        })
-        .collect()
 }
 
 /// A storage failure as the client sees it.
@@ -198,14 +63,12 @@ impl Coordinator for LocalCoordinator {
         _write_type: WriteType,
     ) -> BoxFuture<'_, Result<(), ErrorResponse>> {
         Box::pin(async move {
-            let closed = || ErrorResponse::new(ErrorKind::ServerError, "the node is shutting down");
-            let queue = self.writes.as_ref().ok_or_else(closed)?;
-            let (done, result) = oneshot::channel();
-            queue
-                .send(WriteRequest { mutations, done })
-                .await
-                .map_err(|_| closed())?;
-            result.await.map_err(|_| closed())?
+            self.writer.apply(mutations).await.map_err(|e| match e {
+                WriteError::Storage(e) => storage_error(&e),
+                WriteError::Closed => {
+                    ErrorResponse::new(ErrorKind::ServerError, "the node is shutting down")
+                }
+            })
         })
     }
 

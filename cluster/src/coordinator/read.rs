@@ -42,6 +42,16 @@ pub(crate) async fn gather<T: Send + 'static>(
     requests: Vec<BoxFuture<'static, Result<T, SendError>>>,
     deadline: Instant,
 ) -> Vec<Option<Result<T, SendError>>> {
+    if requests.len() == 1 {
+        // One replica (CL ONE, RF 1): no task to spawn, just wait for it.
+        let mut requests = requests;
+        let request = requests.pop();
+        let answer = match request {
+            Some(r) => tokio::time::timeout_at(deadline, r).await.ok(),
+            None => None,
+        };
+        return vec![answer];
+    }
     let mut out: Vec<Option<Result<T, SendError>>> = requests.iter().map(|_| None).collect();
     let mut set = JoinSet::new();
     for (i, request) in requests.into_iter().enumerate() {

@@ -87,7 +87,7 @@ async fn remote_call<T>(
 }
 
 impl Sender {
-    fn local_for(&self, host: HostId) -> Option<Arc<Replica>> {
+    pub(crate) fn local_for(&self, host: HostId) -> Option<Arc<Replica>> {
         self.local.clone().filter(|_| host == self.local_host)
     }
 

@@ -12,6 +12,7 @@ use super::send::SendError;
 use super::wire::encode_mutation_request;
 use super::{ClusterCoordinator, CoordinatorError, WriteType};
 use crate::consistency::{ConsistencyLevel, check_available, live_per_dc};
+use crate::replica::Replica;
 use crate::replication::{ReplicationInfo, ReplicationStrategy};
 use crate::ring::{HostId, Ring};
 
@@ -52,6 +53,10 @@ impl ClusterCoordinator {
             .map(|m| self.plan_write(&ring, strategy, &info, cl, m))
             .collect::<Result<Vec<_>, _>>()?;
         let deadline = Instant::now() + self.config.write_timeout;
+        if let Some(replica) = self.local_only(&plans) {
+            let mutations = plans.into_iter().map(|p| p.mutation).collect();
+            return write_locally(&replica, mutations, cl, write_type, deadline).await;
+        }
         let pending: Vec<PendingWrite> = plans
             .into_iter()
             .map(|p| self.start_write(p, cl, &info))
@@ -60,6 +65,17 @@ impl ClusterCoordinator {
             await_write(write, cl, write_type, deadline).await?;
         }
         Ok(())
+    }
+
+    /// The local replica when it is the only replica of every mutation (one
+    /// node, or RF 1 on keys it owns): then the whole write is one local batch,
+    /// with no task, channel or encoding per mutation.
+    fn local_only(&self, plans: &[WritePlan]) -> Option<Arc<Replica>> {
+        let local = self.sender.local_host;
+        let all_local = plans
+            .iter()
+            .all(|p| matches!(p.replicas.as_slice(), [(h, _, true)] if *h == local));
+        all_local.then(|| self.sender.local_for(local)).flatten()
     }
 
     fn plan_write(
@@ -124,6 +140,33 @@ impl ClusterCoordinator {
             });
         }
         PendingWrite { answers, tracker }
+    }
+}
+
+/// Applies a write whose only replica is this node's.
+async fn write_locally(
+    replica: &Replica,
+    mutations: Vec<Mutation>,
+    cl: ConsistencyLevel,
+    write_type: WriteType,
+    deadline: Instant,
+) -> Result<(), CoordinatorError> {
+    match tokio::time::timeout_at(deadline, replica.apply_all(mutations)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(CoordinatorError::WriteFailure {
+            cl,
+            received: 0,
+            block_for: 1,
+            failures: 1,
+            write_type,
+            message: e.message,
+        }),
+        Err(_) => Err(CoordinatorError::WriteTimeout {
+            cl,
+            received: 0,
+            block_for: 1,
+            write_type,
+        }),
     }
 }
 

@@ -1,0 +1,180 @@
+//! Writes gathered into engine batches: the write path every local replica
+//! write takes, on a single node and in a cluster alike.
+//!
+//! Callers queue their mutations (a bounded queue: beyond it they wait); one
+//! writer thread takes whatever has gathered and hands it to
+//! [`Engine::apply_batch`], so a batch pays one commit-log durability wait and
+//! one wake-up instead of one per write. A write's answer comes back only once
+//! the engine reports it durable.
+//!
+//! The answers of a batch go back through a task on the caller's runtime (when
+//! there is one): woken from the writer thread, every waiting task would go
+//! through the runtime's shared queue and often unpark a worker (a futex each);
+//! woken from that task, they go to the worker's local queue.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use storage::{Engine, Mutation};
+use tokio::sync::{mpsc, oneshot};
+
+/// Writes waiting for the writer thread; beyond this, callers wait.
+const QUEUE_CAPACITY: usize = 4096;
+/// Mutations one engine batch takes at most.
+const MAX_BATCH: usize = 512;
+
+/// Why a queued write did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The engine refused it (the first error among the job's mutations).
+    #[error(transparent)]
+    Storage(#[from] storage::Error),
+    /// The writer is shutting down.
+    #[error("the node is shutting down")]
+    Closed,
+}
+
+type Answer = Result<(), WriteError>;
+
+struct Job {
+    mutations: Vec<Mutation>,
+    done: oneshot::Sender<Answer>,
+}
+
+type Completions = Vec<(oneshot::Sender<Answer>, Answer)>;
+
+/// The queue and the writer thread in front of one engine.
+#[derive(Debug)]
+pub struct BatchWriter {
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+impl BatchWriter {
+    /// Starts the writer thread for `engine` (and, inside a tokio runtime, the
+    /// task that hands answers out).
+    pub fn new(engine: Arc<Engine>) -> BatchWriter {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let completer = Completer::start();
+        let thread = std::thread::Builder::new()
+            .name("basalt-writer".into())
+            .spawn(move || write_loop(&engine, rx, &completer))
+            .ok();
+        BatchWriter {
+            queue: Mutex::new(thread.is_some().then_some(tx)),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    /// Applies `mutations` (each atomically in its partition); resolves once
+    /// they are durable, with the first error if any failed.
+    pub async fn apply(&self, mutations: Vec<Mutation>) -> Result<(), WriteError> {
+        let queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(WriteError::Closed)?;
+        let (done, answer) = oneshot::channel();
+        queue
+            .send(Job { mutations, done })
+            .await
+            .map_err(|_| WriteError::Closed)?;
+        answer.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Stops taking writes and waits until the queued ones are applied.
+    pub fn shutdown(&self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BatchWriter {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Takes what has queued (one blocking receive, then whatever else is ready)
+/// and applies it as one engine batch.
+fn write_loop(engine: &Engine, mut rx: mpsc::Receiver<Job>, completer: &Completer) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut count = first.mutations.len();
+        let mut jobs = vec![first];
+        while count < MAX_BATCH {
+            let Ok(next) = rx.try_recv() else { break };
+            count += next.mutations.len();
+            jobs.push(next);
+        }
+        completer.complete(apply(engine, jobs));
+    }
+}
+
+fn apply(engine: &Engine, jobs: Vec<Job>) -> Completions {
+    let mut mutations = Vec::new();
+    let mut spans = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        spans.push((job.mutations.len(), job.done));
+        mutations.extend(job.mutations);
+    }
+    // `now` only matters to storage for bookkeeping; TTLs are in the cells.
+    let mut results = engine.apply_batch(&mutations, 0).into_iter();
+    spans
+        .into_iter()
+        .map(|(count, done)| {
+            let answer = match results.by_ref().take(count).find_map(Result::err) {
+                Some(e) => Err(WriteError::Storage(e)),
+                None => Ok(()),
+            };
+            (done, answer)
+        })
+        .collect()
+}
+
+/// Hands a batch's answers to the waiting callers from inside the runtime.
+struct Completer(Option<mpsc::UnboundedSender<Completions>>);
+
+impl Completer {
+    /// A completer task on the current runtime; without one (some tests), the
+    /// writer thread answers directly.
+    fn start() -> Completer {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Completer(None);
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<Completions>();
+        runtime.spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                answer(batch);
+            }
+        });
+        Completer(Some(tx))
+    }
+
+    fn complete(&self, batch: Completions) {
+        match &self.0 {
+            Some(tx) => {
+                if let Err(unsent) = tx.send(batch) {
+                    answer(unsent.0);
+                }
+            }
+            None => answer(batch),
+        }
+    }
+}
+
+fn answer(batch: Completions) {
+    for (done, answer) in batch {
+        // The caller may have given up; the write stands either way.
+        let _ = done.send(answer);
+    }
+}

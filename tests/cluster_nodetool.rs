@@ -2,7 +2,8 @@
 //! (127.0.0.1–3) sees the whole cluster: `status` lists three UN nodes with
 //! distinct host ids and announced loads, `ring` every node's tokens,
 //! `gossipinfo` three endpoint states, `describecluster` one schema version,
-//! and `getendpoints` three replicas for an RF 3 keyspace.
+//! and `getendpoints` three replicas for an RF 3 keyspace; once node 3 shuts
+//! down, `status` shows it DN and `describecluster` unreachable.
 
 mod support;
 
@@ -112,6 +113,28 @@ async fn three_up(port: u16) -> Vec<(String, String)> {
     }
 }
 
+/// Polls `status` until node 3 shows DN (it said goodbye) and the others UN,
+/// and `describecluster` counts it unreachable, or panics.
+async fn one_down(port: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = ok(port, &["status"]).await;
+        let down = status.lines().filter(|l| l.starts_with("DN")).count();
+        let up = status.lines().filter(|l| l.starts_with("UN")).count();
+        if (up, down) == (2, 1) {
+            assert!(status.contains("DN  127.0.0.3"), "{status}");
+            let describe = ok(port, &["describecluster"]).await;
+            assert!(describe.contains("UNREACHABLE: [127.0.0.3]"), "{describe}");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node 3 never showed down:\n{status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nodetool_sees_the_whole_cluster() {
     support::bounded(async {
@@ -155,6 +178,10 @@ async fn nodetool_sees_the_whole_cluster() {
         let endpoints = gossip.lines().filter(|l| l.starts_with('/')).count();
         assert_eq!(endpoints, 3, "gossipinfo: {gossip}");
         assert!(gossip.contains("LOAD:"), "gossipinfo: {gossip}");
+
+        let (third, _dir) = nodes.pop().expect("node 3");
+        third.shutdown().await.expect("clean shutdown");
+        one_down(admin).await;
 
         for (node, _dir) in nodes {
             node.shutdown().await.expect("clean shutdown");

@@ -20,7 +20,7 @@ use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
 use storage::Engine;
 
-use crate::admin::{AdminServer, AdminState, LocalNode, LocalView};
+use crate::admin::{AdminServer, AdminState};
 use crate::config::Config;
 use crate::coordinator::DistributedCoordinator;
 use crate::coordinator::cluster::PeerTruncate;
@@ -75,7 +75,6 @@ impl Node {
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
         );
         let node_info = node_info(config, &identity);
-        let local = local_node(config, &identity, node_info.gossip_generation);
         let system_tables = Arc::new(SystemTables::new(node_info));
         let cluster = ClusterService::start(ClusterParts {
             config,
@@ -107,7 +106,7 @@ impl Node {
         let events = forward_schema_events(&schema, server.events());
         tracing::info!(%address, "listening for CQL clients");
         let lifecycle = Arc::new(control::Lifecycle::new(server, Arc::clone(&engine)));
-        let view = LocalView::new(local, Arc::clone(&engine), Arc::clone(&schema));
+        let view = cluster.admin_view(config.cluster_name.clone(), snitch(config));
         let state = AdminState {
             view: Arc::new(view),
             engine: Arc::clone(&engine),
@@ -265,20 +264,9 @@ fn server_config(config: &Config) -> ServerConfig {
     server
 }
 
-fn local_node(config: &Config, identity: &identity::Identity, generation: i32) -> LocalNode {
-    LocalNode {
-        cluster_name: config.cluster_name.clone(),
-        snitch: format!("org.apache.cassandra.locator.{:?}", config.endpoint_snitch),
-        host_id: identity.host_id,
-        address: config.listen_address,
-        storage_port: config.storage_port,
-        native_address: config.rpc_address,
-        native_port: config.native_transport_port,
-        datacenter: config.dc.clone(),
-        rack: config.rack.clone(),
-        tokens: identity.tokens.clone(),
-        generation,
-    }
+/// The snitch's Java class name, as `describecluster` prints it.
+fn snitch(config: &Config) -> String {
+    format!("org.apache.cassandra.locator.{:?}", config.endpoint_snitch)
 }
 
 fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {

@@ -39,8 +39,8 @@ pub struct NodeStatus {
     pub state: String,
     /// Internode address.
     pub address: String,
-    /// Bytes on disk.
-    pub load_bytes: u64,
+    /// Bytes on disk, or null when the node has not announced it yet.
+    pub load_bytes: Option<u64>,
     /// Number of tokens.
     pub tokens: usize,
     /// Effective ownership (0 to 1), or null when meaningless.
@@ -80,8 +80,8 @@ pub struct RingToken {
     pub status: String,
     /// `Normal`, `Leaving`, `Joining` or `Moving`.
     pub state: String,
-    /// Owner's bytes on disk.
-    pub load_bytes: u64,
+    /// Owner's bytes on disk, or null when not announced yet.
+    pub load_bytes: Option<u64>,
     /// Owner's ownership (0 to 1).
     pub owns: f64,
     /// The token.

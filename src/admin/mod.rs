@@ -2,8 +2,8 @@
 //! `basalt nodetool`, and Prometheus metrics at `/metrics`.
 //!
 //! It is served with axum on the node's tokio runtime. Handlers read the cluster
-//! through [`ClusterView`], so the same code serves one node today and the ring
-//! once the cluster layer implements the view. Engine calls (flush, compaction,
+//! through [`ClusterView`], so the same code serves one node and the ring (the
+//! node hands it the cluster service's gossip view). Engine calls (flush, compaction,
 //! statistics) block, so they run on the blocking pool.
 
 pub mod api;

@@ -205,7 +205,7 @@ async fn info(State(s): S) -> Result<Json<api::Info>, Failure> {
             host_id: format_uuid(&id),
             gossip_active: s.control.gossip_active(),
             native_transport_active: s.control.native_transport_active(),
-            load_bytes: me.load_bytes,
+            load_bytes: me.load_bytes.unwrap_or(0),
             generation,
             uptime_seconds: s.started.elapsed().as_secs(),
             rss_bytes: proc_value("/proc/self/statm", 1).map_or(0, |pages| pages * 4096),

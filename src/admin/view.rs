@@ -1,8 +1,9 @@
 //! What the admin API knows of the cluster, behind [`ClusterView`].
 //!
 //! The API and nodetool are written against a list of node records so they work
-//! the same for one node and for many: today [`LocalView`] describes this node
-//! alone; the cluster layer implements the trait from gossip and the token ring.
+//! the same for one node and for many: a running node hands the server the
+//! cluster service's `GossipView` (gossip and the token ring, in
+//! `node/cluster/admin_view.rs`); [`LocalView`] describes one node alone.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -57,8 +58,9 @@ pub struct NodeRecord {
     pub liveness: Liveness,
     /// Normal, joining, leaving or moving.
     pub state: RingState,
-    /// Bytes of live SSTables on its disk.
-    pub load_bytes: u64,
+    /// Bytes of live SSTables on its disk; `None` for a peer that has not
+    /// announced its load in gossip yet.
+    pub load_bytes: Option<u64>,
     /// Its tokens, ascending.
     pub tokens: Vec<i64>,
     /// Its schema version.
@@ -159,7 +161,7 @@ impl LocalView {
             rack: self.node.rack.clone(),
             liveness: Liveness::Up,
             state: RingState::Normal,
-            load_bytes: disk_load(&self.engine),
+            load_bytes: Some(disk_load(&self.engine)),
             tokens: self.node.tokens.clone(),
             schema_version: self.schema.version(),
             release_version: crate::schema::RELEASE_VERSION.to_owned(),

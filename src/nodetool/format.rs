@@ -100,7 +100,7 @@ fn node_row(n: &api::NodeStatus) -> Vec<String> {
     vec![
         format!("{}{}", n.status, n.state),
         n.address.clone(),
-        file_size(n.load_bytes),
+        n.load_bytes.map_or_else(|| "?".to_owned(), file_size),
         n.tokens.to_string(),
         n.owns
             .map_or_else(|| "?".to_owned(), |o| format!("{:.1}%", o * 100.0)),
@@ -150,7 +150,7 @@ pub fn ring(ring: &api::Ring) -> String {
             _ => out.push('\n'),
         }
         for t in &dc.tokens {
-            let load = file_size(t.load_bytes);
+            let load = t.load_bytes.map_or_else(|| "?".to_owned(), file_size);
             let owns = format!("{:.2}%", t.owns * 100.0);
             let token = t.token.to_string();
             out.push_str(&line([

@@ -20,6 +20,10 @@ use crate::node::identity::format_uuid;
 /// Cassandra's gossip interval.
 const ROUND: Duration = Duration::from_secs(1);
 
+/// How often LOAD is announced (Cassandra's `LoadBroadcaster` uses 60 s; a
+/// shorter period keeps `nodetool status` close to the disks at small cost).
+const LOAD_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Registers the three gossip verbs.
 pub(super) fn register(shared: &Arc<Shared>) {
     for verb in [
@@ -88,6 +92,33 @@ pub(super) async fn run_rounds(shared: Weak<Shared>) {
             return;
         };
         round(&shared).await;
+    }
+}
+
+/// Announces this node's bytes on disk as LOAD every [`LOAD_INTERVAL`],
+/// first at start; ends when the service is dropped.
+pub(super) async fn announce_load(shared: Weak<Shared>) {
+    let mut interval = tokio::time::interval(LOAD_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(engine) = shared.upgrade().map(|s| Arc::clone(&s.engine)) else {
+            return;
+        };
+        // Table statistics take the engine's locks: off the async workers.
+        let Ok(load) =
+            tokio::task::spawn_blocking(move || crate::admin::view::disk_load(&engine)).await
+        else {
+            continue;
+        };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let value = format!("{:.1}", load as f64);
+        shared
+            .gossip()
+            .gossiper
+            .set_local_state(ApplicationState::Load, value);
     }
 }
 

@@ -12,9 +12,14 @@
 //! ([`ClusterView`]) is rebuilt, `system.peers` is refreshed, and UP/DOWN and
 //! NEW_NODE/REMOVED_NODE events go to REGISTERed CQL clients.
 //!
+//! Every ~10 s the node announces its LOAD (bytes of live SSTables), which
+//! `nodetool status` shows for peers; [`GossipView`] is the admin API's view of
+//! the cluster over gossip and the snapshot.
+//!
 //! A node alone (its only seed is itself, the default) gossips with nobody,
 //! owns the whole ring and so serves every request locally, as before.
 
+mod admin_view;
 mod events;
 mod gossip;
 mod peers;
@@ -46,6 +51,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::schema::{SchemaService, SystemTables};
 
+pub use admin_view::GossipView;
 pub use peers::MessagingPeers;
 pub use view::{ClusterView, ViewCell};
 
@@ -84,6 +90,8 @@ pub(crate) struct Shared {
     view: Arc<ViewCell>,
     messaging: Arc<Messaging>,
     replica: Arc<Replica>,
+    /// The local engine, whose size on disk is announced as LOAD.
+    engine: Arc<Engine>,
     schema: Arc<SchemaService>,
     system_tables: Arc<SystemTables>,
     events: OnceLock<EventSender>,
@@ -131,7 +139,8 @@ impl ClusterService {
             started: Instant::now(),
             view,
             messaging,
-            replica: Replica::new(parts.engine),
+            replica: Replica::new(Arc::clone(&parts.engine)),
+            engine: parts.engine,
             schema: parts.schema,
             system_tables: parts.system_tables,
             events: OnceLock::new(),
@@ -143,6 +152,7 @@ impl ClusterService {
         let tasks = vec![
             tokio::spawn(gossip::run_rounds(Arc::downgrade(&shared))),
             tokio::spawn(schema_sync::watch_local_schema(Arc::downgrade(&shared))),
+            tokio::spawn(gossip::announce_load(Arc::downgrade(&shared))),
         ];
         tracing::info!(%local, %host, "internode messaging and gossip started");
         Ok(ClusterService {
@@ -160,6 +170,13 @@ impl ClusterService {
     /// The current snapshot of the cluster.
     pub fn view(&self) -> Arc<ClusterView> {
         self.shared.view.get()
+    }
+
+    /// The admin API's view of the cluster: members, liveness and states
+    /// from gossip, ownership and replicas from the snapshot's ring.
+    pub fn admin_view(&self, cluster_name: String, snitch: String) -> GossipView {
+        let engine = Arc::clone(&self.shared.engine);
+        GossipView::new(&self.shared, cluster_name, snitch, engine)
     }
 
     /// The snapshot cell itself.

@@ -49,7 +49,7 @@ fn node(i: u8, dc: &str, liveness: Liveness, state: RingState, load: u64) -> Nod
         rack: format!("r{i}"),
         liveness,
         state,
-        load_bytes: load,
+        load_bytes: Some(load),
         tokens: (0..16).map(|t| i64::from(i) * 1000 + t).collect(),
         schema_version: [0; 16],
         release_version: "5.0.0".into(),

@@ -38,6 +38,7 @@ pub mod batch_writer;
 pub mod consistency;
 pub mod coordinator;
 pub mod gossip;
+pub mod hints;
 pub mod membership;
 pub mod net;
 pub mod partitioner;

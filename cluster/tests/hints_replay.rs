@@ -75,7 +75,7 @@ fn cluster() -> Cluster {
         replicas,
         peers,
         topology: Arc::new(StaticTopology::new(ring)),
-        dir: tempfile::tempdir().unwrap(),
+        dir: tempfile::tempdir().expect("test step"),
     }
 }
 
@@ -83,7 +83,7 @@ impl Cluster {
     /// The hint store of node 0, opened (again) from its directory.
     fn store(&self) -> Arc<HintStore> {
         let config = HintStoreConfig::new(self.dir.path().join("hints"));
-        Arc::new(HintStore::open(config, Arc::new(|| NOW_MS)).unwrap())
+        Arc::new(HintStore::open(config, Arc::new(|| NOW_MS)).expect("test step"))
     }
 
     fn coordinator(&self, hints: Arc<HintStore>) -> ClusterCoordinator {
@@ -129,7 +129,7 @@ impl Cluster {
                     &SimpleStrategy { rf: 3 },
                 )
                 .await
-                .unwrap();
+                .expect("test step");
         }
     }
 
@@ -164,7 +164,7 @@ fn point_read(k: &str) -> PartitionRead {
 
 fn hint_files(c: &Cluster) -> usize {
     std::fs::read_dir(c.dir.path().join("hints"))
-        .unwrap()
+        .expect("test step")
         .count()
 }
 
@@ -202,7 +202,7 @@ async fn hints_survive_a_coordinator_restart() {
         {
             let store = c.store();
             c.write_keys(&c.coordinator(store.clone()), 10).await;
-            store.flush().unwrap();
+            store.flush().expect("test step");
         }
         assert!(hint_files(&c) > 0);
         c.set_down(1, false);

@@ -88,7 +88,8 @@ impl HintReplayer {
 
     /// One round: flush if due, then replay every live host with hints.
     pub async fn tick(&self) {
-        if let Err(e) = self.store.flush_if_due() {
+        let store = Arc::clone(&self.store);
+        if let Err(e) = blocking(move || store.flush_if_due()).await {
             tracing::warn!(error = %e, "could not flush hints");
         }
         for host in self.store.hosts() {
@@ -106,26 +107,24 @@ impl HintReplayer {
     /// Sends every hint stored for `host`, oldest first, deleting each file
     /// once all its hints were acknowledged; the hints delivered.
     pub async fn replay_host(&self, host: HostId) -> Result<u64, ReplayError> {
-        let files = self
-            .store
-            .seal(host)
-            .map_err(|e| ReplayError::Io(e.to_string()))?;
+        let store = Arc::clone(&self.store);
+        let files = blocking(move || store.seal(host)).await?;
         let mut delivered = 0;
         for file in files {
             delivered += self.replay_file(host, &file).await?;
-            self.store
-                .delete(host, &file)
-                .map_err(|e| ReplayError::Io(e.to_string()))?;
+            let (store, file) = (Arc::clone(&self.store), file.clone());
+            blocking(move || store.delete(host, &file)).await?;
         }
         Ok(delivered)
     }
 
     async fn replay_file(&self, host: HostId, file: &HintFile) -> Result<u64, ReplayError> {
-        let reader = match HintReader::open(&file.path) {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(ReplayError::Io(e.to_string())),
-        };
+        let path = file.path.clone();
+        let reader =
+            match blocking(move || HintReader::open(&path).map(Some).or_else(missing)).await? {
+                Some(r) => r,
+                None => return Ok(0),
+            };
         let mut delivered = 0;
         for hint in reader {
             let hint = match hint {
@@ -172,4 +171,23 @@ impl HintReplayer {
         let secs = bytes as f64 / rate as f64;
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     }
+}
+
+/// A file replay was about to read is gone (deleted by an earlier round).
+fn missing(e: std::io::Error) -> std::io::Result<Option<HintReader>> {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Ok(None),
+        _ => Err(e),
+    }
+}
+
+/// Runs file I/O (fsync, reading up to a file, deleting) off the async
+/// workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, ReplayError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ReplayError::Io(e.to_string()))?
+        .map_err(|e| ReplayError::Io(e.to_string()))
 }

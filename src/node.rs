@@ -14,7 +14,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig, MemoryHints};
+use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig};
+use ::cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
 
 use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
@@ -26,7 +27,7 @@ use crate::coordinator::DistributedCoordinator;
 use crate::coordinator::cluster::PeerTruncate;
 use crate::cql::Guardrails;
 use crate::cql::executor::{Executor, ExecutorParts};
-use crate::hlc::{Hlc, StorageClock, SystemWallClock};
+use crate::hlc::{Hlc, StorageClock, SystemWallClock, WallClock};
 use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
@@ -57,6 +58,8 @@ pub struct Node {
     executor: Arc<Executor>,
     cluster: ClusterService,
     events: tokio::task::JoinHandle<()>,
+    hints: Arc<HintStore>,
+    hint_replay: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -84,7 +87,9 @@ impl Node {
             system_tables: Arc::clone(&system_tables),
         })
         .await?;
-        let coordinator = coordinator(config, &cluster, &schema, &engine);
+        let hints = open_hints(&data_dir).await?;
+        let hint_replay = start_hint_replay(&cluster, &hints);
+        let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: Arc::new(coordinator),
@@ -125,6 +130,8 @@ impl Node {
             executor,
             cluster,
             events,
+            hints,
+            hint_replay,
         })
     }
 
@@ -150,6 +157,14 @@ impl Node {
         drop(self.lifecycle);
         self.events.abort();
         drop(self.executor);
+        self.hint_replay.abort();
+        let _ = self.hint_replay.await;
+        let hints = self.hints;
+        match tokio::task::spawn_blocking(move || hints.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not flush hints"),
+            Err(e) => tracing::warn!(error = %e, "could not flush hints"),
+        }
         self.cluster.shutdown().await;
         let engine = self.engine;
         tokio::task::spawn_blocking(move || match Arc::try_unwrap(engine) {
@@ -208,9 +223,32 @@ fn forward_schema_events(
     })
 }
 
-/// Hints kept in memory for replicas that are down or slow, at most this
-/// many; durable, replayed hints are later work.
-const MEMORY_HINTS: usize = 10_000;
+/// Opens the durable hint store in `<data_dir>/hints` (Cassandra's defaults:
+/// 10 s / 1 MiB flushes, a 3 h window), stamped by the node's wall clock.
+async fn open_hints(data_dir: &std::path::Path) -> Result<Arc<HintStore>, NodeError> {
+    // The store's 3 h window is the coordinator's `max_hint_window` default.
+    let settings = HintStoreConfig::new(data_dir.join("hints"));
+    let clock: ::cluster::hints::HintClock =
+        Arc::new(|| u64::try_from(SystemWallClock.now_micros() / 1000).unwrap_or(0));
+    let store = tokio::task::spawn_blocking(move || HintStore::open(settings, clock))
+        .await
+        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
+    Ok(Arc::new(store))
+}
+
+/// Replays hints to hosts that come back, for as long as the node runs.
+fn start_hint_replay(
+    cluster: &ClusterService,
+    hints: &Arc<HintStore>,
+) -> tokio::task::JoinHandle<()> {
+    let replayer = HintReplayer::new(
+        Arc::clone(hints),
+        cluster.peers(),
+        cluster.topology(),
+        ReplayConfig::new(cluster.view().local_host),
+    );
+    tokio::spawn(replayer.run())
+}
 
 /// The distributed coordinator over the cluster service.
 fn coordinator(
@@ -218,6 +256,7 @@ fn coordinator(
     cluster: &ClusterService,
     schema: &Arc<SchemaService>,
     engine: &Arc<Engine>,
+    hints: &Arc<HintStore>,
 ) -> DistributedCoordinator {
     let view = cluster.view();
     let mut settings = CoordinatorConfig::new(view.local_host, config.dc.clone());
@@ -228,7 +267,7 @@ fn coordinator(
         settings,
         cluster.peers(),
         cluster.topology(),
-        Arc::new(MemoryHints::new(MEMORY_HINTS)),
+        Arc::clone(hints) as _,
         Some(cluster.replica()),
     );
     let (messaging, views) = (cluster.messaging(), cluster.view_cell());

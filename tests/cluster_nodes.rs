@@ -1,7 +1,8 @@
 //! Three nodes in one process, on 127.0.0.1–3, form one database: they find
 //! each other through the seed, agree on schema, replicate at RF 3, serve
 //! QUORUM with a node down, refuse ALL with Unavailable while it is down,
-//! and serve ALL again once it is back. Drivers see the ring in
+//! and serve ALL again once it is back, with the write it missed replayed to
+//! it from a hint. Drivers see the ring in
 //! `system.peers` and route by token.
 
 mod support;
@@ -298,6 +299,18 @@ async fn check_outage(nodes: &mut [ClusterNode], c1: &Client) {
         Duration::from_secs(20),
         async || match query(c1, "SELECT v FROM ks.t WHERE k = 1", Consistency::All).await {
             Ok(result) => rows(result)[0][0].as_deref() == Some(&b"one"[..]),
+            Err(_) => false,
+        },
+    )
+    .await;
+    // The write it missed reaches it as a hint from node 1 (a ONE read on
+    // node 3 asks only itself, so nothing but the hint can bring it).
+    let c3 = nodes[2].client().await;
+    eventually(
+        "node 3 got its hint",
+        Duration::from_secs(20),
+        async || match query(&c3, "SELECT v FROM ks.t WHERE k = 2", Consistency::One).await {
+            Ok(result) => rows(result).first().and_then(|r| r[0].as_deref()) == Some(&b"two"[..]),
             Err(_) => false,
         },
     )

@@ -22,11 +22,13 @@
 //!   with digests and blocking read repair, scans, at every consistency
 //!   level) over the object-safe [`coordinator::Peers`] seam, with its wire
 //!   payloads; [`replica`]: the replica side, serving them from the local
-//!   storage engine.
+//!   storage engine;
+//! - [`hints`]: hinted handoff that survives restarts: the durable
+//!   [`hints::HintStore`] and [`hints::HintReplayer`].
 //!
 //! What it is not (yet): apart from `net`'s TCP transport and the timeouts of
 //! messaging and the coordinator, no sockets and no clock reads happen here;
-//! durable hints, the batchlog, repair and streaming are still to be built,
+//! the batchlog, repair and streaming are still to be built,
 //! and the node does not use this crate's distributed parts yet. The crate
 //! depends on `storage` only and never sees CQL text or CQL types: the CQL
 //! layer maps its consistency codes onto [`consistency::ConsistencyLevel`].
@@ -38,6 +40,7 @@ pub mod batch_writer;
 pub mod consistency;
 pub mod coordinator;
 pub mod gossip;
+pub mod hints;
 pub mod membership;
 pub mod net;
 pub mod partitioner;

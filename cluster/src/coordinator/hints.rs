@@ -1,8 +1,8 @@
 //! Where the coordinator leaves writes for replicas that are down or did not
 //! answer: the [`HintSink`] seam.
 //!
-//! The durable, replayed hint store is later work; [`MemoryHints`] keeps
-//! hints in memory (bounded) for tests and as a stand-in.
+//! The node uses the durable, replayed [`crate::hints::HintStore`];
+//! [`MemoryHints`] keeps hints in memory (bounded) for tests.
 
 use std::fmt;
 use std::sync::Mutex;

@@ -1,0 +1,17 @@
+//! Hinted handoff that survives restarts: the durable [`store::HintStore`]
+//! the coordinator leaves writes in for replicas that are down or did not
+//! answer, and [`replay::HintReplayer`], which sends them once the replica is
+//! alive again.
+//!
+//! On disk, `<dir>/<host-id>-<n>.hints` per target host: append-only files of
+//! length + CRC32C framed records, each the write's creation time in ms and
+//! the encoded [`storage::Mutation`]. A host's files are deleted once every
+//! hint in them was acknowledged.
+
+pub mod replay;
+pub mod store;
+
+pub use replay::{HintReplayer, ReplayConfig, ReplayError};
+pub use store::{
+    Hint, HintClock, HintCounters, HintFile, HintFileError, HintReader, HintStore, HintStoreConfig,
+};

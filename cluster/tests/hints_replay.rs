@@ -1,0 +1,242 @@
+//! Hinted handoff end to end on the in-process loopback cluster: a replica
+//! down during writes at ONE gets them from the coordinator's durable hint
+//! store once it is back, also after the coordinator restarted (the store
+//! reopened from disk), and a failed replay keeps the hints for later.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cluster::consistency::ConsistencyLevel as Cl;
+use cluster::coordinator::loopback::{LoopbackPeers, StaticTopology};
+use cluster::coordinator::{ClusterCoordinator, CoordinatorConfig, WriteType};
+use cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
+use cluster::partitioner::murmur3_token;
+use cluster::replica::Replica;
+use cluster::replication::SimpleStrategy;
+use cluster::ring::{Endpoint, HostId, Ring};
+use storage::clock::ManualClock;
+use storage::commitlog::SyncMode;
+use storage::io::sim::SimFs;
+use storage::options::TableOptions;
+use storage::read::{ColumnFilter, PartitionRead};
+use storage::{
+    Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, EngineOptions, Mutation,
+    Row, TableId, Token,
+};
+
+const TABLE: TableId = TableId(1);
+const NOW_MS: u64 = 1_700_000_000_000;
+/// Every test finishes well within this.
+const BOUND: Duration = Duration::from_secs(30);
+
+fn host(i: usize) -> HostId {
+    HostId([i as u8 + 1; 16])
+}
+
+fn engine() -> Arc<Engine> {
+    let clock = Arc::new(ManualClock::new(1_000));
+    let mut options = EngineOptions::new("/basalt", clock);
+    options.commitlog.sync = SyncMode::Batch;
+    options.commitlog.segment_size_bytes = 256 << 10;
+    options.memtable_budget_bytes = 4 << 20;
+    options.block_cache_bytes = 1 << 20;
+    let engine = Engine::open(Arc::new(SimFs::new()), options).expect("engine opens");
+    engine
+        .create_table(TABLE, TableOptions::default())
+        .expect("table created");
+    Arc::new(engine)
+}
+
+struct Cluster {
+    replicas: Vec<Arc<Replica>>,
+    peers: Arc<LoopbackPeers>,
+    topology: Arc<StaticTopology>,
+    dir: tempfile::TempDir,
+}
+
+fn cluster() -> Cluster {
+    let mut ring = Ring::new();
+    let peers = Arc::new(LoopbackPeers::new());
+    let mut replicas = Vec::new();
+    for i in 0..3 {
+        let ep = Endpoint {
+            host_id: host(i),
+            address: ([127, 0, 0, i as u8 + 1], 7000).into(),
+            datacenter: "dc1".into(),
+            rack: "rack1".into(),
+        };
+        let token = Token(i64::MIN / 2 + i as i64 * (i64::MAX / 3));
+        ring.add(ep, [token]).expect("distinct tokens");
+        let replica = Replica::new(engine());
+        peers.add(host(i), Arc::clone(&replica));
+        replicas.push(replica);
+    }
+    Cluster {
+        replicas,
+        peers,
+        topology: Arc::new(StaticTopology::new(ring)),
+        dir: tempfile::tempdir().expect("test step"),
+    }
+}
+
+impl Cluster {
+    /// The hint store of node 0, opened (again) from its directory.
+    fn store(&self) -> Arc<HintStore> {
+        let config = HintStoreConfig::new(self.dir.path().join("hints"));
+        Arc::new(HintStore::open(config, Arc::new(|| NOW_MS)).expect("test step"))
+    }
+
+    fn coordinator(&self, hints: Arc<HintStore>) -> ClusterCoordinator {
+        let mut config = CoordinatorConfig::new(host(0), "dc1");
+        config.write_timeout = Duration::from_millis(500);
+        ClusterCoordinator::new(
+            config,
+            self.peers.clone(),
+            self.topology.clone(),
+            hints,
+            Some(Arc::clone(&self.replicas[0])),
+        )
+    }
+
+    fn replayer(&self, store: Arc<HintStore>) -> HintReplayer {
+        let mut config = ReplayConfig::new(host(0));
+        config.poll_interval = Duration::from_millis(10);
+        HintReplayer::new(store, self.peers.clone(), self.topology.clone(), config)
+    }
+
+    fn set_down(&self, i: usize, down: bool) {
+        self.topology
+            .set_down(host(i), down.then_some(Duration::from_secs(1)));
+        self.peers.set_down(host(i), down);
+    }
+
+    fn local_value(&self, i: usize, k: &str) -> Option<Vec<u8>> {
+        let engine = self.replicas[i].engine();
+        let mut reader = engine.read(TABLE, &point_read(k)).expect("local read");
+        let row = reader.next()?.expect("row reads");
+        row.cells[0].cell.value_at(0).map(|v| v.to_vec())
+    }
+
+    /// Writes `n` keys at ONE through node 0.
+    async fn write_keys(&self, coord: &ClusterCoordinator, n: usize) {
+        for k in 0..n {
+            let m = put(&format!("k{k}"), &format!("v{k}"));
+            coord
+                .write(
+                    vec![m],
+                    Cl::One,
+                    WriteType::Simple,
+                    &SimpleStrategy { rf: 3 },
+                )
+                .await
+                .expect("test step");
+        }
+    }
+
+    fn has_all(&self, i: usize, n: usize) -> bool {
+        (0..n).all(|k| self.local_value(i, &format!("k{k}")) == Some(format!("v{k}").into_bytes()))
+    }
+}
+
+fn key(k: &str) -> DecoratedKey {
+    DecoratedKey::new(murmur3_token(k.as_bytes()), k.as_bytes().to_vec())
+}
+
+fn put(k: &str, v: &str) -> Mutation {
+    Mutation::new(TABLE, key(k)).with_row(Row::new(ClusteringKey::EMPTY).with_cell(
+        ColumnId(1),
+        None,
+        Cell::live(10, v.as_bytes().to_vec()),
+    ))
+}
+
+fn point_read(k: &str) -> PartitionRead {
+    PartitionRead {
+        key: key(k),
+        slices: vec![ClusteringRange::ALL],
+        columns: ColumnFilter::All,
+        reversed: false,
+        row_limit: None,
+        now: 1_000,
+        include_tombstones: false,
+    }
+}
+
+fn hint_files(c: &Cluster) -> usize {
+    std::fs::read_dir(c.dir.path().join("hints"))
+        .expect("test step")
+        .count()
+}
+
+#[tokio::test]
+async fn a_replica_back_up_receives_its_hints() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        let store = c.store();
+        c.set_down(2, true);
+        c.write_keys(&c.coordinator(store.clone()), 20).await;
+        assert_eq!(store.counters().stored, 20);
+        assert!(!c.has_all(2, 20));
+        // While it is down, replay leaves it alone.
+        c.replayer(store.clone()).tick().await;
+        assert_eq!(store.counters().replayed, 0);
+        c.set_down(2, false);
+        let task = tokio::spawn(c.replayer(store.clone()).run());
+        while !(c.has_all(2, 20) && hint_files(&c) == 0) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task.abort();
+        let counters = store.counters();
+        assert_eq!((counters.replayed, counters.dropped), (20, 0));
+        assert_eq!(counters.pending_bytes, 0);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn hints_survive_a_coordinator_restart() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        c.set_down(1, true);
+        {
+            let store = c.store();
+            c.write_keys(&c.coordinator(store.clone()), 10).await;
+            store.flush().expect("test step");
+        }
+        assert!(hint_files(&c) > 0);
+        c.set_down(1, false);
+        let store = c.store();
+        assert_eq!(store.hosts(), vec![host(1)]);
+        assert_eq!(c.replayer(store.clone()).replay_host(host(1)).await, Ok(10));
+        assert!(c.has_all(1, 10));
+        assert_eq!(hint_files(&c), 0);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn a_failed_replay_keeps_the_hints_for_later() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        let store = c.store();
+        c.set_down(2, true);
+        c.write_keys(&c.coordinator(store.clone()), 5).await;
+        // Gossip says it is up but it cannot be reached yet.
+        c.topology.set_down(host(2), None);
+        let replayer = c.replayer(store.clone());
+        assert!(replayer.replay_host(host(2)).await.is_err());
+        assert!(hint_files(&c) > 0);
+        c.peers.set_down(host(2), false);
+        // A write after the failed attempt lands in a new file, after the old.
+        c.set_down(2, true);
+        c.write_keys(&c.coordinator(store.clone()), 6).await;
+        c.set_down(2, false);
+        assert_eq!(replayer.replay_host(host(2)).await, Ok(11));
+        assert!(c.has_all(2, 6));
+        assert_eq!(hint_files(&c), 0);
+    })
+    .await
+    .expect("bounded");
+}

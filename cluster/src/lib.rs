@@ -27,9 +27,9 @@
 //!   [`hints::HintStore`] and [`hints::HintReplayer`].
 //!
 //! What it is not (yet): apart from `net`'s TCP transport and the timeouts of
-//! messaging and the coordinator, no sockets and no clock reads happen here;
-//! the batchlog, repair and streaming are still to be built,
-//! and the node does not use this crate's distributed parts yet. The crate
+//! messaging and the coordinator, no sockets and no clock reads happen here
+//! (the node wires the pieces together and supplies the clocks); the
+//! batchlog, repair and streaming are still to be built. The crate
 //! depends on `storage` only and never sees CQL text or CQL types: the CQL
 //! layer maps its consistency codes onto [`consistency::ConsistencyLevel`].
 #![forbid(unsafe_code)]

@@ -11,13 +11,11 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::time::Duration;
 
-use basalt::cli::{Cli, Command as Sub};
 use basalt::config::Config;
 use basalt::node::Node;
-use basalt::nodetool::{Output, execute};
-use clap::Parser;
 use cql_lite::client::Client;
 use cql_lite::{Consistency, QueryParameters};
+use support::nodetool_ok;
 use tempfile::TempDir;
 
 fn ip(i: u8) -> IpAddr {
@@ -53,29 +51,6 @@ async fn start(i: u8, ports: [u16; 3]) -> (Node, TempDir) {
     (node, dir)
 }
 
-/// Runs `basalt nodetool -h 127.0.0.1 -p PORT <args>` through the library,
-/// off the runtime (the client blocks).
-async fn nodetool(port: u16, args: &[&str]) -> Output {
-    let port = port.to_string();
-    let argv: Vec<String> = ["basalt", "nodetool", "-h", "127.0.0.1", "-p", &port]
-        .iter()
-        .chain(args)
-        .map(|s| (*s).to_owned())
-        .collect();
-    let Sub::Nodetool(args) = Cli::try_parse_from(argv).expect("valid arguments").command else {
-        panic!("not a nodetool command");
-    };
-    tokio::task::spawn_blocking(move || execute(&args))
-        .await
-        .expect("nodetool ran")
-}
-
-async fn ok(port: u16, args: &[&str]) -> String {
-    let out = nodetool(port, args).await;
-    assert_eq!(out.code, 0, "nodetool {args:?}: {}", out.stderr);
-    out.stdout
-}
-
 /// Whether `word` looks like a uuid (8-4-4-4-12 hex digits).
 fn is_uuid(word: &str) -> bool {
     let parts: Vec<usize> = word.split('-').map(str::len).collect();
@@ -100,7 +75,7 @@ fn up_normal(status: &str) -> Vec<(String, String)> {
 async fn three_up(port: u16) -> Vec<(String, String)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let status = ok(port, &["status", "ks"]).await;
+        let status = nodetool_ok(port, &["status", "ks"]).await;
         let up = up_normal(&status);
         if up.len() == 3 {
             return up;
@@ -118,12 +93,12 @@ async fn three_up(port: u16) -> Vec<(String, String)> {
 async fn one_down(port: u16) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let status = ok(port, &["status"]).await;
+        let status = nodetool_ok(port, &["status"]).await;
         let down = status.lines().filter(|l| l.starts_with("DN")).count();
         let up = status.lines().filter(|l| l.starts_with("UN")).count();
         if (up, down) == (2, 1) {
             assert!(status.contains("DN  127.0.0.3"), "{status}");
-            let describe = ok(port, &["describecluster"]).await;
+            let describe = nodetool_ok(port, &["describecluster"]).await;
             assert!(describe.contains("UNREACHABLE: [127.0.0.3]"), "{describe}");
             return;
         }
@@ -164,17 +139,17 @@ async fn nodetool_sees_the_whole_cluster() {
             assert!(line.contains("100.0%"), "RF 3 over 3 nodes: {line}");
         }
 
-        let endpoints = ok(admin, &["getendpoints", "ks", "t", "1"]).await;
+        let endpoints = nodetool_ok(admin, &["getendpoints", "ks", "t", "1"]).await;
         let replicas: BTreeSet<&str> = endpoints.lines().collect();
         let expected: BTreeSet<String> = (1..=3).map(|i| ip(i).to_string()).collect();
         let expected: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
         assert_eq!(replicas, expected, "getendpoints: {endpoints}");
 
-        let ring = ok(admin, &["ring"]).await;
+        let ring = nodetool_ok(admin, &["ring"]).await;
         for i in 1..=3 {
             assert!(ring.contains(&ip(i).to_string()), "ring: {ring}");
         }
-        let gossip = ok(admin, &["gossipinfo"]).await;
+        let gossip = nodetool_ok(admin, &["gossipinfo"]).await;
         let endpoints = gossip.lines().filter(|l| l.starts_with('/')).count();
         assert_eq!(endpoints, 3, "gossipinfo: {gossip}");
         assert!(gossip.contains("LOAD:"), "gossipinfo: {gossip}");

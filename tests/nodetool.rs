@@ -5,34 +5,8 @@ mod support;
 
 use std::process::Command;
 
-use basalt::cli::{Cli, Command as Sub};
 use basalt::nodetool::client::AdminClient;
-use basalt::nodetool::{Output, execute};
-use clap::Parser;
-use support::{TestNode, bounded, free_port};
-
-/// Runs `basalt nodetool -p PORT <args>` through the library, off the runtime
-/// (the client blocks).
-async fn nodetool(port: u16, args: &[&str]) -> Output {
-    let port = port.to_string();
-    let argv: Vec<String> = ["basalt", "nodetool", "-p", &port]
-        .iter()
-        .chain(args)
-        .map(|s| (*s).to_owned())
-        .collect();
-    let Sub::Nodetool(args) = Cli::try_parse_from(argv).expect("valid arguments").command else {
-        panic!("not a nodetool command");
-    };
-    tokio::task::spawn_blocking(move || execute(&args))
-        .await
-        .expect("nodetool ran")
-}
-
-async fn ok(port: u16, args: &[&str]) -> String {
-    let out = nodetool(port, args).await;
-    assert_eq!(out.code, 0, "nodetool {args:?}: {}", out.stderr);
-    out.stdout
-}
+use support::{TestNode, bounded, free_port, nodetool, nodetool_ok};
 
 async fn load_some_data(node: &TestNode) {
     let session = node.session().await;
@@ -66,37 +40,37 @@ async fn every_command_against_a_live_node() {
         let port = node.admin_port();
         load_some_data(&node).await;
 
-        let status = ok(port, &["status"]).await;
+        let status = nodetool_ok(port, &["status"]).await;
         assert!(status.starts_with("Datacenter: datacenter1\n=======================\n"), "{status}");
         assert!(status.contains("--  Address    Load"), "{status}");
         let line = status.lines().find(|l| l.starts_with("UN  ")).expect("a UN line");
         assert!(line.starts_with("UN  127.0.0.1  "), "{line}");
         assert!(line.contains("  16      100.0%  "), "{line}");
-        assert!(ok(port, &["status", "ks"]).await.contains("100.0%"));
+        assert!(nodetool_ok(port, &["status", "ks"]).await.contains("100.0%"));
 
-        let ring = ok(port, &["ring"]).await;
+        let ring = nodetool_ok(port, &["ring"]).await;
         assert!(ring.contains("Datacenter: datacenter1\n==========\n"), "{ring}");
         assert_eq!(ring.matches("127.0.0.1  ").count(), 16, "{ring}");
 
-        let info = ok(port, &["info"]).await;
+        let info = nodetool_ok(port, &["info"]).await;
         assert!(info.contains("Native Transport active: true\n"), "{info}");
         assert!(info.contains("Data Center            : datacenter1\n"), "{info}");
 
-        let cluster = ok(port, &["describecluster"]).await;
+        let cluster = nodetool_ok(port, &["describecluster"]).await;
         assert!(cluster.contains("\tName: Test Cluster\n"), "{cluster}");
         assert!(cluster.contains("\tks -> Replication class: SimpleStrategy {replication_factor=1}\n"));
-        let gossip = ok(port, &["gossipinfo"]).await;
+        let gossip = nodetool_ok(port, &["gossipinfo"]).await;
         assert!(gossip.starts_with("/127.0.0.1\n  generation:"), "{gossip}");
         assert!(gossip.contains("  STATUS:"), "{gossip}");
 
-        assert_eq!(ok(port, &["getendpoints", "ks", "t", "1"]).await, "127.0.0.1\n");
-        assert_eq!(ok(port, &["version"]).await, "ReleaseVersion: 5.0.0\n");
+        assert_eq!(nodetool_ok(port, &["getendpoints", "ks", "t", "1"]).await, "127.0.0.1\n");
+        assert_eq!(nodetool_ok(port, &["version"]).await, "ReleaseVersion: 5.0.0\n");
 
-        assert_eq!(ok(port, &["flush", "ks", "t"]).await, "");
-        let stats = ok(port, &["tablestats", "ks.t"]).await;
+        assert_eq!(nodetool_ok(port, &["flush", "ks", "t"]).await, "");
+        let stats = nodetool_ok(port, &["tablestats", "ks.t"]).await;
         assert!(stats.starts_with("Total number of tables: 1\n"), "{stats}");
         assert!(stats.contains("\t\tTable: t\n\t\tSSTable count: 1\n"), "{stats}");
-        assert_eq!(ok(port, &["compact", "ks"]).await, "");
+        assert_eq!(nodetool_ok(port, &["compact", "ks"]).await, "");
 
         let metrics = tokio::task::spawn_blocking(move || {
             AdminClient::new("127.0.0.1", port).get_text("/metrics")
@@ -117,8 +91,8 @@ async fn every_command_against_a_live_node() {
             assert!(metrics.contains(name), "{name} missing from\n{metrics}");
         }
 
-        assert_eq!(ok(port, &["drain"]).await, "");
-        let info = ok(port, &["info"]).await;
+        assert_eq!(nodetool_ok(port, &["drain"]).await, "");
+        let info = nodetool_ok(port, &["info"]).await;
         assert!(info.contains("Native Transport active: false\n"), "{info}");
         node.shutdown().await;
     })

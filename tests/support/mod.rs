@@ -96,3 +96,31 @@ pub(crate) async fn bounded<F: Future<Output = ()>>(body: F) {
         .await
         .expect("test finished within its time limit");
 }
+
+/// Runs `basalt nodetool -h 127.0.0.1 -p PORT <args>` through the library, off
+/// the runtime (the client blocks).
+pub(crate) async fn nodetool(port: u16, args: &[&str]) -> basalt::nodetool::Output {
+    use clap::Parser;
+    let port = port.to_string();
+    let argv: Vec<String> = ["basalt", "nodetool", "-h", "127.0.0.1", "-p", &port]
+        .iter()
+        .chain(args)
+        .map(|s| (*s).to_owned())
+        .collect();
+    let basalt::cli::Command::Nodetool(args) = basalt::cli::Cli::try_parse_from(argv)
+        .expect("valid arguments")
+        .command
+    else {
+        panic!("not a nodetool command");
+    };
+    tokio::task::spawn_blocking(move || basalt::nodetool::execute(&args))
+        .await
+        .expect("nodetool ran")
+}
+
+/// [`nodetool`]'s standard output; the command must succeed.
+pub(crate) async fn nodetool_ok(port: u16, args: &[&str]) -> String {
+    let out = nodetool(port, args).await;
+    assert_eq!(out.code, 0, "nodetool {args:?}: {}", out.stderr);
+    out.stdout
+}

@@ -87,8 +87,9 @@ impl Node {
             system_tables: Arc::clone(&system_tables),
         })
         .await?;
+        let metrics = Arc::new(Metrics::new());
         let hints = open_hints(&data_dir).await?;
-        let hint_replay = start_hint_replay(&cluster, &hints);
+        let hint_replay = start_hint_replay(&cluster, &hints, &metrics);
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
@@ -98,7 +99,6 @@ impl Node {
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
         }));
-        let metrics = Arc::new(Metrics::new());
         let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
         let server = Server::bind(
             address,
@@ -236,10 +236,12 @@ async fn open_hints(data_dir: &std::path::Path) -> Result<Arc<HintStore>, NodeEr
     Ok(Arc::new(store))
 }
 
-/// Replays hints to hosts that come back, for as long as the node runs.
+/// Replays hints to hosts that come back, for as long as the node runs, and
+/// publishes the hint counters to `/metrics` every few seconds.
 fn start_hint_replay(
     cluster: &ClusterService,
     hints: &Arc<HintStore>,
+    metrics: &Arc<Metrics>,
 ) -> tokio::task::JoinHandle<()> {
     let replayer = HintReplayer::new(
         Arc::clone(hints),
@@ -247,7 +249,24 @@ fn start_hint_replay(
         cluster.topology(),
         ReplayConfig::new(cluster.view().local_host),
     );
-    tokio::spawn(replayer.run())
+    let publish = publish_hint_counters(Arc::clone(hints), Arc::clone(metrics));
+    tokio::spawn(async move {
+        tokio::join!(replayer.run(), publish);
+    })
+}
+
+async fn publish_hint_counters(hints: Arc<HintStore>, metrics: Arc<Metrics>) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        let c = hints.counters();
+        // Written and not delivered (hints that expired before delivery stay
+        // counted: the store does not count those apart from refused ones).
+        let pending = c.stored.saturating_sub(c.replayed);
+        metrics.cluster.hints_pending.store(pending, Relaxed);
+        metrics.cluster.hints_replayed.store(c.replayed, Relaxed);
+    }
 }
 
 /// The distributed coordinator over the cluster service.

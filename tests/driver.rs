@@ -1006,7 +1006,9 @@ async fn ttl_expiry_and_ttl_function() {
             .expect("rows")
             .single_row::<(Option<i32>, Option<i32>)>()
             .expect("row");
-        assert!(matches!(short, Some(0..=1)), "{short:?}");
+        // On a loaded machine the second may already be over: then the cell
+        // has expired and ttl() is null, which is also right.
+        assert!(matches!(short, Some(0..=1) | None), "{short:?}");
         assert_eq!(none, None);
         let (long, _) = session
             .execute_unpaged(&ttls, (2,))
@@ -1016,7 +1018,7 @@ async fn ttl_expiry_and_ttl_function() {
             .expect("rows")
             .single_row::<(Option<i32>, Option<i32>)>()
             .expect("row");
-        assert!(matches!(long, Some(998..=1000)), "{long:?}");
+        assert!(matches!(long, Some(990..=1000)), "{long:?}");
 
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let rows: Vec<(i32, Option<String>, Option<i32>)> = session

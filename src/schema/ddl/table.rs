@@ -100,6 +100,28 @@ fn resolve<'a>(
     Ok((keyspace, name.name.as_str()))
 }
 
+/// A table found by name: its keyspace, its name and its definition.
+type Found<'a> = (&'a str, &'a str, &'a Arc<TableDef>);
+
+/// The table an ALTER or DROP names, with its keyspace and name; `None` when
+/// it does not exist and the statement said `IF EXISTS`. System tables refuse.
+fn existing_user_table<'a>(
+    schema: &'a Schema,
+    name: &'a QualifiedName,
+    if_exists: bool,
+    ctx: &DdlContext<'a>,
+) -> Result<Option<Found<'a>>, ErrorResponse> {
+    let (ks, table) = resolve(name, ctx)?;
+    let Some(old) = schema.table(ks, table) else {
+        if if_exists {
+            return Ok(None);
+        }
+        return Err(table_missing(ks, table));
+    };
+    ensure_user_keyspace(ks)?;
+    Ok(Some((ks, table, old)))
+}
+
 pub(super) fn create(
     schema: &Schema,
     stmt: &CreateTable,
@@ -311,14 +333,10 @@ pub(super) fn alter(
     stmt: &AlterTable,
     ctx: &DdlContext<'_>,
 ) -> Result<Option<Change>, ErrorResponse> {
-    let (ks, name) = resolve(&stmt.name, ctx)?;
-    let Some(old) = schema.table(ks, name) else {
-        if stmt.if_exists {
-            return Ok(None);
-        }
-        return Err(table_missing(ks, name));
+    let Some((ks, name, old)) = existing_user_table(schema, &stmt.name, stmt.if_exists, ctx)?
+    else {
+        return Ok(None);
     };
-    ensure_user_keyspace(ks)?;
     let mut table = TableDef::clone(old);
     match &stmt.action {
         AlterTableAction::Add {
@@ -477,14 +495,10 @@ pub(super) fn drop(
     stmt: &DropTable,
     ctx: &DdlContext<'_>,
 ) -> Result<Option<Change>, ErrorResponse> {
-    let (ks, name) = resolve(&stmt.name, ctx)?;
-    let Some(old) = schema.table(ks, name) else {
-        if stmt.if_exists {
-            return Ok(None);
-        }
-        return Err(table_missing(ks, name));
+    let Some((ks, name, old)) = existing_user_table(schema, &stmt.name, stmt.if_exists, ctx)?
+    else {
+        return Ok(None);
     };
-    ensure_user_keyspace(ks)?;
     let tombstone = TableTombstone {
         name: name.to_owned(),
         id: old.id,

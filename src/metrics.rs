@@ -154,6 +154,11 @@ pub struct ClusterCounters {
     pub hints_pending: AtomicU64,
     /// Hints delivered to their replica.
     pub hints_replayed: AtomicU64,
+    /// Logged batches this node keeps for their coordinators.
+    pub batchlog_pending: AtomicU64,
+    /// Logged batches this node replayed because their coordinator did not
+    /// confirm them.
+    pub batchlog_replayed: AtomicU64,
     /// Read repairs sent to stale replicas.
     pub read_repairs: AtomicU64,
     /// Internode messages dropped (expired or over a queue's bound).
@@ -238,6 +243,18 @@ impl Metrics {
                 "counter",
                 "Hints delivered to their replica.",
                 &c.hints_replayed,
+            ),
+            (
+                "basalt_batchlog_pending",
+                "gauge",
+                "Logged batches kept for their coordinators.",
+                &c.batchlog_pending,
+            ),
+            (
+                "basalt_batchlog_replayed_total",
+                "counter",
+                "Logged batches replayed because their coordinator did not confirm them.",
+                &c.batchlog_replayed,
             ),
             (
                 "basalt_read_repairs_total",

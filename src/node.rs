@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ::cluster::batchlog::{
+    BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig,
+};
 use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig};
 use ::cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
 
@@ -60,6 +63,8 @@ pub struct Node {
     events: tokio::task::JoinHandle<()>,
     hints: Arc<HintStore>,
     hint_replay: tokio::task::JoinHandle<()>,
+    batchlog: Arc<BatchlogStore>,
+    batch_replay: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -79,10 +84,12 @@ impl Node {
         );
         let node_info = node_info(config, &identity);
         let system_tables = Arc::new(SystemTables::new(node_info));
+        let batchlog = open_batchlog(&data_dir).await?;
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
             engine: Arc::clone(&engine),
+            batchlog: Arc::clone(&batchlog),
             schema: Arc::clone(&schema),
             system_tables: Arc::clone(&system_tables),
         })
@@ -90,10 +97,11 @@ impl Node {
         let metrics = Arc::new(Metrics::new());
         let hints = open_hints(&data_dir).await?;
         let hint_replay = start_hint_replay(&cluster, &hints, &metrics);
-        let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
+        let coordinator = Arc::new(coordinator(config, &cluster, &schema, &engine, &hints));
+        let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &metrics);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
-            coordinator: Arc::new(coordinator),
+            coordinator: coordinator as _,
             system_tables,
             time: Arc::new(Hlc::system()),
             guardrails: guardrails(config),
@@ -132,12 +140,19 @@ impl Node {
             events,
             hints,
             hint_replay,
+            batchlog,
+            batch_replay,
         })
     }
 
     /// The cluster as this node sees it.
     pub fn cluster(&self) -> &ClusterService {
         &self.cluster
+    }
+
+    /// The logged batches this node keeps for coordinators.
+    pub fn batchlog(&self) -> ::cluster::batchlog::BatchlogCounters {
+        self.batchlog.counters()
     }
 
     /// Where clients connect.
@@ -159,6 +174,8 @@ impl Node {
         drop(self.executor);
         self.hint_replay.abort();
         let _ = self.hint_replay.await;
+        self.batch_replay.abort();
+        let _ = self.batch_replay.await;
         let hints = self.hints;
         match tokio::task::spawn_blocking(move || hints.flush()).await {
             Ok(Ok(())) => {}
@@ -234,6 +251,46 @@ async fn open_hints(data_dir: &std::path::Path) -> Result<Arc<HintStore>, NodeEr
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
     Ok(Arc::new(store))
+}
+
+/// Opens the batchlog this node keeps for other coordinators, in
+/// `<data_dir>/batchlog`, aged by the node's wall clock.
+async fn open_batchlog(data_dir: &std::path::Path) -> Result<Arc<BatchlogStore>, NodeError> {
+    let settings = BatchlogStoreConfig::new(data_dir.join("batchlog"));
+    let clock: ::cluster::hints::HintClock =
+        Arc::new(|| u64::try_from(SystemWallClock.now_micros() / 1000).unwrap_or(0));
+    let store = tokio::task::spawn_blocking(move || BatchlogStore::open(settings, clock))
+        .await
+        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
+    Ok(Arc::new(store))
+}
+
+/// Replays the batches whose coordinator never confirmed them (every 10 s,
+/// those older than twice the write timeout) and publishes the batchlog
+/// counters to `/metrics`.
+fn start_batchlog_replay(
+    config: &Config,
+    store: &Arc<BatchlogStore>,
+    coordinator: &Arc<DistributedCoordinator>,
+    metrics: &Arc<Metrics>,
+) -> tokio::task::JoinHandle<()> {
+    let settings = BatchlogReplayConfig::new(Duration::from_millis(config.write_request_timeout));
+    let interval = settings.interval;
+    let replayer = BatchlogReplayer::new(Arc::clone(store), Arc::clone(coordinator) as _, settings);
+    let (store, metrics) = (Arc::clone(store), Arc::clone(metrics));
+    let publish = async move {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut every = tokio::time::interval(interval);
+        loop {
+            every.tick().await;
+            let c = store.counters();
+            metrics.cluster.batchlog_pending.store(c.pending, Relaxed);
+            metrics.cluster.batchlog_replayed.store(c.replayed, Relaxed);
+        }
+    };
+    tokio::spawn(async move {
+        tokio::join!(replayer.run(), publish);
+    })
 }
 
 /// Replays hints to hosts that come back, for as long as the node runs, and

@@ -186,9 +186,60 @@ async fn three_nodes_form_one_database() {
 
         check_peers(&nodes).await;
         check_driver_routing(&nodes).await;
+        check_logged_batch(&nodes, &c1).await;
         check_outage(&mut nodes, &c1).await;
     })
     .await;
+}
+
+/// A logged batch across partitions is kept on two nodes other than its
+/// coordinator until applied, then forgotten; single-partition and unlogged
+/// batches skip the batchlog.
+async fn check_logged_batch(nodes: &[ClusterNode], c1: &Client) {
+    let stored = || {
+        nodes
+            .iter()
+            .map(|n| n.node().batchlog().stored)
+            .sum::<u64>()
+    };
+    let before = stored();
+    query(
+        c1,
+        "BEGIN BATCH INSERT INTO ks.t (k, v) VALUES (10, 'a'); \
+         INSERT INTO ks.t (k, v) VALUES (11, 'b'); APPLY BATCH",
+        Consistency::Quorum,
+    )
+    .await
+    .expect("logged batch");
+    assert_eq!(stored() - before, 2, "two batchlog copies");
+    assert_eq!(
+        nodes[0].node().batchlog().stored,
+        0,
+        "not on its coordinator"
+    );
+    eventually(
+        "the batch is forgotten",
+        Duration::from_secs(10),
+        async || nodes.iter().all(|n| n.node().batchlog().pending == 0),
+    )
+    .await;
+    let read = query(
+        c1,
+        "SELECT v FROM ks.t WHERE k IN (10, 11)",
+        Consistency::All,
+    )
+    .await
+    .expect("read at ALL");
+    assert_eq!(rows(read).len(), 2);
+    for cql in [
+        "BEGIN BATCH INSERT INTO ks.t (k, v) VALUES (12, 'a'); \
+         UPDATE ks.t SET v = 'c' WHERE k = 12; APPLY BATCH",
+        "BEGIN UNLOGGED BATCH INSERT INTO ks.t (k, v) VALUES (13, 'a'); \
+         INSERT INTO ks.t (k, v) VALUES (14, 'b'); APPLY BATCH",
+    ] {
+        query(c1, cql, Consistency::Quorum).await.expect(cql);
+    }
+    assert_eq!(stored() - before, 2, "no batchlog for these");
 }
 
 async fn await_agreement(nodes: &[ClusterNode]) {

@@ -24,19 +24,22 @@
 //!   payloads; [`replica`]: the replica side, serving them from the local
 //!   storage engine;
 //! - [`hints`]: hinted handoff that survives restarts: the durable
-//!   [`hints::HintStore`] and [`hints::HintReplayer`].
+//!   [`hints::HintStore`] and [`hints::HintReplayer`];
+//! - [`batchlog`]: logged batches kept on other nodes until applied, and
+//!   replayed by them if the coordinator dies.
 //!
 //! What it is not (yet): apart from `net`'s TCP transport and the timeouts of
 //! messaging and the coordinator, no sockets and no clock reads happen here
-//! (the node wires the pieces together and supplies the clocks); the
-//! batchlog, repair and streaming are still to be built. The crate
-//! depends on `storage` only and never sees CQL text or CQL types: the CQL
+//! (the node wires the pieces together and supplies the clocks); the hint
+//! and batchlog stores write their own files. Repair and streaming are still
+//! to be built. The crate depends on `storage` only and never sees CQL text or CQL types: the CQL
 //! layer maps its consistency codes onto [`consistency::ConsistencyLevel`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod allocation;
 pub mod batch_writer;
+pub mod batchlog;
 pub mod consistency;
 pub mod coordinator;
 pub mod gossip;

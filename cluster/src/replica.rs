@@ -1,5 +1,6 @@
 //! The replica side of the coordinator's protocol: MUTATION, READ and
-//! RANGE_READ served from the local [`Engine`].
+//! RANGE_READ served from the local [`Engine`], and BATCH_STORE and
+//! BATCH_REMOVE served from the node's [`BatchlogStore`].
 //!
 //! Writes go through the [`BatchWriter`]: one commit-log durability wait per
 //! batch of gathered writes instead of per write. A write is acknowledged only
@@ -18,6 +19,7 @@ use storage::read::{PartitionRead, ScanCommand, ScanItem};
 use storage::{Engine, Mutation, TableId};
 
 use crate::batch_writer::{BatchWriter, WriteError};
+use crate::batchlog::{BatchId, BatchRemoveRequest, BatchStoreRequest, BatchlogStore, StoreError};
 use crate::coordinator::merge::{digest, normalize};
 use crate::coordinator::verbs;
 use crate::coordinator::wire::{
@@ -32,6 +34,9 @@ use crate::net::{BoxFuture, Verb};
 pub struct Replica {
     engine: Arc<Engine>,
     writer: BatchWriter,
+    /// Where logged batches of other coordinators are kept, if this node
+    /// keeps any.
+    batchlog: Option<Arc<BatchlogStore>>,
 }
 
 fn storage_error(e: &storage::Error) -> ReplicaError {
@@ -74,9 +79,19 @@ fn too_many_tombstones(scanned: u64) -> ReplicaError {
 impl Replica {
     /// A replica over `engine`, with its writer thread started.
     pub fn new(engine: Arc<Engine>) -> Arc<Replica> {
+        Replica::build(engine, None)
+    }
+
+    /// A replica that also keeps logged batches in `batchlog`.
+    pub fn with_batchlog(engine: Arc<Engine>, batchlog: Arc<BatchlogStore>) -> Arc<Replica> {
+        Replica::build(engine, Some(batchlog))
+    }
+
+    fn build(engine: Arc<Engine>, batchlog: Option<Arc<BatchlogStore>>) -> Arc<Replica> {
         Arc::new(Replica {
             writer: BatchWriter::new(Arc::clone(&engine)),
             engine,
+            batchlog,
         })
     }
 
@@ -118,6 +133,41 @@ impl Replica {
         blocking(move || read_range(&engine, &request)).await
     }
 
+    fn batchlog(&self) -> Result<Arc<BatchlogStore>, ReplicaError> {
+        self.batchlog.clone().ok_or_else(|| ReplicaError {
+            kind: ReplicaErrorKind::Storage,
+            message: "this node keeps no batchlog".into(),
+        })
+    }
+
+    /// Keeps a logged batch durably; `payload` is its encoded, already
+    /// validated `BATCH_STORE` request.
+    pub async fn store_batch(&self, id: BatchId, payload: Vec<u8>) -> Result<(), ReplicaError> {
+        let store = self.batchlog()?;
+        blocking(move || {
+            store.store(id, &payload).map_err(|e| ReplicaError {
+                kind: match e {
+                    StoreError::Full(_) => ReplicaErrorKind::Overloaded,
+                    StoreError::Io(_) => ReplicaErrorKind::Storage,
+                },
+                message: e.to_string(),
+            })
+        })
+        .await
+    }
+
+    /// Forgets a logged batch that was applied.
+    pub async fn remove_batch(&self, id: BatchId) -> Result<(), ReplicaError> {
+        let store = self.batchlog()?;
+        blocking(move || {
+            store.remove(id).map(drop).map_err(|e| ReplicaError {
+                kind: ReplicaErrorKind::Storage,
+                message: format!("removing batch {id}: {e}"),
+            })
+        })
+        .await
+    }
+
     /// Serves one encoded request of the replica protocol and encodes the
     /// answer; `None` for a verb that is not the replica protocol's.
     pub fn handle(
@@ -142,6 +192,24 @@ impl Replica {
                     Err(e) => Err(malformed(e)),
                 };
                 encode_read_response(&result)
+            }));
+        }
+        if verb == verbs::BATCH_STORE {
+            return Some(Box::pin(async move {
+                let result = match BatchStoreRequest::decode(&payload) {
+                    Ok(req) => this.store_batch(req.id, payload).await,
+                    Err(e) => Err(malformed(e)),
+                };
+                encode_mutation_response(&result)
+            }));
+        }
+        if verb == verbs::BATCH_REMOVE {
+            return Some(Box::pin(async move {
+                let result = match BatchRemoveRequest::decode(&payload) {
+                    Ok(req) => this.remove_batch(req.id).await,
+                    Err(e) => Err(malformed(e)),
+                };
+                encode_mutation_response(&result)
             }));
         }
         if verb == verbs::RANGE_READ {

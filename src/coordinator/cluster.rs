@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
+use cluster::batchlog::{BatchId, BatchReplay};
 use cluster::consistency::ConsistencyLevel;
 use cluster::coordinator::{self as cc, ClusterCoordinator, CoordinatorError};
 use cluster::replication::{
@@ -107,6 +108,43 @@ impl DistributedCoordinator {
         found
     }
 
+    /// Writes each group at `cl` with its keyspace's placement.
+    async fn write_groups(
+        &self,
+        groups: Vec<Group>,
+        cl: ConsistencyLevel,
+        kind: cc::WriteType,
+    ) -> Result<(), ErrorResponse> {
+        for (strategy, group) in groups {
+            self.inner
+                .write(group, cl, kind, strategy.as_ref())
+                .await
+                .map_err(error_response)?;
+        }
+        Ok(())
+    }
+
+    /// A logged batch across partitions: kept on the batchlog nodes first,
+    /// then applied, then forgotten. A failure after the batchlog write
+    /// leaves the batch there, so the batchlog nodes apply it later.
+    async fn write_logged(
+        &self,
+        groups: Vec<Group>,
+        cl: ConsistencyLevel,
+    ) -> Result<(), ErrorResponse> {
+        let id = BatchId(crate::cql::uuids::random_uuid());
+        let all: Vec<Mutation> = groups.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
+        let logged = self
+            .inner
+            .log_batch(id, &all, cl)
+            .await
+            .map_err(error_response)?;
+        drop(all);
+        self.write_groups(groups, cl, cc::WriteType::Batch).await?;
+        self.inner.forget_batch(logged);
+        Ok(())
+    }
+
     /// Mutations grouped by placement strategy (one group per keyspace).
     fn group(&self, mutations: Vec<Mutation>) -> Result<Vec<Group>, ErrorResponse> {
         let mut groups: Vec<Group> = Vec::new();
@@ -118,6 +156,15 @@ impl DistributedCoordinator {
             }
         }
         Ok(groups)
+    }
+}
+
+/// Whether a batch's mutations touch more than one partition: the batches
+/// the batchlog protects (a single partition's mutations are atomic anyway).
+fn spans_partitions(groups: &[Group]) -> bool {
+    match groups {
+        [(_, mutations)] => mutations.windows(2).any(|w| w[0].key != w[1].key),
+        _ => true,
     }
 }
 
@@ -293,6 +340,24 @@ pub fn error_response(error: CoordinatorError) -> ErrorResponse {
     ErrorResponse::new(kind, message)
 }
 
+/// Replays the batches this node keeps for a coordinator that died: each
+/// mutation to all its live replicas at ONE (the others get hints), as an
+/// unlogged batch. Mutations of tables dropped since are skipped.
+impl BatchReplay for DistributedCoordinator {
+    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let live: Vec<Mutation> = mutations
+                .into_iter()
+                .filter(|m| self.strategy(m.table).is_ok())
+                .collect();
+            let groups = self.group(live).map_err(|e| e.message)?;
+            self.write_groups(groups, ConsistencyLevel::One, cc::WriteType::UnloggedBatch)
+                .await
+                .map_err(|e| e.message)
+        })
+    }
+}
+
 impl Coordinator for DistributedCoordinator {
     fn write(
         &self,
@@ -302,13 +367,11 @@ impl Coordinator for DistributedCoordinator {
     ) -> BoxFuture<'_, Result<(), ErrorResponse>> {
         Box::pin(async move {
             let (cl, kind) = (level(consistency), write_type(kind));
-            for (strategy, group) in self.group(mutations)? {
-                self.inner
-                    .write(group, cl, kind, strategy.as_ref())
-                    .await
-                    .map_err(error_response)?;
+            let groups = self.group(mutations)?;
+            if kind == cc::WriteType::Batch && spans_partitions(&groups) {
+                return self.write_logged(groups, cl).await;
             }
-            Ok(())
+            self.write_groups(groups, cl, kind).await
         })
     }
 

@@ -33,6 +33,7 @@ use crate::ring::{HostId, Ring};
 
 mod acks;
 pub mod hints;
+mod logged;
 pub mod loopback;
 pub mod merge;
 mod read;
@@ -43,6 +44,7 @@ pub mod wire;
 mod write;
 
 pub use hints::{HintSink, MemoryHints};
+pub use logged::LoggedBatch;
 
 /// Why a request to a peer produced no answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -12,6 +12,7 @@ use super::wire::{
     decode_mutation_response, decode_range_response, decode_read_response,
 };
 use super::{PeerError, Peers, verbs};
+use crate::batchlog::{BatchId, BatchRemoveRequest};
 use crate::net::{BoxFuture, Verb};
 use crate::replica::Replica;
 use crate::ring::HostId;
@@ -108,6 +109,52 @@ impl Sender {
             peers,
             host,
             verbs::MUTATION,
+            payload,
+            timeout,
+            decode_mutation_response,
+        ))
+    }
+
+    /// Asks `host` to keep a logged batch; `payload` is the encoded
+    /// BATCH_STORE request.
+    pub(crate) fn store_batch(
+        &self,
+        host: HostId,
+        id: BatchId,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<(), SendError>> {
+        if let Some(replica) = self.local_for(host) {
+            return Box::pin(
+                async move { local_call(timeout, replica.store_batch(id, payload)).await },
+            );
+        }
+        let peers = Arc::clone(&self.peers);
+        Box::pin(remote_call(
+            peers,
+            host,
+            verbs::BATCH_STORE,
+            payload,
+            timeout,
+            decode_mutation_response,
+        ))
+    }
+
+    /// Tells `host` to forget a logged batch.
+    pub(crate) fn remove_batch(
+        &self,
+        host: HostId,
+        id: BatchId,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<(), SendError>> {
+        if let Some(replica) = self.local_for(host) {
+            return Box::pin(async move { local_call(timeout, replica.remove_batch(id)).await });
+        }
+        let (peers, payload) = (Arc::clone(&self.peers), BatchRemoveRequest { id }.encode());
+        Box::pin(remote_call(
+            peers,
+            host,
+            verbs::BATCH_REMOVE,
             payload,
             timeout,
             decode_mutation_response,

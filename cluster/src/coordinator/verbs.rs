@@ -12,3 +12,9 @@ pub const MUTATION: Verb = Verb(10);
 pub const READ: Verb = Verb(11);
 /// Read the partitions of a token range ([`super::wire::RangeReadRequest`]).
 pub const RANGE_READ: Verb = Verb(12);
+/// Keep a logged batch until told to forget it
+/// ([`crate::batchlog::BatchStoreRequest`]); answered like MUTATION.
+pub const BATCH_STORE: Verb = Verb(13);
+/// Forget a logged batch that was applied
+/// ([`crate::batchlog::BatchRemoveRequest`]); answered like MUTATION.
+pub const BATCH_REMOVE: Verb = Verb(14);

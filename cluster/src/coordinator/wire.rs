@@ -155,7 +155,7 @@ fn malformed(what: &'static str) -> impl Fn(DecodeError) -> WireError {
 }
 
 /// Runs a decoder over a whole payload: version first, nothing left over.
-fn decode_all<T>(
+pub(crate) fn decode_all<T>(
     buf: &[u8],
     what: &'static str,
     body: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
@@ -176,7 +176,7 @@ fn decode_all<T>(
 }
 
 /// A count that must not exceed the bytes left (each item takes at least one).
-fn get_count(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
+pub(crate) fn get_count(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
     let n = r.varint()?;
     match usize::try_from(n) {
         Ok(n) if n <= r.remaining() => Ok(n),
@@ -282,12 +282,12 @@ fn get_limit(r: &mut Reader<'_>) -> Result<Option<u64>, DecodeError> {
     Ok(r.varint()?.checked_sub(1))
 }
 
-fn put_mutation(out: &mut Vec<u8>, m: &Mutation) {
+pub(crate) fn put_mutation(out: &mut Vec<u8>, m: &Mutation) {
     let bytes = m.to_bytes();
     put_bytes(out, &bytes);
 }
 
-fn get_mutation(r: &mut Reader<'_>) -> Result<Mutation, DecodeError> {
+pub(crate) fn get_mutation(r: &mut Reader<'_>) -> Result<Mutation, DecodeError> {
     let bytes = r.slice()?;
     Mutation::decode(bytes).map_err(|e| DecodeError(e.to_string()))
 }

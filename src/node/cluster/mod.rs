@@ -34,6 +34,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
+use cluster::batchlog::BatchlogStore;
 use cluster::coordinator::Topology;
 use cluster::gossip::{ApplicationState, GossipConfig, Gossiper, Status};
 use cluster::membership::{self, LocalInfo};
@@ -69,6 +70,8 @@ pub struct ClusterParts<'a> {
     pub identity: &'a Identity,
     /// The local engine, served to other nodes as a replica.
     pub engine: Arc<Engine>,
+    /// Where this node keeps other coordinators' logged batches.
+    pub batchlog: Arc<BatchlogStore>,
     /// The schema catalog, announced and synchronised.
     pub schema: Arc<SchemaService>,
     /// Where `system.peers` rows are published.
@@ -139,7 +142,7 @@ impl ClusterService {
             started: Instant::now(),
             view,
             messaging,
-            replica: Replica::new(Arc::clone(&parts.engine)),
+            replica: Replica::with_batchlog(Arc::clone(&parts.engine), parts.batchlog),
             engine: parts.engine,
             schema: parts.schema,
             system_tables: parts.system_tables,
@@ -295,6 +298,8 @@ fn register_verbs(shared: &Arc<Shared>) {
         cluster::coordinator::verbs::MUTATION,
         cluster::coordinator::verbs::READ,
         cluster::coordinator::verbs::RANGE_READ,
+        cluster::coordinator::verbs::BATCH_STORE,
+        cluster::coordinator::verbs::BATCH_REMOVE,
     ] {
         let replica: Weak<Replica> = replica.clone();
         shared.messaging.register(verb, move |payload, _from| {

@@ -1,0 +1,140 @@
+//! Replays the batches a node keeps whose coordinator never said they were
+//! applied: every `interval`, each batch older than `min_age` is written to
+//! its replicas through a [`BatchReplay`] (the node's coordinator) and
+//! forgotten once that succeeded; a failed replay is retried next time.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use storage::Mutation;
+
+use super::store::{BatchlogStore, LoadError};
+use super::wire::{BatchId, BatchStoreRequest};
+use crate::net::BoxFuture;
+
+/// Writes a replayed batch's mutations to their replicas.
+pub trait BatchReplay: Send + Sync + fmt::Debug {
+    /// Writes `mutations` to every live replica (hinting the others); `Ok`
+    /// once the batch may be forgotten. Mutations of tables that no longer
+    /// exist are dropped, not errors.
+    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// When batches are replayed.
+#[derive(Clone, Debug)]
+pub struct BatchlogReplayConfig {
+    /// How often the store is checked: 10 s, as in Cassandra.
+    pub interval: Duration,
+    /// How old a batch must be before it is replayed: twice the write
+    /// timeout, so that a live coordinator always finishes first.
+    pub min_age: Duration,
+}
+
+impl BatchlogReplayConfig {
+    /// Cassandra's schedule for a node whose write timeout is `write_timeout`.
+    pub fn new(write_timeout: Duration) -> Self {
+        BatchlogReplayConfig {
+            interval: Duration::from_secs(10),
+            min_age: write_timeout * 2,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayPass {
+    /// Batches written and forgotten.
+    pub replayed: usize,
+    /// Batches whose write failed (kept for the next pass).
+    pub failed: usize,
+    /// Batches whose file was damaged (set aside).
+    pub corrupt: usize,
+}
+
+/// The replay loop of one node.
+#[derive(Debug)]
+pub struct BatchlogReplayer {
+    store: Arc<BatchlogStore>,
+    target: Arc<dyn BatchReplay>,
+    config: BatchlogReplayConfig,
+}
+
+impl BatchlogReplayer {
+    /// A replayer of `store`'s batches through `target`.
+    pub fn new(
+        store: Arc<BatchlogStore>,
+        target: Arc<dyn BatchReplay>,
+        config: BatchlogReplayConfig,
+    ) -> Self {
+        BatchlogReplayer {
+            store,
+            target,
+            config,
+        }
+    }
+
+    /// Replays due batches every interval, for as long as the task runs.
+    pub async fn run(self) {
+        let mut every = tokio::time::interval(self.config.interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let pass = self.replay_due().await;
+            if pass != ReplayPass::default() {
+                tracing::info!(?pass, "batchlog replay");
+            }
+        }
+    }
+
+    /// One pass over the batches due now.
+    pub async fn replay_due(&self) -> ReplayPass {
+        let mut pass = ReplayPass::default();
+        for id in self.store.due(self.config.min_age) {
+            match self.load(id).await {
+                Ok(None) => {}
+                Ok(Some(batch)) => {
+                    if self.replay_one(batch).await {
+                        pass.replayed += 1;
+                    } else {
+                        pass.failed += 1;
+                    }
+                }
+                Err(LoadError::Corrupt { id, reason }) => {
+                    tracing::error!(%id, %reason, "batchlog entry set aside");
+                    pass.corrupt += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(%id, error = %e, "could not read a batchlog entry");
+                    pass.failed += 1;
+                }
+            }
+        }
+        pass
+    }
+
+    async fn load(&self, id: BatchId) -> Result<Option<BatchStoreRequest>, LoadError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.load(id))
+            .await
+            .unwrap_or_else(|e| Err(LoadError::Io(std::io::Error::other(e))))
+    }
+
+    /// Writes one batch; whether it was written and forgotten.
+    async fn replay_one(&self, batch: BatchStoreRequest) -> bool {
+        let id = batch.id;
+        if let Err(e) = self.target.replay(batch.mutations).await {
+            tracing::warn!(%id, error = %e, "batch replay failed; retrying later");
+            return false;
+        }
+        let store = Arc::clone(&self.store);
+        let removed = tokio::task::spawn_blocking(move || store.remove(id)).await;
+        if !matches!(removed, Ok(Ok(_))) {
+            // Replayed but still held: the next pass replays it again,
+            // which is harmless.
+            tracing::warn!(%id, "could not forget a replayed batch");
+        }
+        self.store.count_replayed();
+        true
+    }
+}

@@ -168,6 +168,19 @@ pub struct Config {
     pub range_request_timeout: u64,
     /// Phi-accrual suspicion level at which a peer is marked down. `8`.
     pub phi_convict_threshold: f64,
+    /// Whether coordinators keep hints for replicas that are down or time out. `true`.
+    pub hinted_handoff_enabled: bool,
+    /// ms a replica may have been down and still get hints; older hints are
+    /// dropped. `10800000` (3 h).
+    pub max_hint_window: u64,
+    /// KiB per second of hints sent to a node that came back. `1024`.
+    pub hinted_handoff_throttle: u64,
+    /// ms between fsyncs of pending hints (hints newer than this are lost if
+    /// the node dies). `10000`.
+    pub hints_flush_period: u64,
+    /// ms added to this node's wall clock (write timestamps, TTLs, hint and
+    /// batchlog ages); fault-injection tests skew a node with it. `0`.
+    pub clock_offset: i64,
 }
 
 impl Default for Config {
@@ -209,6 +222,11 @@ impl Default for Config {
             write_request_timeout: 2_000,
             range_request_timeout: 10_000,
             phi_convict_threshold: 8.0,
+            hinted_handoff_enabled: true,
+            max_hint_window: 3 * 3600 * 1000,
+            hinted_handoff_throttle: 1024,
+            hints_flush_period: 10_000,
+            clock_offset: 0,
         }
     }
 }
@@ -553,6 +571,27 @@ impl Config {
             &mut self.phi_convict_threshold,
             1.0..=32.0,
         );
+        self.read_hints(r);
+        // A day either way covers any skew a test wants to inject.
+        let day = 24 * 3600 * 1000;
+        r.int("clock_offset", &mut self.clock_offset, -day..=day);
+    }
+
+    fn read_hints(&mut self, r: &mut Reader) {
+        r.boolean("hinted_handoff_enabled", &mut self.hinted_handoff_enabled);
+        // A hint older than a table's gc_grace_seconds (ten days by default)
+        // could bring back data whose tombstone was purged: capped at a week.
+        r.int(
+            "max_hint_window",
+            &mut self.max_hint_window,
+            0..=7 * 24 * 3600 * 1000,
+        );
+        r.int(
+            "hinted_handoff_throttle",
+            &mut self.hinted_handoff_throttle,
+            1..=1_048_576,
+        );
+        r.int("hints_flush_period", &mut self.hints_flush_period, MILLIS);
     }
 
     /// Rules that involve more than one key, or a list's length; a rule is

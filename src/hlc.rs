@@ -49,6 +49,33 @@ impl WallClock for SystemWallClock {
     }
 }
 
+/// The system clock shifted by a fixed offset: the node's wall clock, so a
+/// configured `clock_offset` skews everything that reads time (write
+/// timestamps, TTLs, hint and batchlog ages) and fault-injection tests can
+/// give one node a wrong clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OffsetWallClock {
+    /// µs added to the system clock's reading.
+    pub offset_micros: i64,
+}
+
+impl OffsetWallClock {
+    /// The system clock plus `offset_ms` milliseconds.
+    pub fn from_millis(offset_ms: i64) -> Self {
+        OffsetWallClock {
+            offset_micros: offset_ms.saturating_mul(1000),
+        }
+    }
+}
+
+impl WallClock for OffsetWallClock {
+    fn now_micros(&self) -> i64 {
+        SystemWallClock
+            .now_micros()
+            .saturating_add(self.offset_micros)
+    }
+}
+
 /// How far ahead of the local wall clock an observed timestamp may be before
 /// [`Hlc::observe`] ignores it: one hour.
 ///

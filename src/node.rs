@@ -19,6 +19,7 @@ use ::cluster::batchlog::{
 };
 use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig};
 use ::cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
+use ::cluster::replica::TimestampObserver;
 
 use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
@@ -30,7 +31,7 @@ use crate::coordinator::DistributedCoordinator;
 use crate::coordinator::cluster::PeerTruncate;
 use crate::cql::Guardrails;
 use crate::cql::executor::{Executor, ExecutorParts};
-use crate::hlc::{Hlc, StorageClock, SystemWallClock, WallClock};
+use crate::hlc::{Hlc, OffsetWallClock, StorageClock, WallClock};
 use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
@@ -73,9 +74,8 @@ impl Node {
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
         let started = Instant::now();
         let engine = open_engine(config).await?;
-        let data_dir = config
-            .engine_options(Arc::new(StorageClock(SystemWallClock)))
-            .data_dir;
+        let wall = wall_clock(config);
+        let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
         let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
         let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
         let schema = Arc::new(
@@ -84,7 +84,7 @@ impl Node {
         );
         let node_info = node_info(config, &identity);
         let system_tables = Arc::new(SystemTables::new(node_info));
-        let batchlog = open_batchlog(&data_dir).await?;
+        let batchlog = open_batchlog(&data_dir, wall).await?;
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
@@ -95,15 +95,23 @@ impl Node {
         })
         .await?;
         let metrics = Arc::new(Metrics::new());
-        let hints = open_hints(&data_dir).await?;
-        let hint_replay = start_hint_replay(&cluster, &hints, &metrics);
-        let coordinator = Arc::new(coordinator(config, &cluster, &schema, &engine, &hints));
+        let hints = open_hints(config, &data_dir, wall).await?;
+        let hint_replay = start_hint_replay(config, &cluster, &hints, &metrics);
+        let hlc = Arc::new(Hlc::new(wall));
+        let observer: TimestampObserver = {
+            let hlc = Arc::clone(&hlc);
+            // Timestamps over an hour ahead are ignored (and logged).
+            Arc::new(move |ts| crate::cql::TimeSource::observe(hlc.as_ref(), ts))
+        };
+        cluster.replica().observe_timestamps(Arc::clone(&observer));
+        let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
+        let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
         let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &metrics);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: coordinator as _,
             system_tables,
-            time: Arc::new(Hlc::system()),
+            time: hlc,
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
         }));
@@ -213,8 +221,18 @@ async fn wait_for_signal() -> std::io::Result<()> {
     }
 }
 
+/// The node's wall clock: the system's, shifted by `clock_offset`.
+fn wall_clock(config: &Config) -> OffsetWallClock {
+    OffsetWallClock::from_millis(config.clock_offset)
+}
+
+/// A store's clock in ms since the epoch, on the node's wall clock.
+fn millis_clock(wall: OffsetWallClock) -> ::cluster::hints::HintClock {
+    Arc::new(move || u64::try_from(wall.now_micros() / 1000).unwrap_or(0))
+}
+
 async fn open_engine(config: &Config) -> Result<Arc<Engine>, NodeError> {
-    let options = config.engine_options(Arc::new(StorageClock(SystemWallClock)));
+    let options = config.engine_options(Arc::new(StorageClock(wall_clock(config))));
     let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
     let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))
         .await
@@ -240,13 +258,18 @@ fn forward_schema_events(
     })
 }
 
-/// Opens the durable hint store in `<data_dir>/hints` (Cassandra's defaults:
-/// 10 s / 1 MiB flushes, a 3 h window), stamped by the node's wall clock.
-async fn open_hints(data_dir: &std::path::Path) -> Result<Arc<HintStore>, NodeError> {
-    // The store's 3 h window is the coordinator's `max_hint_window` default.
-    let settings = HintStoreConfig::new(data_dir.join("hints"));
-    let clock: ::cluster::hints::HintClock =
-        Arc::new(|| u64::try_from(SystemWallClock.now_micros() / 1000).unwrap_or(0));
+/// Opens the durable hint store in `<data_dir>/hints` (fsynced every
+/// `hints_flush_period` or 1 MiB, `max_hint_window`), stamped by the node's
+/// wall clock.
+async fn open_hints(
+    config: &Config,
+    data_dir: &std::path::Path,
+    wall: OffsetWallClock,
+) -> Result<Arc<HintStore>, NodeError> {
+    let mut settings = HintStoreConfig::new(data_dir.join("hints"));
+    settings.max_hint_window = Duration::from_millis(config.max_hint_window);
+    settings.flush_period = Duration::from_millis(config.hints_flush_period);
+    let clock = millis_clock(wall);
     let store = tokio::task::spawn_blocking(move || HintStore::open(settings, clock))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
@@ -255,10 +278,12 @@ async fn open_hints(data_dir: &std::path::Path) -> Result<Arc<HintStore>, NodeEr
 
 /// Opens the batchlog this node keeps for other coordinators, in
 /// `<data_dir>/batchlog`, aged by the node's wall clock.
-async fn open_batchlog(data_dir: &std::path::Path) -> Result<Arc<BatchlogStore>, NodeError> {
+async fn open_batchlog(
+    data_dir: &std::path::Path,
+    wall: OffsetWallClock,
+) -> Result<Arc<BatchlogStore>, NodeError> {
     let settings = BatchlogStoreConfig::new(data_dir.join("batchlog"));
-    let clock: ::cluster::hints::HintClock =
-        Arc::new(|| u64::try_from(SystemWallClock.now_micros() / 1000).unwrap_or(0));
+    let clock = millis_clock(wall);
     let store = tokio::task::spawn_blocking(move || BatchlogStore::open(settings, clock))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
@@ -296,15 +321,18 @@ fn start_batchlog_replay(
 /// Replays hints to hosts that come back, for as long as the node runs, and
 /// publishes the hint counters to `/metrics` every few seconds.
 fn start_hint_replay(
+    config: &Config,
     cluster: &ClusterService,
     hints: &Arc<HintStore>,
     metrics: &Arc<Metrics>,
 ) -> tokio::task::JoinHandle<()> {
+    let mut settings = ReplayConfig::new(cluster.view().local_host);
+    settings.throttle_kib_per_sec = config.hinted_handoff_throttle;
     let replayer = HintReplayer::new(
         Arc::clone(hints),
         cluster.peers(),
         cluster.topology(),
-        ReplayConfig::new(cluster.view().local_host),
+        settings,
     );
     let publish = publish_hint_counters(Arc::clone(hints), Arc::clone(metrics));
     tokio::spawn(async move {
@@ -339,6 +367,8 @@ fn coordinator(
     settings.read_timeout = Duration::from_millis(config.read_request_timeout);
     settings.write_timeout = Duration::from_millis(config.write_request_timeout);
     settings.range_timeout = Duration::from_millis(config.range_request_timeout);
+    settings.hinted_handoff = config.hinted_handoff_enabled;
+    settings.max_hint_window = Duration::from_millis(config.max_hint_window);
     let inner = ClusterCoordinator::new(
         settings,
         cluster.peers(),

@@ -49,8 +49,12 @@ struct ClusterNode {
 
 impl ClusterNode {
     async fn start(i: u8, ports: &Ports) -> ClusterNode {
+        ClusterNode::start_with(i, ports, |_| {}).await
+    }
+
+    async fn start_with(i: u8, ports: &Ports, tweak: impl FnOnce(&mut Config)) -> ClusterNode {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let config = Config {
+        let mut config = Config {
             listen_address: ip(i),
             rpc_address: ip(i),
             native_transport_port: ports.native,
@@ -61,6 +65,7 @@ impl ClusterNode {
             commitlog_directory: dir.path().join("commitlog"),
             ..Config::default()
         };
+        tweak(&mut config);
         let node = Node::start(&config).await.expect("node starts");
         ClusterNode {
             node: Some(node),
@@ -240,6 +245,50 @@ async fn check_logged_batch(nodes: &[ClusterNode], c1: &Client) {
         query(c1, cql, Consistency::Quorum).await.expect(cql);
     }
     assert_eq!(stored() - before, 2, "no batchlog for these");
+}
+
+/// Node 1's clock runs a minute ahead. A write through node 2 right after
+/// one through node 1 must still win: node 2's hybrid logical clock moved
+/// past the timestamp it received with node 1's write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_clock_moves_past_a_fast_peers_timestamps() {
+    support::bounded(async {
+        let ports = Ports {
+            native: common_port(),
+            storage: common_port(),
+            admin: common_port(),
+        };
+        let fast = ClusterNode::start_with(1, &ports, |c| c.clock_offset = 60_000).await;
+        let slow = ClusterNode::start(2, &ports).await;
+        let nodes = [fast, slow];
+        eventually("both nodes see each other", Duration::from_secs(20), async || {
+            nodes.iter().all(|n| n.live() == 2)
+        })
+        .await;
+        let (c1, c2) = (nodes[0].client().await, nodes[1].client().await);
+        query(
+            &c1,
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+            Consistency::One,
+        )
+        .await
+        .expect("create keyspace");
+        query(&c1, "CREATE TABLE ks.t (k int PRIMARY KEY, v text)", Consistency::One)
+            .await
+            .expect("create table");
+        await_agreement(&nodes).await;
+        query(&c1, "INSERT INTO ks.t (k, v) VALUES (1, 'first')", Consistency::All)
+            .await
+            .expect("write through the fast node");
+        query(&c2, "INSERT INTO ks.t (k, v) VALUES (1, 'second')", Consistency::All)
+            .await
+            .expect("write through the slow node");
+        let read = query(&c2, "SELECT v FROM ks.t WHERE k = 1", Consistency::All)
+            .await
+            .expect("read");
+        assert_eq!(rows(read)[0][0].as_deref(), Some(&b"second"[..]));
+    })
+    .await;
 }
 
 async fn await_agreement(nodes: &[ClusterNode]) {

@@ -13,7 +13,7 @@
 //! data: tombstones in between travel along without using up the limit, as in
 //! Cassandra.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use storage::read::{PartitionRead, ScanCommand, ScanItem};
 use storage::{Engine, Mutation, TableId};
@@ -30,14 +30,28 @@ use crate::coordinator::wire::{
 use crate::net::{BoxFuture, Verb};
 
 /// One node's replica: serves the coordinator protocol from its engine.
-#[derive(Debug)]
 pub struct Replica {
     engine: Arc<Engine>,
     writer: BatchWriter,
     /// Where logged batches of other coordinators are kept, if this node
     /// keeps any.
     batchlog: Option<Arc<BatchlogStore>>,
+    /// Told the newest timestamp of every write another node sends.
+    observer: OnceLock<TimestampObserver>,
 }
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("writer", &self.writer)
+            .field("batchlog", &self.batchlog)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hears the write timestamps a replica receives from other nodes (the
+/// node's hybrid logical clock advances past them).
+pub type TimestampObserver = Arc<dyn Fn(i64) + Send + Sync>;
 
 fn storage_error(e: &storage::Error) -> ReplicaError {
     let kind = match e {
@@ -92,7 +106,20 @@ impl Replica {
             writer: BatchWriter::new(Arc::clone(&engine)),
             engine,
             batchlog,
+            observer: OnceLock::new(),
         })
+    }
+
+    /// Tells `observer` the newest timestamp of each write received from
+    /// another node from now on (set once; later calls are ignored).
+    pub fn observe_timestamps(&self, observer: TimestampObserver) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn observe(&self, mutation: &Mutation) {
+        if let (Some(observer), Some(ts)) = (self.observer.get(), mutation.max_timestamp()) {
+            observer(ts.0);
+        }
     }
 
     /// The engine this replica serves.
@@ -179,7 +206,10 @@ impl Replica {
         if verb == verbs::MUTATION {
             return Some(Box::pin(async move {
                 let result = match MutationRequest::decode(&payload) {
-                    Ok(req) => this.apply(req.mutation).await,
+                    Ok(req) => {
+                        this.observe(&req.mutation);
+                        this.apply(req.mutation).await
+                    }
                     Err(e) => Err(malformed(e)),
                 };
                 encode_mutation_response(&result)

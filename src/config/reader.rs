@@ -95,6 +95,18 @@ impl Reader {
         }
     }
 
+    /// `true` or `false`.
+    pub(super) fn boolean(&mut self, key: &'static str, slot: &mut bool) {
+        let Some(value) = self.take(key) else { return };
+        match value.as_bool() {
+            Some(b) => *slot = b,
+            None => self.problem(
+                key,
+                format!("expected true or false, got {}", describe(&value)),
+            ),
+        }
+    }
+
     /// A finite number in `range` (integers are accepted too).
     pub(super) fn float(&mut self, key: &'static str, slot: &mut f64, range: RangeInclusive<f64>) {
         let Some(value) = self.take(key) else { return };

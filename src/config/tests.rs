@@ -492,3 +492,38 @@ fn no_file_means_the_defaults() {
         Config::default()
     );
 }
+
+#[test]
+fn hint_settings_and_the_clock_offset_are_read_and_checked() {
+    let config = Config::from_yaml_str(
+        "hinted_handoff_enabled: false\nmax_hint_window: 60000\n\
+         hinted_handoff_throttle: 64\nhints_flush_period: 500\nclock_offset: -2500",
+    )
+    .unwrap();
+    assert!(!config.hinted_handoff_enabled);
+    assert_eq!(
+        (
+            config.max_hint_window,
+            config.hinted_handoff_throttle,
+            config.hints_flush_period,
+            config.clock_offset
+        ),
+        (60_000, 64, 500, -2_500)
+    );
+    let defaults = Config::default();
+    assert!(defaults.hinted_handoff_enabled);
+    assert_eq!(defaults.max_hint_window, 10_800_000);
+    assert_one_problem(
+        "hinted_handoff_enabled: maybe",
+        "hinted_handoff_enabled: expected true or false",
+    );
+    assert_one_problem(
+        "hinted_handoff_throttle: 0",
+        "hinted_handoff_throttle: must be between 1",
+    );
+    assert_one_problem(
+        "max_hint_window: 700000000",
+        "max_hint_window: must be between 0",
+    );
+    assert_one_problem("clock_offset: 86400001", "clock_offset: must be between");
+}

@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 use cluster::batchlog::{BatchId, BatchReplay};
 use cluster::consistency::ConsistencyLevel;
 use cluster::coordinator::{self as cc, ClusterCoordinator, CoordinatorError};
+use cluster::replica::TimestampObserver;
 use cluster::replication::{
     NetworkTopologyStrategy, ReplicationInfo, ReplicationStrategy, SimpleStrategy,
 };
@@ -63,6 +64,7 @@ pub struct DistributedCoordinator {
     cache: RwLock<Option<StrategyCache>>,
     truncate_peers: PeerTruncate,
     local_engine: Arc<storage::Engine>,
+    observer: Option<TimestampObserver>,
 }
 
 impl std::fmt::Debug for DistributedCoordinator {
@@ -89,6 +91,34 @@ impl DistributedCoordinator {
             cache: RwLock::new(None),
             truncate_peers,
             local_engine,
+            observer: None,
+        }
+    }
+
+    /// Tells `observer` the newest timestamp of every read's result (the
+    /// node's hybrid logical clock advances past what it sees from peers).
+    pub fn with_timestamp_observer(mut self, observer: TimestampObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, outcome: &ReadOutcome) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let newest = outcome
+            .partitions
+            .iter()
+            .flat_map(|p| {
+                let deletion = p.deletion.map(|d| d.marked_for_delete_at);
+                let rows = p.static_row.iter().chain(&p.rows);
+                deletion
+                    .into_iter()
+                    .chain(rows.filter_map(storage::Row::max_timestamp))
+            })
+            .max();
+        if let Some(ts) = newest {
+            observer(ts.0);
         }
     }
 
@@ -385,10 +415,13 @@ impl Coordinator for DistributedCoordinator {
         Box::pin(async move {
             let strategy = self.strategy(table)?;
             let cl = level(consistency);
-            self.inner
+            let outcome = self
+                .inner
                 .read(table, read, limits, cl, strategy.as_ref())
                 .await
-                .map_err(error_response)
+                .map_err(error_response)?;
+            self.observe(&outcome);
+            Ok(outcome)
         })
     }
 
@@ -402,10 +435,13 @@ impl Coordinator for DistributedCoordinator {
         Box::pin(async move {
             let strategy = self.strategy(table)?;
             let cl = level(consistency);
-            self.inner
+            let outcome = self
+                .inner
                 .scan(table, scan, limits, cl, strategy.as_ref())
                 .await
-                .map_err(error_response)
+                .map_err(error_response)?;
+            self.observe(&outcome);
+            Ok(outcome)
         })
     }
 

@@ -149,3 +149,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_offset_clock_reads_the_system_clock_shifted() {
+    let hour_ms = 3_600_000;
+    let ahead = OffsetWallClock::from_millis(hour_ms);
+    let behind = OffsetWallClock::from_millis(-hour_ms);
+    let before = SystemWallClock.now_micros();
+    let (a, b) = (ahead.now_micros(), behind.now_micros());
+    let after = SystemWallClock.now_micros();
+    let hour_us = hour_ms * 1000;
+    assert!((before + hour_us..=after + hour_us).contains(&a));
+    assert!((before - hour_us..=after - hour_us).contains(&b));
+    assert_eq!(OffsetWallClock::default().offset_micros, 0);
+}

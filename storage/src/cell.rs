@@ -185,6 +185,18 @@ pub struct Row {
 }
 
 impl Row {
+    /// The largest write or deletion timestamp in the row, if it has any.
+    pub fn max_timestamp(&self) -> Option<Timestamp> {
+        let liveness = self.liveness.iter().map(|l| l.timestamp);
+        let deletion = self.deletion.iter().map(|d| d.marked_for_delete_at);
+        let columns = self
+            .column_deletions
+            .iter()
+            .map(|(_, d)| d.marked_for_delete_at);
+        let cells = self.cells.iter().map(|c| c.cell.timestamp);
+        liveness.chain(deletion).chain(columns).chain(cells).max()
+    }
+
     /// An empty row at `clustering`.
     pub fn new(clustering: ClusteringKey) -> Self {
         Row {

@@ -37,6 +37,25 @@ pub struct Mutation {
 }
 
 impl Mutation {
+    /// The largest write or deletion timestamp anywhere in the mutation, if
+    /// it has any (a node's clock advances past the timestamps it sees).
+    pub fn max_timestamp(&self) -> Option<crate::Timestamp> {
+        let partition = self
+            .partition_deletion
+            .iter()
+            .map(|d| d.marked_for_delete_at);
+        let ranges = self
+            .range_tombstones
+            .iter()
+            .map(|r| r.deletion.marked_for_delete_at);
+        let rows = self
+            .static_row
+            .iter()
+            .chain(&self.rows)
+            .filter_map(Row::max_timestamp);
+        partition.chain(ranges).chain(rows).max()
+    }
+
     /// An empty mutation of `key` in `table`.
     pub fn new(table: TableId, key: DecoratedKey) -> Self {
         Mutation {
@@ -578,6 +597,28 @@ mod tests {
             garbled[i] ^= flip.1 | 1;
             let _ = Mutation::decode(&garbled);
         }
+    }
+
+    #[test]
+    fn the_max_timestamp_covers_cells_markers_and_every_deletion() {
+        let key = DecoratedKey::new(Token(1), &b"k"[..]);
+        let mut m = Mutation::new(TableId(7), key);
+        assert_eq!(m.max_timestamp(), None);
+        m = m.with_row(Row::new(ClusteringKey::new(b"c".to_vec())).with_cell(
+            ColumnId(1),
+            None,
+            Cell::live(5, b"v".to_vec()),
+        ));
+        assert_eq!(m.max_timestamp(), Some(Timestamp(5)));
+        m.rows[0].deletion = Some(DeletionTime::new(9, 0));
+        assert_eq!(m.max_timestamp(), Some(Timestamp(9)));
+        m.range_tombstones.push(RangeTombstone {
+            range: ClusteringRange::ALL,
+            deletion: DeletionTime::new(12, 0),
+        });
+        assert_eq!(m.max_timestamp(), Some(Timestamp(12)));
+        m.partition_deletion = Some(DeletionTime::new(20, 0));
+        assert_eq!(m.max_timestamp(), Some(Timestamp(20)));
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use storage::Mutation;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::acks::AckTracker;
@@ -12,6 +13,7 @@ use super::send::SendError;
 use super::wire::encode_mutation_request;
 use super::{ClusterCoordinator, CoordinatorError, WriteType};
 use crate::consistency::{ConsistencyLevel, check_available, live_per_dc};
+use crate::net::BoxFuture;
 use crate::replica::Replica;
 use crate::replication::{ReplicationInfo, ReplicationStrategy};
 use crate::ring::{HostId, Ring};
@@ -22,10 +24,32 @@ struct WritePlan {
     replicas: Vec<(HostId, String, bool)>,
 }
 
-/// A write in flight: the answers arriving and their count.
-struct PendingWrite {
-    answers: mpsc::Receiver<(String, Result<(), SendError>)>,
-    tracker: AckTracker,
+/// One replica's answer: the plan it belongs to, its data center, and the
+/// result.
+type Answer = (usize, String, Result<(), SendError>);
+
+/// The replica requests of one write call, polled together on the caller's
+/// task: no task per replica. Dropping it (the level was met, or the caller
+/// went away) hands the requests still in flight to one background task, so
+/// their answers still arrive and late failures still leave hints.
+struct InFlight(FuturesUnordered<BoxFuture<'static, Answer>>);
+
+impl InFlight {
+    async fn next(&mut self) -> Option<Answer> {
+        self.0.next().await
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut rest = std::mem::take(&mut self.0);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { while rest.next().await.is_some() {} });
+        }
+    }
 }
 
 impl ClusterCoordinator {
@@ -57,14 +81,13 @@ impl ClusterCoordinator {
             let mutations = plans.into_iter().map(|p| p.mutation).collect();
             return write_locally(&replica, mutations, cl, write_type, deadline).await;
         }
-        let pending: Vec<PendingWrite> = plans
+        let mut sends = InFlight(FuturesUnordered::new());
+        let trackers: Vec<AckTracker> = plans
             .into_iter()
-            .map(|p| self.start_write(p, cl, &info))
+            .enumerate()
+            .map(|(i, p)| self.start_write(i, p, cl, &info, &mut sends))
             .collect();
-        for write in pending {
-            await_write(write, cl, write_type, deadline).await?;
-        }
-        Ok(())
+        await_writes(sends, trackers, cl, write_type, deadline).await
     }
 
     /// The local replica when it is the only replica of every mutation (one
@@ -100,17 +123,18 @@ impl ClusterCoordinator {
         Ok(WritePlan { mutation, replicas })
     }
 
-    /// Sends the mutation to every live replica (one task each, so answers
-    /// that arrive after the level is met still get their hints) and hints
-    /// the down ones.
+    /// Sends plan `index`'s mutation to every live replica (adding the
+    /// requests to `sends`) and hints the down ones; the tracker counts the
+    /// answers it needs.
     fn start_write(
         &self,
+        index: usize,
         plan: WritePlan,
         cl: ConsistencyLevel,
         info: &ReplicationInfo,
-    ) -> PendingWrite {
+        sends: &mut InFlight,
+    ) -> AckTracker {
         let mut tracker = AckTracker::new(cl, info, &self.config.local_dc);
-        let (tx, answers) = mpsc::channel(plan.replicas.len().max(1));
         let encoded = encode_mutation_request(&plan.mutation);
         let mutation = Arc::new(plan.mutation);
         for (host, dc, alive) in plan.replicas {
@@ -128,18 +152,17 @@ impl ClusterCoordinator {
             let hint = self
                 .may_hint(host)
                 .then(|| (Arc::clone(&self.hints), Arc::clone(&mutation)));
-            let tx = tx.clone();
-            tokio::spawn(async move {
+            sends.0.push(Box::pin(async move {
                 let result = send.await;
                 if let (Err(SendError::Timeout | SendError::Unreachable(_)), Some((hints, m))) =
                     (&result, hint)
                 {
                     hints.store(host, &m);
                 }
-                let _ = tx.send((dc, result)).await;
-            });
+                (index, dc, result)
+            }));
         }
-        PendingWrite { answers, tracker }
+        tracker
     }
 }
 
@@ -170,26 +193,18 @@ async fn write_locally(
     }
 }
 
-/// Waits until the level is met, cannot be met, or the deadline passes.
-async fn await_write(
-    mut write: PendingWrite,
+/// Waits until every plan's level is met, one cannot be met, or the
+/// deadline passes.
+async fn await_writes(
+    mut sends: InFlight,
+    mut trackers: Vec<AckTracker>,
     cl: ConsistencyLevel,
     write_type: WriteType,
     deadline: Instant,
 ) -> Result<(), CoordinatorError> {
     let mut last_failure: Option<String> = None;
     loop {
-        let t = &write.tracker;
-        if t.satisfied() {
-            return Ok(());
-        }
-        let timeout = || CoordinatorError::WriteTimeout {
-            cl,
-            received: t.received(),
-            block_for: t.block_for(),
-            write_type,
-        };
-        if t.hopeless() {
+        if let Some(t) = trackers.iter().find(|t| t.hopeless()) {
             // Replicas that merely did not answer make it a timeout; only
             // replicas that refused the write make it a failure.
             return Err(match last_failure {
@@ -201,21 +216,34 @@ async fn await_write(
                     write_type,
                     message,
                 },
-                None => timeout(),
+                None => timeout(t, cl, write_type),
             });
         }
-        let answer = match tokio::time::timeout_at(deadline, write.answers.recv()).await {
-            Err(_) | Ok(None) => return Err(timeout()),
+        let Some(waiting) = trackers.iter().find(|t| !t.satisfied()) else {
+            return Ok(());
+        };
+        let (index, dc, result) = match tokio::time::timeout_at(deadline, sends.next()).await {
+            Err(_) | Ok(None) => return Err(timeout(waiting, cl, write_type)),
             Ok(Some(answer)) => answer,
         };
-        match answer {
-            (dc, Ok(())) => write.tracker.ack(&dc),
-            (dc, Err(e)) => {
+        let tracker = &mut trackers[index];
+        match result {
+            Ok(()) => tracker.ack(&dc),
+            Err(e) => {
                 if matches!(e, SendError::Replica(_) | SendError::Malformed(_)) {
                     last_failure = Some(e.message());
                 }
-                write.tracker.fail(&dc);
+                tracker.fail(&dc);
             }
         }
+    }
+}
+
+fn timeout(t: &AckTracker, cl: ConsistencyLevel, write_type: WriteType) -> CoordinatorError {
+    CoordinatorError::WriteTimeout {
+        cl,
+        received: t.received(),
+        block_for: t.block_for(),
+        write_type,
     }
 }

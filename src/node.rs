@@ -79,15 +79,16 @@ impl Node {
         );
         let node_info = node_info(config, &identity);
         let system_tables = Arc::new(SystemTables::new(node_info));
+        let metrics = Arc::new(Metrics::new());
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
             engine: Arc::clone(&engine),
             schema: Arc::clone(&schema),
             system_tables: Arc::clone(&system_tables),
+            metrics: Arc::clone(&metrics),
         })
         .await?;
-        let metrics = Arc::new(Metrics::new());
         let hints = open_hints(&data_dir).await?;
         let hint_replay = start_hint_replay(&cluster, &hints, &metrics);
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);

@@ -104,6 +104,14 @@ fn three_nodes_start_answer_cql_survive_a_kill_and_are_cleared() {
         assert_eq!(release_version(node2), basalt::schema::RELEASE_VERSION);
         expect_running(&cluster, [true, true, true]);
 
+        // SIGTERM to one node leaves the others running.
+        cluster.stop_node("node2").expect("SIGTERM stops node2");
+        expect_running(&cluster, [true, false, true]);
+        let again = cluster.stop_node("node2").expect_err("already stopped");
+        assert!(matches!(again, LauncherError::NotRunning(ref n) if n == "node2"));
+        cluster.start_node("node2").expect("node2 starts again");
+        expect_running(&cluster, [true, true, true]);
+
         cluster.stop().expect("SIGTERM stops every node");
         expect_running(&cluster, [false, false, false]);
         cluster.clear().expect("cleared");

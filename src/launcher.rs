@@ -405,6 +405,17 @@ impl Cluster {
         self.signal_and_wait(&[node], "KILL", KILL_TIMEOUT)
     }
 
+    /// SIGTERM to the running node `name`, then waits (up to
+    /// [`STOP_TIMEOUT`]) for it to exit, flushing its memtables on the way
+    /// out; the others keep running.
+    pub fn stop_node(&mut self, name: &str) -> Result<(), LauncherError> {
+        let node = self.node(name)?.name.clone();
+        if self.pid(&node).is_none() {
+            return Err(LauncherError::NotRunning(node));
+        }
+        self.signal_and_wait(&[node], "TERM", STOP_TIMEOUT)
+    }
+
     /// SIGTERM to every running node, then waits (up to [`STOP_TIMEOUT`]) for
     /// all of them to exit; each flushes its memtables on the way out.
     pub fn stop(&mut self) -> Result<(), LauncherError> {

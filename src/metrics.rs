@@ -163,7 +163,21 @@ pub struct ClusterCounters {
     pub read_repairs: AtomicU64,
     /// Internode messages dropped (expired or over a queue's bound).
     pub dropped_messages: AtomicU64,
+    /// Replica-protocol requests this node served for another coordinator,
+    /// by verb in [`REPLICA_VERBS`] order. Hint replay's MUTATIONs count too.
+    /// A token-aware client sends each request to a replica, so at RF 1 these
+    /// stay still: a request its replica coordinates is served locally.
+    pub replica_requests: [AtomicU64; REPLICA_VERBS.len()],
 }
+
+/// The replica protocol's verbs, as `basalt_replica_requests_total` labels them.
+pub const REPLICA_VERBS: [&str; 5] = [
+    "mutation",
+    "read",
+    "range_read",
+    "batch_store",
+    "batch_remove",
+];
 
 /// The node's request metrics.
 #[derive(Debug)]
@@ -272,6 +286,17 @@ impl Metrics {
         for (name, ty, help, value) in fixed {
             header(out, name, ty, help);
             let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
+        let name = "basalt_replica_requests_total";
+        header(
+            out,
+            name,
+            "counter",
+            "Replica-protocol requests served for other coordinators, by verb.",
+        );
+        for (verb, value) in REPLICA_VERBS.iter().zip(&c.replica_requests) {
+            let n = value.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}{{verb=\"{verb}\"}} {n}");
         }
     }
 
@@ -384,6 +409,11 @@ mod tests {
         assert!(out.contains("consistency=\"NONE\",outcome=\"client_error\"} 1"));
         assert!(out.contains("basalt_hints_pending 0"));
         assert_eq!(m.total(Outcome::Ok), 1);
+        m.cluster.replica_requests[1].fetch_add(2, Ordering::Relaxed);
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(out.contains("basalt_replica_requests_total{verb=\"mutation\"} 0"));
+        assert!(out.contains("basalt_replica_requests_total{verb=\"read\"} 2"));
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Node {
         let node_info = node_info(config, &identity);
         let system_tables = Arc::new(SystemTables::new(node_info));
         let batchlog = open_batchlog(&data_dir, wall).await?;
+        let metrics = Arc::new(Metrics::new());
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
@@ -92,9 +93,9 @@ impl Node {
             batchlog: Arc::clone(&batchlog),
             schema: Arc::clone(&schema),
             system_tables: Arc::clone(&system_tables),
+            metrics: Arc::clone(&metrics),
         })
         .await?;
-        let metrics = Arc::new(Metrics::new());
         let hints = open_hints(config, &data_dir, wall).await?;
         let hint_replay = start_hint_replay(config, &cluster, &hints, &metrics);
         let hlc = Arc::new(Hlc::new(wall));

@@ -6,81 +6,21 @@
 //! alone; every test runs under a time limit, and a guard SIGKILLs whatever
 //! nodes are still running when a test ends, passed or failed.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+mod support;
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use basalt::launcher::{Cluster, LauncherError, StartOptions};
 use cql_lite::client::Client;
 use cql_lite::{Consistency, QueryParameters, QueryResult};
+use support::processes::{BINARY, bounded, free_base_port, loopback};
 
 /// Upper bound on one test: three node starts and a restart, each well under
 /// a second on a quiet machine, leave a wide margin for a loaded one.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
-const BINARY: &str = env!("CARGO_BIN_EXE_basalt");
-
-/// SIGKILLs every node still running in the cluster directory when dropped, so
-/// that a failed or timed-out test leaves no processes behind.
-struct Reaper(PathBuf);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        if let Ok(mut cluster) = Cluster::open(&self.0, PathBuf::from(BINARY)) {
-            cluster.kill_all();
-        }
-    }
-}
-
-/// Runs `body` with a fresh cluster directory on its own thread, failing the
-/// test if it takes longer than [`TEST_TIMEOUT`]; the nodes are reaped either way.
-fn bounded(body: impl FnOnce(&Path) + Send + 'static) {
-    let temp = tempfile::tempdir().expect("temporary directory");
-    let dir = temp.path().join("cluster");
-    let _reaper = Reaper(dir.clone());
-    let (done, finished) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        body(&dir);
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(TEST_TIMEOUT) {
-        Ok(()) => worker.join().expect("test body"),
-        // The body panicked: report its panic rather than a bare disconnect.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Ok(()) => panic!("the test body ended without finishing"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the test did not finish within {TEST_TIMEOUT:?}")
-        }
-    }
-}
-
-fn loopback(k: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, k))
-}
-
-/// A base port whose three ports are free on 127.0.0.1 … 127.0.0.3 right now.
-/// Another process could take one before the nodes bind it; on a test machine
-/// that race is rare enough to accept.
-fn free_base_port() -> u16 {
-    for _ in 0..100 {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let base = listener.local_addr().expect("local address").port();
-        drop(listener);
-        let Some(last) = base.checked_add(2) else {
-            continue;
-        };
-        let free = (1..=3).all(|k| {
-            (base..=last).all(|port| TcpListener::bind(SocketAddr::new(loopback(k), port)).is_ok())
-        });
-        if free {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports found");
-}
 
 /// `SELECT release_version FROM system.local` on the node at `addr`, with the
 /// cql-lite client, within 20 s.
@@ -129,7 +69,7 @@ fn expect_running(cluster: &Cluster, states: [bool; 3]) {
 
 #[test]
 fn three_nodes_start_answer_cql_survive_a_kill_and_are_cleared() {
-    bounded(|dir| {
+    bounded(TEST_TIMEOUT, |dir| {
         let options = StartOptions {
             nodes: 3,
             base_port: Some(free_base_port()),
@@ -164,6 +104,14 @@ fn three_nodes_start_answer_cql_survive_a_kill_and_are_cleared() {
         assert_eq!(release_version(node2), basalt::schema::RELEASE_VERSION);
         expect_running(&cluster, [true, true, true]);
 
+        // SIGTERM to one node leaves the others running.
+        cluster.stop_node("node2").expect("SIGTERM stops node2");
+        expect_running(&cluster, [true, false, true]);
+        let again = cluster.stop_node("node2").expect_err("already stopped");
+        assert!(matches!(again, LauncherError::NotRunning(ref n) if n == "node2"));
+        cluster.start_node("node2").expect("node2 starts again");
+        expect_running(&cluster, [true, true, true]);
+
         cluster.stop().expect("SIGTERM stops every node");
         expect_running(&cluster, [false, false, false]);
         cluster.clear().expect("cleared");
@@ -186,7 +134,7 @@ fn basalt_cluster(dir: &Path, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn the_cli_starts_reports_kills_and_clears_a_cluster() {
-    bounded(|dir| {
+    bounded(TEST_TIMEOUT, |dir| {
         let base = free_base_port().to_string();
         let (ok, out) = basalt_cluster(dir, &["start", "--nodes", "2", "--base-port", &base]);
         assert!(ok, "{out}");

@@ -87,6 +87,7 @@ async fn every_command_against_a_live_node() {
             "basalt_hints_pending 0",
             "basalt_read_repairs_total 0",
             "basalt_dropped_messages_total 0",
+            "basalt_replica_requests_total{verb=\"mutation\"} 0",
         ] {
             assert!(metrics.contains(name), "{name} missing from\n{metrics}");
         }

@@ -4,6 +4,8 @@
 //! Each test binary compiles this module separately and uses only part of it.
 #![allow(dead_code)]
 
+pub(crate) mod processes;
+
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;

@@ -50,6 +50,7 @@ use storage::{Engine, Token};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::schema::{SchemaService, SystemTables};
 
 pub use admin_view::GossipView;
@@ -76,6 +77,8 @@ pub struct ClusterParts<'a> {
     pub schema: Arc<SchemaService>,
     /// Where `system.peers` rows are published.
     pub system_tables: Arc<SystemTables>,
+    /// Where the replica protocol's requests are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Gossip's state machine and the RNG its rounds draw targets with.
@@ -151,7 +154,7 @@ impl ClusterService {
             known_hosts: Mutex::new(BTreeSet::from([host])),
         });
         gossip::after_exchange(&shared);
-        register_verbs(&shared);
+        register_verbs(&shared, &parts.metrics);
         let tasks = vec![
             tokio::spawn(gossip::run_rounds(Arc::downgrade(&shared))),
             tokio::spawn(schema_sync::watch_local_schema(Arc::downgrade(&shared))),
@@ -288,21 +291,28 @@ fn seeds(config: &Config) -> Vec<Endpoint> {
 }
 
 /// Registers every verb this node serves; handlers hold the shared state
-/// weakly so that dropping the service frees it.
-fn register_verbs(shared: &Arc<Shared>) {
+/// weakly so that dropping the service frees it. Each replica-protocol
+/// request is counted in `metrics` by verb.
+fn register_verbs(shared: &Arc<Shared>, metrics: &Arc<Metrics>) {
     gossip::register(shared);
     schema_sync::register(shared);
     truncate::register(shared);
     let replica = Arc::downgrade(&shared.replica);
-    for verb in [
+    // In `crate::metrics::REPLICA_VERBS` order.
+    let verbs = [
         cluster::coordinator::verbs::MUTATION,
         cluster::coordinator::verbs::READ,
         cluster::coordinator::verbs::RANGE_READ,
         cluster::coordinator::verbs::BATCH_STORE,
         cluster::coordinator::verbs::BATCH_REMOVE,
-    ] {
+    ];
+    for (index, verb) in verbs.into_iter().enumerate() {
         let replica: Weak<Replica> = replica.clone();
+        let metrics = Arc::clone(metrics);
         shared.messaging.register(verb, move |payload, _from| {
+            if let Some(served) = metrics.cluster.replica_requests.get(index) {
+                served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let work = replica.upgrade().and_then(|r| r.handle(verb, payload));
             async move {
                 match work {

@@ -5,23 +5,33 @@
 //! center that holds replicas; the rest count answers from anywhere. A hint
 //! counts only for ANY.
 
-use std::collections::BTreeMap;
-
 use crate::consistency::{ConsistencyLevel, block_for, each_quorum};
 use crate::replication::ReplicationInfo;
 
+/// What one counting bucket needs and has.
+#[derive(Debug)]
+struct Bucket {
+    /// The data center it counts (EACH_QUORUM), or `None` for the single
+    /// bucket of every other level.
+    dc: Option<String>,
+    need: usize,
+    got: usize,
+    /// Requests sent and not answered yet.
+    pending: usize,
+}
+
 /// The answers a request still needs, per counting bucket.
+///
+/// Checked after every answer on the write path, so it is a few integers:
+/// data center names are compared only for LOCAL_* levels (once per answer)
+/// and EACH_QUORUM.
 #[derive(Debug)]
 pub(crate) struct AckTracker {
     cl: ConsistencyLevel,
-    local_dc: String,
-    per_dc: bool,
+    /// The coordinator's data center, kept for LOCAL_* levels only.
+    local_dc: Option<String>,
+    buckets: Vec<Bucket>,
     block_for: usize,
-    /// Per bucket (a DC for EACH_QUORUM, else the one bucket ""): needed,
-    /// received, and still outstanding.
-    need: BTreeMap<String, usize>,
-    got: BTreeMap<String, usize>,
-    pending: BTreeMap<String, usize>,
     failures: usize,
 }
 
@@ -29,53 +39,56 @@ impl AckTracker {
     pub(crate) fn new(cl: ConsistencyLevel, info: &ReplicationInfo, local_dc: &str) -> Self {
         let per_dc =
             cl == ConsistencyLevel::EachQuorum && matches!(info, ReplicationInfo::PerDc(_));
-        let need = if per_dc {
+        let bucket = |dc, need| Bucket {
+            dc,
+            need,
+            got: 0,
+            pending: 0,
+        };
+        let buckets: Vec<Bucket> = if per_dc {
             each_quorum(info)
+                .into_iter()
+                .map(|(dc, need)| bucket(Some(dc), need))
+                .collect()
         } else {
-            BTreeMap::from([(String::new(), block_for(cl, info, local_dc))])
+            vec![bucket(None, block_for(cl, info, local_dc))]
         };
         AckTracker {
             cl,
-            local_dc: local_dc.to_owned(),
-            per_dc,
-            block_for: need.values().sum(),
-            need,
-            got: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            local_dc: (cl.is_dc_local() && !per_dc).then(|| local_dc.to_owned()),
+            block_for: buckets.iter().map(|b| b.need).sum(),
+            buckets,
             failures: 0,
         }
     }
 
     /// The bucket an answer from `dc` counts in, if it counts at all.
-    fn bucket(&self, dc: &str) -> Option<String> {
-        if self.per_dc {
-            return self.need.contains_key(dc).then(|| dc.to_owned());
-        }
-        if self.cl.is_dc_local() && dc != self.local_dc {
+    fn bucket(&mut self, dc: &str) -> Option<&mut Bucket> {
+        if self.local_dc.as_deref().is_some_and(|local| local != dc) {
             return None;
         }
-        Some(String::new())
+        self.buckets
+            .iter_mut()
+            .find(|b| b.dc.as_deref().is_none_or(|d| d == dc))
     }
 
     /// A request went to a replica in `dc`.
     pub(crate) fn expect(&mut self, dc: &str) {
         if let Some(b) = self.bucket(dc) {
-            *self.pending.entry(b).or_insert(0) += 1;
+            b.pending += 1;
         }
     }
 
-    fn settle(&mut self, dc: &str) -> Option<String> {
+    fn settle(&mut self, dc: &str) -> Option<&mut Bucket> {
         let b = self.bucket(dc)?;
-        if let Some(p) = self.pending.get_mut(&b) {
-            *p = p.saturating_sub(1);
-        }
+        b.pending = b.pending.saturating_sub(1);
         Some(b)
     }
 
     /// A replica in `dc` acknowledged.
     pub(crate) fn ack(&mut self, dc: &str) {
         if let Some(b) = self.settle(dc) {
-            *self.got.entry(b).or_insert(0) += 1;
+            b.got += 1;
         }
     }
 
@@ -87,30 +100,26 @@ impl AckTracker {
 
     /// A hint was stored: an acknowledgement for ANY, nothing otherwise.
     pub(crate) fn hint(&mut self) {
-        if self.cl == ConsistencyLevel::Any {
-            *self.got.entry(String::new()).or_insert(0) += 1;
+        if self.cl == ConsistencyLevel::Any
+            && let Some(b) = self.buckets.first_mut()
+        {
+            b.got += 1;
         }
-    }
-
-    fn got(&self, b: &str) -> usize {
-        self.got.get(b).copied().unwrap_or(0)
     }
 
     /// Whether every bucket has what it needs.
     pub(crate) fn satisfied(&self) -> bool {
-        self.need.iter().all(|(b, &n)| self.got(b) >= n)
+        self.buckets.iter().all(|b| b.got >= b.need)
     }
 
     /// Whether some bucket can no longer get what it needs.
     pub(crate) fn hopeless(&self) -> bool {
-        self.need
-            .iter()
-            .any(|(b, &n)| self.got(b) + self.pending.get(b).copied().unwrap_or(0) < n)
+        self.buckets.iter().any(|b| b.got + b.pending < b.need)
     }
 
     /// Answers that counted (capped per bucket at what it needs).
     pub(crate) fn received(&self) -> usize {
-        self.need.iter().map(|(b, &n)| self.got(b).min(n)).sum()
+        self.buckets.iter().map(|b| b.got.min(b.need)).sum()
     }
 
     pub(crate) fn block_for(&self) -> usize {
@@ -124,6 +133,8 @@ impl AckTracker {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn nts() -> ReplicationInfo {

@@ -2,7 +2,8 @@
 # Compatibility check with the Python ecosystem: installs the DataStax Python
 # driver and cqlsh from PyPI into a virtual environment, starts a release node
 # on a private port and data directory, and runs check.py against it through
-# both. Usage: tests/compat/python.sh  (from the repository root).
+# both; then starts three nodes with `basalt cluster` (127.0.0.1-3, CQL on the
+# port + 10) and runs cluster_check.py against them. Usage: tests/compat/python.sh  (from the repository root).
 # BASALT_PROFILE=debug uses a debug build (CI already has one) instead of release.
 set -euo pipefail
 
@@ -39,3 +40,14 @@ done
 export CQLSH_NO_BUNDLED=TRUE
 timeout 300 "$venv/bin/python" "$root/tests/compat/check.py" 127.0.0.1 "$port" "$venv/bin/cqlsh"
 echo "python compatibility: ok"
+
+# The same driver against three nodes (127.0.0.1-3): discovery through
+# system.peers, the token map against nodetool getendpoints, QUORUM and ALL.
+cluster_dir="$work/cluster"
+cluster_port=$((port + 10))
+bin="$root/target/$profile/basalt"
+"$bin" cluster --dir "$cluster_dir" clear >/dev/null 2>&1 || true
+trap '"$bin" cluster --dir "$cluster_dir" clear >/dev/null 2>&1 || true; kill -TERM $node 2>/dev/null || true; wait $node 2>/dev/null || true' EXIT
+"$bin" cluster --dir "$cluster_dir" start --nodes 3 --base-port "$cluster_port"
+timeout 300 "$venv/bin/python" "$root/tests/compat/cluster_check.py" "$cluster_port" "$bin"
+echo "python cluster compatibility: ok"

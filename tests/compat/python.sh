@@ -3,7 +3,8 @@
 # driver and cqlsh from PyPI into a virtual environment, starts a release node
 # on a private port and data directory, and runs check.py against it through
 # both; then starts three nodes with `basalt cluster` (127.0.0.1-3, CQL on the
-# port + 10) and runs cluster_check.py against them. Usage: tests/compat/python.sh  (from the repository root).
+# port + 10) and runs cluster_check.py against them.
+# Usage: tests/compat/python.sh  (from the repository root).
 # BASALT_PROFILE=debug uses a debug build (CI already has one) instead of release.
 set -euo pipefail
 

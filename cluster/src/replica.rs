@@ -346,6 +346,7 @@ impl Gathered {
                 key,
                 deletion,
                 static_row,
+                range_tombstones,
             } => {
                 self.finish_partition();
                 if self.live >= limit {
@@ -354,6 +355,7 @@ impl Gathered {
                 let mut m = Mutation::new(self.table, key);
                 m.partition_deletion = deletion;
                 m.static_row = static_row;
+                m.range_tombstones = range_tombstones;
                 self.partitions.push(m);
                 self.live_in_current = 0;
             }

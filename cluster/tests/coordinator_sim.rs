@@ -30,7 +30,7 @@ use storage::options::TableOptions;
 use storage::read::{ColumnFilter, PartitionRead, ScanCommand};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine,
-    EngineOptions, KeyRange, Mutation, Row, TableId, Token,
+    EngineOptions, KeyRange, Mutation, RangeTombstone, Row, TableId, Token,
 };
 
 const TABLE: TableId = TableId(1);
@@ -574,4 +574,35 @@ async fn a_slow_replica_times_the_read_out_with_counts() {
             data_present: true,
         }
     );
+}
+
+#[tokio::test]
+async fn a_range_deletion_one_replica_missed_hides_its_rows_from_scans() {
+    let c = cluster(&["dc1"; 3]);
+    let coord = c.coordinator(0);
+    let row = Mutation::new(TABLE, key("k")).with_row(
+        Row::new(ClusteringKey::new(b"c1".to_vec())).with_cell(
+            ColumnId(1),
+            None,
+            Cell::live(10, b"v".to_vec()),
+        ),
+    );
+    write(&coord, row, Cl::All, &rf3()).await.unwrap();
+    // Node 1 misses the deletion of every row of the partition.
+    c.set_down(1, true);
+    let mut deletion = Mutation::new(TABLE, key("k"));
+    deletion.range_tombstones.push(RangeTombstone {
+        range: ClusteringRange::ALL,
+        deletion: DeletionTime::new(20, 1_000),
+    });
+    write(&coord, deletion, Cl::Quorum, &rf3()).await.unwrap();
+    c.set_down(1, false);
+    let (scan, limits) = scan_all(10_000, None);
+    let out = c
+        .coordinator(1)
+        .scan(TABLE, scan, limits, Cl::All, &rf3())
+        .await
+        .unwrap();
+    let rows: usize = out.partitions.iter().map(|p| p.rows.len()).sum();
+    assert_eq!(rows, 0, "the deleted row came back: {out:?}");
 }

@@ -178,6 +178,7 @@ fn scan_range(
                 key,
                 deletion,
                 static_row,
+                ..
             } => {
                 let static_row = static_row.filter(|r| r.has_live_data(scan.now));
                 out.partitions.push(PartitionData {

@@ -253,6 +253,10 @@ pub enum ScanItem {
         deletion: Option<DeletionTime>,
         /// The static row, processed like the rows.
         static_row: Option<Row>,
+        /// The partition's range tombstones (with `include_tombstones` only;
+        /// a replica's answer needs them, or a row another replica still
+        /// holds would come back to life in a scan).
+        range_tombstones: Vec<RangeTombstone>,
     },
     /// A row of the last partition, in ascending clustering order.
     Row(Row),
@@ -315,6 +319,7 @@ impl Iterator for ScanReader {
                 key: h.key,
                 deletion: h.deletion,
                 static_row: h.static_row.map(|s| *s),
+                range_tombstones: h.range_tombstones,
             },
             Unfiltered::Row(r) => ScanItem::Row(r),
         }))

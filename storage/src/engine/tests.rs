@@ -537,6 +537,7 @@ fn forget(items: Vec<ScanItem>) -> Vec<ScanItem> {
                 key,
                 deletion: None,
                 static_row,
+                range_tombstones: Vec::new(),
             },
             r => r,
         })

@@ -157,7 +157,7 @@ proptest! {
         // Purged partition deletions are no longer reported; all else must match.
         let forget = |items: Vec<ScanItem>| -> Vec<ScanItem> {
             items.into_iter().map(|i| match i {
-                ScanItem::Partition { key, static_row, .. } => ScanItem::Partition { key, deletion: None, static_row },
+                ScanItem::Partition { key, static_row, .. } => ScanItem::Partition { key, deletion: None, static_row, range_tombstones: Vec::new() },
                 r => r,
             }).collect()
         };

@@ -165,6 +165,7 @@ pub(crate) fn model_scan(muts: &[Mutation], cmd: &ScanCommand) -> Vec<ScanItem> 
             key,
             deletion: p.deletion,
             static_row: p.static_row,
+            range_tombstones: Vec::new(),
         });
         out.extend(rows.into_iter().map(ScanItem::Row));
     }

@@ -66,6 +66,7 @@ pub struct Node {
     hint_replay: tokio::task::JoinHandle<()>,
     batchlog: Arc<BatchlogStore>,
     batch_replay: tokio::task::JoinHandle<()>,
+    counters: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -108,6 +109,7 @@ impl Node {
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
         let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &metrics);
+        let counters = publish_cluster_counters(&cluster, &coordinator, &metrics);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: coordinator as _,
@@ -151,6 +153,7 @@ impl Node {
             hint_replay,
             batchlog,
             batch_replay,
+            counters,
         })
     }
 
@@ -185,6 +188,7 @@ impl Node {
         let _ = self.hint_replay.await;
         self.batch_replay.abort();
         let _ = self.batch_replay.await;
+        self.counters.abort();
         let hints = self.hints;
         match tokio::task::spawn_blocking(move || hints.flush()).await {
             Ok(Ok(())) => {}
@@ -316,6 +320,30 @@ fn start_batchlog_replay(
     };
     tokio::spawn(async move {
         tokio::join!(replayer.run(), publish);
+    })
+}
+
+/// Copies the coordinator's read repairs and the internode drops to
+/// `/metrics` every few seconds, for as long as the node runs.
+fn publish_cluster_counters(
+    cluster: &ClusterService,
+    coordinator: &Arc<DistributedCoordinator>,
+    metrics: &Arc<Metrics>,
+) -> tokio::task::JoinHandle<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let dropped = cluster.dropped_messages();
+    let (coordinator, metrics) = (Arc::downgrade(coordinator), Arc::clone(metrics));
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            let Some(coordinator) = coordinator.upgrade() else {
+                return;
+            };
+            let c = &metrics.cluster;
+            c.read_repairs.store(coordinator.read_repairs(), Relaxed);
+            c.dropped_messages.store(dropped(), Relaxed);
+        }
     })
 }
 

@@ -283,11 +283,10 @@ async fn a_deletion_on_a_quorum_wins_over_stale_data_and_is_repaired() {
         .unwrap();
     c.set_down(1, false);
     assert_eq!(c.local_value(1, "k"), Some(b"v".to_vec()));
-    assert_eq!(
-        read(&c.coordinator(1), "k", Cl::All, &rf3()).await.unwrap(),
-        None
-    );
+    let reader = c.coordinator(1);
+    assert_eq!(read(&reader, "k", Cl::All, &rf3()).await.unwrap(), None);
     assert_eq!(c.local_value(1, "k"), None, "the tombstone was repaired");
+    assert_eq!(reader.read_repairs(), 1);
 }
 
 #[tokio::test]
@@ -598,11 +597,12 @@ async fn a_range_deletion_one_replica_missed_hides_its_rows_from_scans() {
     write(&coord, deletion, Cl::Quorum, &rf3()).await.unwrap();
     c.set_down(1, false);
     let (scan, limits) = scan_all(10_000, None);
-    let out = c
-        .coordinator(1)
+    let scanner = c.coordinator(1);
+    let out = scanner
         .scan(TABLE, scan, limits, Cl::All, &rf3())
         .await
         .unwrap();
     let rows: usize = out.partitions.iter().map(|p| p.rows.len()).sum();
     assert_eq!(rows, 0, "the deleted row came back: {out:?}");
+    assert_eq!(scanner.read_repairs(), 1, "the stale replica was repaired");
 }

@@ -95,6 +95,11 @@ impl DistributedCoordinator {
         }
     }
 
+    /// Stale replicas read repair has written to since the node started.
+    pub fn read_repairs(&self) -> u64 {
+        self.inner.read_repairs()
+    }
+
     /// Tells `observer` the newest timestamp of every read's result (the
     /// node's hybrid logical clock advances past what it sees from peers).
     pub fn with_timestamp_observer(mut self, observer: TimestampObserver) -> Self {

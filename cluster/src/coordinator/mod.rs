@@ -22,6 +22,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use storage::{DecoratedKey, DeletionTime, Mutation, Row};
@@ -255,6 +256,8 @@ pub struct ClusterCoordinator {
     sender: send::Sender,
     topology: Arc<dyn Topology>,
     hints: Arc<dyn HintSink>,
+    /// Stale replicas sent a repair by reads and scans.
+    read_repairs: AtomicU64,
 }
 
 impl ClusterCoordinator {
@@ -278,7 +281,14 @@ impl ClusterCoordinator {
             sender,
             topology,
             hints,
+            read_repairs: AtomicU64::new(0),
         }
+    }
+
+    /// Stale replicas this coordinator's reads and scans have repaired (or
+    /// tried to) since it started.
+    pub fn read_repairs(&self) -> u64 {
+        self.read_repairs.load(Ordering::Relaxed)
     }
 
     /// The settings.

@@ -289,6 +289,8 @@ impl ClusterCoordinator {
         if stale.is_empty() {
             return Ok(());
         }
+        self.read_repairs
+            .fetch_add(stale.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let encoded = encode_mutation_request(merged);
         let requests = stale
             .iter()

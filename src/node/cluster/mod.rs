@@ -213,6 +213,23 @@ impl ClusterService {
         Arc::clone(&self.shared.messaging)
     }
 
+    /// Counts the internode messages this node dropped so far: requests
+    /// refused over the handler limit or for an unknown verb, replies it
+    /// could not send, queued messages lost with a failed connection and
+    /// oversized ones (late replies to timed-out requests are timeouts, not
+    /// drops). A function, so a metrics task can poll it.
+    pub fn dropped_messages(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let (messaging, transport) = (self.messaging(), Arc::clone(&self.transport));
+        move || {
+            let (m, t) = (messaging.stats(), transport.stats());
+            m.dropped_unknown_verb
+                + m.dropped_overloaded
+                + m.dropped_replies
+                + t.messages_lost
+                + t.oversized_dropped
+        }
+    }
+
     /// Tells live peers this node is going away (they mark it down at once),
     /// then stops gossip, closes the transport and the replica.
     pub async fn shutdown(self) {

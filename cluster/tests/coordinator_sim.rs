@@ -9,6 +9,8 @@
 //! replicas apply writes on their own threads, which a paused tokio clock
 //! would not wait for.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,14 +25,10 @@ use cluster::partitioner::murmur3_token;
 use cluster::replica::Replica;
 use cluster::replication::{NetworkTopologyStrategy, ReplicationStrategy, SimpleStrategy};
 use cluster::ring::{Endpoint, HostId, Ring};
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::sim::SimFs;
-use storage::options::TableOptions;
 use storage::read::{ColumnFilter, PartitionRead, ScanCommand};
 use storage::{
-    Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine,
-    EngineOptions, KeyRange, Mutation, RangeTombstone, Row, TableId, Token,
+    Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine, KeyRange,
+    Mutation, RangeTombstone, Row, TableId, Token,
 };
 
 const TABLE: TableId = TableId(1);
@@ -52,18 +50,7 @@ struct Cluster {
 }
 
 fn engine() -> Arc<Engine> {
-    let clock = Arc::new(ManualClock::new(1_000));
-    let mut options = EngineOptions::new("/basalt", clock);
-    options.commitlog.sync = SyncMode::Batch;
-    // Small segments and caches: opening an engine stays cheap.
-    options.commitlog.segment_size_bytes = 256 << 10;
-    options.memtable_budget_bytes = 4 << 20;
-    options.block_cache_bytes = 1 << 20;
-    let engine = Engine::open(Arc::new(SimFs::new()), options).expect("engine opens");
-    engine
-        .create_table(TABLE, TableOptions::default())
-        .expect("table created");
-    Arc::new(engine)
+    support::engine(TABLE)
 }
 
 /// One node per entry of `dcs`, four interleaved vnodes each.

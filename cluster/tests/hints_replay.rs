@@ -3,6 +3,8 @@
 //! store once it is back, also after the coordinator restarted (the store
 //! reopened from disk), and a failed replay keeps the hints for later.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +16,10 @@ use cluster::partitioner::murmur3_token;
 use cluster::replica::Replica;
 use cluster::replication::SimpleStrategy;
 use cluster::ring::{Endpoint, HostId, Ring};
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::sim::SimFs;
-use storage::options::TableOptions;
 use storage::read::{ColumnFilter, PartitionRead};
 use storage::{
-    Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, EngineOptions, Mutation,
-    Row, TableId, Token,
+    Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
+    Token,
 };
 
 const TABLE: TableId = TableId(1);
@@ -34,17 +32,7 @@ fn host(i: usize) -> HostId {
 }
 
 fn engine() -> Arc<Engine> {
-    let clock = Arc::new(ManualClock::new(1_000));
-    let mut options = EngineOptions::new("/basalt", clock);
-    options.commitlog.sync = SyncMode::Batch;
-    options.commitlog.segment_size_bytes = 256 << 10;
-    options.memtable_budget_bytes = 4 << 20;
-    options.block_cache_bytes = 1 << 20;
-    let engine = Engine::open(Arc::new(SimFs::new()), options).expect("engine opens");
-    engine
-        .create_table(TABLE, TableOptions::default())
-        .expect("table created");
-    Arc::new(engine)
+    support::engine(TABLE)
 }
 
 struct Cluster {

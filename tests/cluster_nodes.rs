@@ -389,6 +389,26 @@ async fn check_outage(nodes: &mut [ClusterNode], c1: &Client) {
     query(c1, write, Consistency::Quorum)
         .await
         .expect("QUORUM write with a node down");
+    // A logged batch refused as Unavailable was never logged, so it is never
+    // applied behind the client's back.
+    let logged = || {
+        nodes
+            .iter()
+            .filter_map(|n| n.node.as_ref())
+            .map(|n| n.batchlog().stored)
+            .sum::<u64>()
+    };
+    let before = logged();
+    let batch = "BEGIN BATCH INSERT INTO ks.t (k, v) VALUES (30, 'a'); \
+                 INSERT INTO ks.t (k, v) VALUES (31, 'b'); APPLY BATCH";
+    let refused = query(c1, batch, Consistency::All)
+        .await
+        .expect_err("Unavailable");
+    assert!(
+        matches!(&refused, ClientError::Server(e) if matches!(e.kind, ErrorKind::Unavailable { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(logged(), before, "an Unavailable batch was logged");
     nodes[2].restart().await;
     eventually("node 3 is back", Duration::from_secs(20), async || {
         nodes.iter().all(|n| n.live() == 3)

@@ -159,14 +159,19 @@ impl DistributedCoordinator {
         Ok(())
     }
 
-    /// A logged batch across partitions: kept on the batchlog nodes first,
-    /// then applied, then forgotten. A failure after the batchlog write
+    /// A logged batch across partitions: checked for live replicas, kept on
+    /// the batchlog nodes, then applied, then forgotten. A failure after the batchlog write
     /// leaves the batch there, so the batchlog nodes apply it later.
     async fn write_logged(
         &self,
         groups: Vec<Group>,
         cl: ConsistencyLevel,
     ) -> Result<(), ErrorResponse> {
+        for (strategy, group) in &groups {
+            self.inner
+                .check_writable(group, cl, strategy.as_ref())
+                .map_err(error_response)?;
+        }
         let id = BatchId(crate::cql::uuids::random_uuid());
         let all: Vec<Mutation> = groups.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
         let logged = self

@@ -101,6 +101,39 @@ impl ClusterCoordinator {
         all_local.then(|| self.sender.local_for(local)).flatten()
     }
 
+    /// Fails with Unavailable, contacting nobody, when some mutation has too
+    /// few live replicas for `cl`. A logged batch asks this before its
+    /// batchlog write: once the batch is logged it will be applied, so an
+    /// Unavailable after that would be a lie.
+    pub fn check_writable(
+        &self,
+        mutations: &[Mutation],
+        cl: ConsistencyLevel,
+        strategy: &dyn ReplicationStrategy,
+    ) -> Result<(), CoordinatorError> {
+        let ring = self.topology.ring();
+        let info = strategy.replication_info();
+        for m in mutations {
+            self.available_replicas(&ring, strategy, &info, cl, m)?;
+        }
+        Ok(())
+    }
+
+    /// The replicas of `mutation`, if enough are alive for `cl`.
+    fn available_replicas(
+        &self,
+        ring: &Ring,
+        strategy: &dyn ReplicationStrategy,
+        info: &ReplicationInfo,
+        cl: ConsistencyLevel,
+        mutation: &Mutation,
+    ) -> Result<Vec<HostId>, CoordinatorError> {
+        let hosts = strategy.replicas(ring, mutation.key.token);
+        let live = live_per_dc(ring, &hosts, |h| self.topology.is_alive(h));
+        check_available(cl, info, &self.config.local_dc, &live)?;
+        Ok(hosts)
+    }
+
     fn plan_write(
         &self,
         ring: &Ring,
@@ -109,10 +142,8 @@ impl ClusterCoordinator {
         cl: ConsistencyLevel,
         mutation: Mutation,
     ) -> Result<WritePlan, CoordinatorError> {
-        let hosts = strategy.replicas(ring, mutation.key.token);
+        let hosts = self.available_replicas(ring, strategy, info, cl, &mutation)?;
         let is_alive = |h| self.topology.is_alive(h);
-        let live = live_per_dc(ring, &hosts, is_alive);
-        check_available(cl, info, &self.config.local_dc, &live)?;
         let replicas = hosts
             .into_iter()
             .filter_map(|h| {

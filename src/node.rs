@@ -7,6 +7,7 @@
 
 pub mod cluster;
 mod control;
+mod counters;
 mod handler;
 pub mod identity;
 
@@ -98,7 +99,7 @@ impl Node {
         })
         .await?;
         let hints = open_hints(config, &data_dir, wall).await?;
-        let hint_replay = start_hint_replay(config, &cluster, &hints, &metrics);
+        let hint_replay = start_hint_replay(config, &cluster, &hints);
         let hlc = Arc::new(Hlc::new(wall));
         let observer: TimestampObserver = {
             let hlc = Arc::clone(&hlc);
@@ -108,8 +109,14 @@ impl Node {
         cluster.replica().observe_timestamps(Arc::clone(&observer));
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
-        let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &metrics);
-        let counters = publish_cluster_counters(&cluster, &coordinator, &metrics);
+        let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator);
+        let sources = counters::Sources {
+            hints: Arc::clone(&hints),
+            batchlog: Arc::clone(&batchlog),
+            coordinator: Arc::clone(&coordinator),
+            dropped_messages: Box::new(cluster.dropped_messages()),
+        };
+        let counters = counters::publish(sources, Arc::clone(&metrics));
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: coordinator as _,
@@ -275,10 +282,7 @@ async fn open_hints(
     settings.max_hint_window = Duration::from_millis(config.max_hint_window);
     settings.flush_period = Duration::from_millis(config.hints_flush_period);
     let clock = millis_clock(wall);
-    let store = tokio::task::spawn_blocking(move || HintStore::open(settings, clock))
-        .await
-        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
-    Ok(Arc::new(store))
+    open_blocking(move || HintStore::open(settings, clock)).await
 }
 
 /// Opens the batchlog this node keeps for other coordinators, in
@@ -289,71 +293,36 @@ async fn open_batchlog(
 ) -> Result<Arc<BatchlogStore>, NodeError> {
     let settings = BatchlogStoreConfig::new(data_dir.join("batchlog"));
     let clock = millis_clock(wall);
-    let store = tokio::task::spawn_blocking(move || BatchlogStore::open(settings, clock))
+    open_blocking(move || BatchlogStore::open(settings, clock)).await
+}
+
+/// Runs a store's blocking `open` off the async threads.
+async fn open_blocking<T: Send + 'static>(
+    open: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<Arc<T>, NodeError> {
+    let store = tokio::task::spawn_blocking(open)
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
     Ok(Arc::new(store))
 }
 
 /// Replays the batches whose coordinator never confirmed them (every 10 s,
-/// those older than twice the write timeout) and publishes the batchlog
-/// counters to `/metrics`.
+/// those older than twice the write timeout), for as long as the node runs.
 fn start_batchlog_replay(
     config: &Config,
     store: &Arc<BatchlogStore>,
     coordinator: &Arc<DistributedCoordinator>,
-    metrics: &Arc<Metrics>,
 ) -> tokio::task::JoinHandle<()> {
     let settings = BatchlogReplayConfig::new(Duration::from_millis(config.write_request_timeout));
-    let interval = settings.interval;
     let replayer = BatchlogReplayer::new(Arc::clone(store), Arc::clone(coordinator) as _, settings);
-    let (store, metrics) = (Arc::clone(store), Arc::clone(metrics));
-    let publish = async move {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut every = tokio::time::interval(interval);
-        loop {
-            every.tick().await;
-            let c = store.counters();
-            metrics.cluster.batchlog_pending.store(c.pending, Relaxed);
-            metrics.cluster.batchlog_replayed.store(c.replayed, Relaxed);
-        }
-    };
-    tokio::spawn(async move {
-        tokio::join!(replayer.run(), publish);
-    })
+    tokio::spawn(replayer.run())
 }
 
-/// Copies the coordinator's read repairs and the internode drops to
-/// `/metrics` every few seconds, for as long as the node runs.
-fn publish_cluster_counters(
-    cluster: &ClusterService,
-    coordinator: &Arc<DistributedCoordinator>,
-    metrics: &Arc<Metrics>,
-) -> tokio::task::JoinHandle<()> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let dropped = cluster.dropped_messages();
-    let (coordinator, metrics) = (Arc::downgrade(coordinator), Arc::clone(metrics));
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            every.tick().await;
-            let Some(coordinator) = coordinator.upgrade() else {
-                return;
-            };
-            let c = &metrics.cluster;
-            c.read_repairs.store(coordinator.read_repairs(), Relaxed);
-            c.dropped_messages.store(dropped(), Relaxed);
-        }
-    })
-}
-
-/// Replays hints to hosts that come back, for as long as the node runs, and
-/// publishes the hint counters to `/metrics` every few seconds.
+/// Replays hints to hosts that come back, for as long as the node runs.
 fn start_hint_replay(
     config: &Config,
     cluster: &ClusterService,
     hints: &Arc<HintStore>,
-    metrics: &Arc<Metrics>,
 ) -> tokio::task::JoinHandle<()> {
     let mut settings = ReplayConfig::new(cluster.view().local_host);
     settings.throttle_kib_per_sec = config.hinted_handoff_throttle;
@@ -363,24 +332,7 @@ fn start_hint_replay(
         cluster.topology(),
         settings,
     );
-    let publish = publish_hint_counters(Arc::clone(hints), Arc::clone(metrics));
-    tokio::spawn(async move {
-        tokio::join!(replayer.run(), publish);
-    })
-}
-
-async fn publish_hint_counters(hints: Arc<HintStore>, metrics: Arc<Metrics>) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-    loop {
-        every.tick().await;
-        let c = hints.counters();
-        // Written and not delivered (hints that expired before delivery stay
-        // counted: the store does not count those apart from refused ones).
-        let pending = c.stored.saturating_sub(c.replayed);
-        metrics.cluster.hints_pending.store(pending, Relaxed);
-        metrics.cluster.hints_replayed.store(c.replayed, Relaxed);
-    }
+    tokio::spawn(replayer.run())
 }
 
 /// The distributed coordinator over the cluster service.

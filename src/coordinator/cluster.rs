@@ -160,8 +160,9 @@ impl DistributedCoordinator {
     }
 
     /// A logged batch across partitions: checked for live replicas, kept on
-    /// the batchlog nodes, then applied, then forgotten. A failure after the batchlog write
-    /// leaves the batch there, so the batchlog nodes apply it later.
+    /// the batchlog nodes, then applied, then forgotten. A failure after the
+    /// batchlog write leaves the batch there, so the batchlog nodes apply it
+    /// later.
     async fn write_logged(
         &self,
         groups: Vec<Group>,
@@ -172,14 +173,24 @@ impl DistributedCoordinator {
                 .check_writable(group, cl, strategy.as_ref())
                 .map_err(error_response)?;
         }
+        // The batchlog wants every mutation in one slice: flatten the groups
+        // (moving, not copying, the mutations) and split them back after.
+        let sizes: Vec<_> = groups
+            .iter()
+            .map(|(s, m)| (Arc::clone(s), m.len()))
+            .collect();
+        let all: Vec<Mutation> = groups.into_iter().flat_map(|(_, m)| m).collect();
         let id = BatchId(crate::cql::uuids::random_uuid());
-        let all: Vec<Mutation> = groups.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
         let logged = self
             .inner
             .log_batch(id, &all, cl)
             .await
             .map_err(error_response)?;
-        drop(all);
+        let mut all = all.into_iter();
+        let groups = sizes
+            .into_iter()
+            .map(|(strategy, n)| (strategy, all.by_ref().take(n).collect()))
+            .collect();
         self.write_groups(groups, cl, cc::WriteType::Batch).await?;
         self.inner.forget_batch(logged);
         Ok(())

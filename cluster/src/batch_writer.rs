@@ -22,6 +22,10 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE_CAPACITY: usize = 4096;
 /// Mutations one engine batch takes at most.
 const MAX_BATCH: usize = 512;
+/// Batches of answers waiting for the completer task; beyond this the writer
+/// thread answers itself, so the queue stays bounded and the writer never
+/// waits on the runtime.
+const COMPLETER_CAPACITY: usize = 64;
 
 /// Why a queued write did not apply.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +146,7 @@ fn apply(engine: &Engine, jobs: Vec<Job>) -> Completions {
 }
 
 /// Hands a batch's answers to the waiting callers from inside the runtime.
-struct Completer(Option<mpsc::UnboundedSender<Completions>>);
+struct Completer(Option<mpsc::Sender<Completions>>);
 
 impl Completer {
     /// A completer task on the current runtime; without one (some tests), the
@@ -151,7 +155,7 @@ impl Completer {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Completer(None);
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<Completions>();
+        let (tx, mut rx) = mpsc::channel::<Completions>(COMPLETER_CAPACITY);
         runtime.spawn(async move {
             while let Some(batch) = rx.recv().await {
                 answer(batch);
@@ -160,11 +164,13 @@ impl Completer {
         Completer(Some(tx))
     }
 
+    /// Never blocks: a full queue (the runtime is busy or stopping) or a
+    /// closed one means the writer thread answers this batch itself.
     fn complete(&self, batch: Completions) {
         match &self.0 {
             Some(tx) => {
-                if let Err(unsent) = tx.send(batch) {
-                    answer(unsent.0);
+                if let Err(unsent) = tx.try_send(batch) {
+                    answer(unsent.into_inner());
                 }
             }
             None => answer(batch),
@@ -176,5 +182,42 @@ fn answer(batch: Completions) {
     for (done, answer) in batch {
         // The caller may have given up; the write stands either way.
         let _ = done.send(answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_answer() -> (Completions, oneshot::Receiver<Answer>) {
+        let (done, rx) = oneshot::channel();
+        (vec![(done, Ok(()))], rx)
+    }
+
+    #[test]
+    fn a_full_completer_queue_is_answered_by_the_writer() {
+        let (tx, _rx) = mpsc::channel(COMPLETER_CAPACITY);
+        let completer = Completer(Some(tx));
+        let mut queued = Vec::new();
+        for _ in 0..COMPLETER_CAPACITY {
+            let (batch, rx) = one_answer();
+            completer.complete(batch);
+            queued.push(rx);
+        }
+        let (batch, mut overflow) = one_answer();
+        completer.complete(batch);
+        assert!(matches!(overflow.try_recv(), Ok(Ok(()))));
+        // The queued ones still wait for the (idle) completer task.
+        assert!(queued.iter_mut().all(|rx| rx.try_recv().is_err()));
+    }
+
+    #[test]
+    fn a_closed_completer_queue_is_answered_by_the_writer() {
+        let (tx, rx) = mpsc::channel(COMPLETER_CAPACITY);
+        drop(rx);
+        let completer = Completer(Some(tx));
+        let (batch, mut answer) = one_answer();
+        completer.complete(batch);
+        assert!(matches!(answer.try_recv(), Ok(Ok(()))));
     }
 }

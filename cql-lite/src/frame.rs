@@ -9,6 +9,9 @@
 //!
 //! The decoder is sans-IO: the caller appends whatever the socket gave to a `BytesMut`
 //! and calls [`FrameDecoder::decode`] until it returns `Ok(None)`.
+// A decoder of bytes from the network must never panic on them: no unchecked
+// indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -209,7 +212,9 @@ fn foreign_stream(version: u8, buf: &[u8]) -> Option<i16> {
     if version <= 2 {
         buf.get(2).map(|b| i16::from(i8::from_be_bytes([*b])))
     } else {
-        buf.get(2..4).map(|b| i16::from_be_bytes([b[0], b[1]]))
+        buf.get(2..4)
+            .and_then(|b| b.try_into().ok())
+            .map(i16::from_be_bytes)
     }
 }
 
@@ -221,7 +226,7 @@ pub fn protocol_error_frame(stream: i16, message: &str) -> Frame {
     while !message.is_char_boundary(end) {
         end -= 1;
     }
-    let message = &message.as_bytes()[..end];
+    let message = message.get(..end).unwrap_or_default().as_bytes();
     let mut body = BytesMut::with_capacity(6 + message.len());
     body.put_i32(PROTOCOL_ERROR_CODE);
     body.put_u16(end as u16);

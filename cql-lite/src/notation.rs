@@ -3,6 +3,9 @@
 //! The reader never panics and never allocates more than the bytes it was given: every
 //! length is checked against what remains before anything is copied or reserved, and
 //! counts only size a `Vec` up to what the remaining bytes could possibly hold.
+// A decoder of bytes from the network must never panic on them: no unchecked
+// indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

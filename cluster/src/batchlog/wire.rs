@@ -1,6 +1,9 @@
 //! The batchlog verbs' payloads, versioned like the rest of the replica
 //! protocol (see [`crate::coordinator::wire`]); their answers are the
 //! MUTATION answer (a status, or a [`crate::coordinator::wire::ReplicaError`]).
+// A decoder of bytes from the network must never panic on them: no unchecked
+// indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::fmt;
 

@@ -7,6 +7,9 @@
 //! framing, not Cassandra's internode wire protocol. Unknown state ordinals
 //! (from a newer node) are skipped, so states can be added without breaking
 //! mixed-version clusters.
+// A decoder of bytes from the network must never panic on them: no unchecked
+// indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

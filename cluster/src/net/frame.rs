@@ -18,6 +18,9 @@
 //! Every decode error is fatal to its connection: after a bad frame the
 //! stream position is unknown, so the reader closes the connection and the
 //! sender reconnects.
+// A decoder of bytes from the network must never panic on them: no unchecked
+// indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -182,7 +185,8 @@ pub fn encode(
     out.extend_from_slice(&verb.0.to_be_bytes());
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(&len.to_be_bytes());
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&out[start..]), payload);
+    let header = out.get(start..).unwrap_or_default();
+    let crc = crc32c::crc32c_append(crc32c::crc32c(header), payload);
     out.extend_from_slice(&crc.to_be_bytes());
     out.extend_from_slice(payload);
     Ok(())
@@ -234,9 +238,12 @@ impl FrameDecoder {
     /// byte, an oversized length as soon as the header is in), so a reader
     /// never buffers more than one header plus the cap.
     pub fn decode(&self, buf: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
-        let seen = buf.len().min(MAGIC.len());
-        if buf[..seen] != MAGIC[..seen] {
-            return Err(FrameError::BadMagic(buf[..seen].to_vec()));
+        let seen = buf.iter().zip(MAGIC).take_while(|(b, m)| *b == m).count();
+        if seen < MAGIC.len() && seen < buf.len() {
+            let shown = buf.len().min(MAGIC.len());
+            return Err(FrameError::BadMagic(
+                buf.get(..shown).unwrap_or_default().to_vec(),
+            ));
         }
         if let Some(&version) = buf.get(4)
             && version != PROTOCOL_VERSION
@@ -246,7 +253,7 @@ impl FrameDecoder {
         let Some(header) = buf.get(..HEADER_LEN) else {
             return Ok(None);
         };
-        let kind = FrameKind::from_flags(header[5])?;
+        let kind = FrameKind::from_flags(field::<1>(header, 5)[0])?;
         let len = u32::from_be_bytes(field(header, 16));
         if len > self.max_payload {
             return Err(FrameError::TooLarge {
@@ -259,7 +266,8 @@ impl FrameDecoder {
             return Ok(None);
         };
         let stored = u32::from_be_bytes(field(header, 20));
-        let computed = crc32c::crc32c_append(crc32c::crc32c(&header[..20]), payload);
+        let covered = header.get(..20).unwrap_or_default();
+        let computed = crc32c::crc32c_append(crc32c::crc32c(covered), payload);
         if stored != computed {
             return Err(FrameError::Checksum { stored, computed });
         }
@@ -302,15 +310,12 @@ pub fn encode_endpoint(endpoint: Endpoint) -> Vec<u8> {
 /// Reads [`encode_endpoint`]'s output; the whole payload must be used.
 pub fn decode_endpoint(bytes: &[u8]) -> Result<Endpoint, FrameError> {
     let (ip, rest): (IpAddr, &[u8]) = match bytes.split_first() {
-        Some((4, rest)) if rest.len() == 6 => {
-            (Ipv4Addr::from(field::<4>(rest, 0)).into(), &rest[4..])
-        }
-        Some((6, rest)) if rest.len() == 18 => {
-            (Ipv6Addr::from(field::<16>(rest, 0)).into(), &rest[16..])
-        }
+        Some((4, rest)) if rest.len() == 6 => (Ipv4Addr::from(field::<4>(rest, 0)).into(), rest),
+        Some((6, rest)) if rest.len() == 18 => (Ipv6Addr::from(field::<16>(rest, 0)).into(), rest),
         _ => return Err(FrameError::BadHandshake),
     };
-    Ok(Endpoint::new(ip, u16::from_be_bytes(field(rest, 0))))
+    let port_at = rest.len() - 2;
+    Ok(Endpoint::new(ip, u16::from_be_bytes(field(rest, port_at))))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use cql_lite::{Consistency, ErrorResponse, WriteType};
-use storage::read::{PartitionRead, ScanCommand};
 use storage::{Mutation, TableId};
+use storage::{PartitionRead, ScanCommand};
 
 /// A boxed future, so [`Coordinator`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

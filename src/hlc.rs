@@ -221,7 +221,7 @@ impl<C: WallClock + 'static> crate::cql::TimeSource for Hlc<C> {
 #[derive(Debug, Default)]
 pub struct StorageClock<C = SystemWallClock>(pub C);
 
-impl<C: WallClock + fmt::Debug + 'static> storage::clock::Clock for StorageClock<C> {
+impl<C: WallClock + fmt::Debug + 'static> storage::Clock for StorageClock<C> {
     fn now_seconds(&self) -> i64 {
         self.0.now_micros().div_euclid(1_000_000)
     }

@@ -79,7 +79,7 @@ impl Node {
         let wall = wall_clock(config);
         let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
         let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
-        let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
+        let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
         let schema = Arc::new(
             SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
@@ -245,7 +245,7 @@ fn millis_clock(wall: OffsetWallClock) -> ::cluster::hints::HintClock {
 
 async fn open_engine(config: &Config) -> Result<Arc<Engine>, NodeError> {
     let options = config.engine_options(Arc::new(StorageClock(wall_clock(config))));
-    let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
+    let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
     let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;

@@ -33,8 +33,8 @@ use cql_lite::{
     Columns, Consistency, CqlType, ErrorResponse, QueryParameters, QueryResult, Rows,
     SchemaChangeTarget, SchemaChangeType,
 };
-use storage::clock::ManualClock;
-use storage::io::sim::SimFs;
+use storage::ManualClock;
+use storage::sim::SimFs;
 use storage::{Engine, EngineOptions};
 
 /// 2023-11-14T22:13:20Z: a fixed start so timestamps in transcripts are stable.

@@ -24,11 +24,11 @@ use cluster::partitioner::murmur3_token;
 use cluster::replica::Replica;
 use cluster::replication::SimpleStrategy;
 use cluster::ring::{Endpoint, HostId, Ring};
-use storage::read::{ColumnFilter, PartitionRead};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 const TABLE: TableId = TableId(1);
 const NODES: usize = 4;

@@ -25,11 +25,11 @@ use cluster::partitioner::murmur3_token;
 use cluster::replica::Replica;
 use cluster::replication::{NetworkTopologyStrategy, ReplicationStrategy, SimpleStrategy};
 use cluster::ring::{Endpoint, HostId, Ring};
-use storage::read::{ColumnFilter, PartitionRead, ScanCommand};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine, KeyRange,
     Mutation, RangeTombstone, Row, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead, ScanCommand};
 
 const TABLE: TableId = TableId(1);
 const LIMITS: ReadLimits = ReadLimits {

@@ -20,8 +20,8 @@ use cluster::replication::{
 };
 use cluster::ring::{HostId, Ring};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
-use storage::read::{PartitionRead, ScanCommand};
 use storage::{Mutation, TableId, Token};
+use storage::{PartitionRead, ScanCommand};
 
 use super::{BoxFuture, Coordinator, ReadLimits, ReadOutcome};
 use crate::schema::{Replication, Schema, SchemaService};

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use cluster::batch_writer::{BatchWriter, WriteError};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
-use storage::read::{PartitionRead, ScanCommand, ScanItem};
 use storage::{Engine, Mutation, TableId};
+use storage::{PartitionRead, ScanCommand, ScanItem};
 
 use super::{BoxFuture, Coordinator, PartitionData, ReadLimits, ReadOutcome};
 

@@ -21,7 +21,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use storage::io::FileSystem;
+use storage::FileSystem;
 
 use super::{Schema, codec};
 

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use cql_lite::ast::Statement;
 use cql_lite::{ErrorResponse, SchemaChange};
-use storage::io::FileSystem;
-use storage::options::TableOptions;
+use storage::FileSystem;
+use storage::TableOptions;
 use storage::{Engine, TableId};
 use tokio::sync::broadcast;
 

@@ -4,7 +4,8 @@
 //! what was fsynced apart from what was only written, so a simulated crash loses
 //! exactly the bytes a power cut could lose, and which injects I/O errors.
 
-pub mod sim;
+#[cfg(any(test, feature = "sim"))]
+pub(crate) mod sim;
 
 use std::fmt::Debug;
 use std::io;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use bytes::BufMut;
 
 /// Version byte of [`TableOptions::encode`].
-pub const OPTIONS_FORMAT_VERSION: u8 = 1;
+pub(crate) const OPTIONS_FORMAT_VERSION: u8 = 1;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;

@@ -12,11 +12,11 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use storage::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64};
-use storage::read::{ColumnFilter, PartitionRead};
 use storage::{
     Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, KeyRange, Mutation,
     PartitionBound, PartitionPosition, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 /// The payload format written by this build.
 pub const WIRE_VERSION: u8 = 1;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cql_lite::ErrorResponse;
 use cql_lite::ast::{Literal, Property, PropertyValue};
-use storage::options::{
+use storage::{
     CompactionStrategyOptions, Compression, CompressionOptions, LeveledOptions, MAX_TTL_SECONDS,
     SizeTieredOptions, TableOptions, TimeWindowOptions,
 };

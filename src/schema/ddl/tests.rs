@@ -403,7 +403,7 @@ fn storage_options_follow_the_params() {
     ]);
     let o = storage_options(&schema.table("ks", "t").unwrap().params).unwrap();
     match o.compaction {
-        storage::options::CompactionStrategyOptions::TimeWindow(w) => {
+        storage::CompactionStrategyOptions::TimeWindow(w) => {
             assert_eq!(w.window_size_seconds, 7_200);
         }
         other => panic!("{other:?}"),
@@ -412,10 +412,7 @@ fn storage_options_follow_the_params() {
     assert_eq!((o.gc_grace_seconds, o.default_ttl_seconds), (5, 7));
     assert_eq!(o.bloom_fp_chance, 0.1);
     let u = storage_options(&schema.table("ks", "u").unwrap().params).unwrap();
-    assert_eq!(
-        u.compression.compression,
-        storage::options::Compression::None
-    );
+    assert_eq!(u.compression.compression, storage::Compression::None);
     assert!(storage_options(&crate::schema::TableParams::default()).is_ok());
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::schema::ddl::tests::build;
 use crate::schema::system_keyspaces::with_system;
-use storage::io::sim::{FaultKind, SimFs};
+use storage::sim::{FaultKind, SimFs};
 
 const KS: &str =
     "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";

@@ -18,7 +18,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 // The shapes of reads and their results are the cluster coordinator's own, so
 // the single-node and cluster coordinators answer the CQL layer alike.
-pub use ::cluster::coordinator::{PartitionData, ReadLimits, ReadOutcome};
+pub use ::cluster::{PartitionData, ReadLimits, ReadOutcome};
 
 /// Routes reads and writes to where the data lives, at a consistency level.
 pub trait Coordinator: Send + Sync + std::fmt::Debug + 'static {

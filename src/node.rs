@@ -15,12 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::cluster::batchlog::{
-    BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig,
-};
-use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig};
-use ::cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
-use ::cluster::replica::TimestampObserver;
+use ::cluster::TimestampObserver;
+use ::cluster::{BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig};
+use ::cluster::{ClusterCoordinator, CoordinatorConfig};
+use ::cluster::{HintReplayConfig as ReplayConfig, HintReplayer, HintStore, HintStoreConfig};
 
 use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
@@ -170,7 +168,7 @@ impl Node {
     }
 
     /// The logged batches this node keeps for coordinators.
-    pub fn batchlog(&self) -> ::cluster::batchlog::BatchlogCounters {
+    pub fn batchlog(&self) -> ::cluster::BatchlogCounters {
         self.batchlog.counters()
     }
 
@@ -239,7 +237,7 @@ fn wall_clock(config: &Config) -> OffsetWallClock {
 }
 
 /// A store's clock in ms since the epoch, on the node's wall clock.
-fn millis_clock(wall: OffsetWallClock) -> ::cluster::hints::HintClock {
+fn millis_clock(wall: OffsetWallClock) -> ::cluster::HintClock {
     Arc::new(move || u64::try_from(wall.now_micros() / 1000).unwrap_or(0))
 }
 

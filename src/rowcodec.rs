@@ -34,7 +34,7 @@ pub enum CodecError {
     Value(#[from] ValueError),
     /// A partition key component is over 64 KiB.
     #[error("{0}")]
-    KeyTooLong(#[from] cluster::partitioner::KeyTooLong),
+    KeyTooLong(#[from] cluster::KeyTooLong),
     /// Stored bytes do not decode as the schema says.
     #[error("stored key does not match the table's key: {0}")]
     Corrupt(String),
@@ -56,8 +56,8 @@ pub fn partition_key(table: &TableDef, values: &[CqlValue]) -> Result<DecoratedK
         parts.push(out);
     }
     let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    let bytes = cluster::partitioner::composite_key(&slices)?;
-    let token = cluster::partitioner::murmur3_token(&bytes);
+    let bytes = cluster::composite_key(&slices)?;
+    let token = cluster::murmur3_token(&bytes);
     Ok(DecoratedKey::new(token, bytes))
 }
 

@@ -10,20 +10,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use cluster::batchlog::{
+use cluster::BoxFuture;
+use cluster::ConsistencyLevel as Cl;
+use cluster::Replica;
+use cluster::SimpleStrategy;
+use cluster::murmur3_token;
+use cluster::sim::{LoopbackPeers, MemoryHints, StaticTopology};
+use cluster::{
     BatchId, BatchReplay, BatchlogReplayConfig, BatchlogReplayer, BatchlogStore,
     BatchlogStoreConfig,
 };
-use cluster::consistency::ConsistencyLevel as Cl;
-use cluster::coordinator::loopback::{LoopbackPeers, StaticTopology};
-use cluster::coordinator::{
-    ClusterCoordinator, CoordinatorConfig, CoordinatorError, MemoryHints, WriteType,
-};
-use cluster::net::BoxFuture;
-use cluster::partitioner::murmur3_token;
-use cluster::replica::Replica;
-use cluster::replication::SimpleStrategy;
-use cluster::ring::{Endpoint, HostId, Ring};
+use cluster::{ClusterCoordinator, CoordinatorConfig, CoordinatorError, WriteType};
+use cluster::{HostId, Ring, RingEndpoint as Endpoint};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,
@@ -240,7 +238,7 @@ async fn a_batch_whose_coordinator_died_is_replayed_to_every_replica() {
         let replicas: Vec<usize> = (1..NODES)
             .filter(|&i| {
                 let ring = c.topology_ring();
-                cluster::replication::ReplicationStrategy::replicas(&RF3, &ring, key(&k).token)
+                cluster::ReplicationStrategy::replicas(&RF3, &ring, key(&k).token)
                     .contains(&host(i))
             })
             .collect();
@@ -318,6 +316,6 @@ impl Cluster {
     }
 
     fn topology_ring(&self) -> Arc<Ring> {
-        cluster::coordinator::Topology::ring(self.topology.as_ref())
+        cluster::Topology::ring(self.topology.as_ref())
     }
 }

@@ -8,14 +8,14 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::consistency::ConsistencyLevel as Cl;
-use cluster::coordinator::loopback::{LoopbackPeers, StaticTopology};
-use cluster::coordinator::{ClusterCoordinator, CoordinatorConfig, WriteType};
-use cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
-use cluster::partitioner::murmur3_token;
-use cluster::replica::Replica;
-use cluster::replication::SimpleStrategy;
-use cluster::ring::{Endpoint, HostId, Ring};
+use cluster::ConsistencyLevel as Cl;
+use cluster::Replica;
+use cluster::SimpleStrategy;
+use cluster::murmur3_token;
+use cluster::sim::{LoopbackPeers, StaticTopology};
+use cluster::{ClusterCoordinator, CoordinatorConfig, WriteType};
+use cluster::{HintReplayConfig as ReplayConfig, HintReplayer, HintStore, HintStoreConfig};
+use cluster::{HostId, Ring, RingEndpoint as Endpoint};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,

@@ -11,14 +11,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use cluster::batchlog::{BatchId, BatchReplay};
-use cluster::consistency::ConsistencyLevel;
-use cluster::coordinator::{self as cc, ClusterCoordinator, CoordinatorError};
-use cluster::replica::TimestampObserver;
-use cluster::replication::{
-    NetworkTopologyStrategy, ReplicationInfo, ReplicationStrategy, SimpleStrategy,
-};
-use cluster::ring::{HostId, Ring};
+use cluster::ConsistencyLevel;
+use cluster::TimestampObserver;
+use cluster::{self as cc, ClusterCoordinator, CoordinatorError};
+use cluster::{BatchId, BatchReplay};
+use cluster::{HostId, Ring};
+use cluster::{NetworkTopologyStrategy, ReplicationInfo, ReplicationStrategy, SimpleStrategy};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
 use storage::{Mutation, TableId, Token};
 use storage::{PartitionRead, ScanCommand};
@@ -493,14 +491,12 @@ mod tests {
 
     #[test]
     fn unavailable_keeps_its_fields() {
-        let e = error_response(CoordinatorError::Unavailable(
-            cluster::consistency::Unavailable {
-                cl: ConsistencyLevel::All,
-                required: 3,
-                alive: 2,
-                dc: None,
-            },
-        ));
+        let e = error_response(CoordinatorError::Unavailable(cluster::Unavailable {
+            cl: ConsistencyLevel::All,
+            required: 3,
+            alive: 2,
+            dc: None,
+        }));
         assert_eq!(
             e.kind,
             ErrorKind::Unavailable {

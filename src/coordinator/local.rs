@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use cluster::batch_writer::{BatchWriter, WriteError};
+use cluster::{BatchWriteError as WriteError, BatchWriter};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
 use storage::{Engine, Mutation, TableId};
 use storage::{PartitionRead, ScanCommand, ScanItem};

@@ -8,10 +8,8 @@
 //! the encoded [`storage::Mutation`]. A host's files are deleted once every
 //! hint in them was acknowledged.
 
-pub mod replay;
-pub mod store;
+pub(crate) mod replay;
+pub(crate) mod store;
 
 pub use replay::{HintReplayer, ReplayConfig, ReplayError};
-pub use store::{
-    Hint, HintClock, HintCounters, HintFile, HintFileError, HintReader, HintStore, HintStoreConfig,
-};
+pub use store::{HintClock, HintCounters, HintFile, HintStore, HintStoreConfig};

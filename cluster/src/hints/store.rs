@@ -87,7 +87,7 @@ pub struct HintCounters {
 
 /// One hint read back.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Hint {
+pub(crate) struct Hint {
     /// When the write was created, ms since the Unix epoch.
     pub created_ms: u64,
     /// The write.
@@ -96,7 +96,7 @@ pub struct Hint {
 
 /// Where and why reading a hint file stopped early.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HintFileError {
+pub(crate) struct HintFileError {
     /// The file.
     pub path: PathBuf,
     /// The offset of the bad record.
@@ -441,7 +441,7 @@ impl HintSink for HintStore {
 /// Reads one hint file back, record by record; stops at the first torn or
 /// corrupt record and yields it as an error. Never panics on any bytes.
 #[derive(Debug)]
-pub struct HintReader {
+pub(crate) struct HintReader {
     path: PathBuf,
     bytes: Vec<u8>,
     offset: usize,
@@ -450,12 +450,12 @@ pub struct HintReader {
 
 impl HintReader {
     /// Reads the file at `path`.
-    pub fn open(path: &Path) -> io::Result<HintReader> {
+    pub(crate) fn open(path: &Path) -> io::Result<HintReader> {
         Ok(HintReader::from_bytes(path, fs::read(path)?))
     }
 
     /// Reads `bytes` as if they were the file at `path`.
-    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> HintReader {
+    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> HintReader {
         HintReader {
             path: path.to_path_buf(),
             bytes,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::net::messaging::Messaging;
+use cluster::Messaging;
 use storage::TableId;
 
 use super::view::ClusterView;
@@ -48,7 +48,7 @@ pub async fn truncate_peers(
     for m in view
         .members
         .iter()
-        .filter(|m| m.endpoint != view.local && m.status != cluster::gossip::Status::Left)
+        .filter(|m| m.endpoint != view.local && m.status != cluster::Status::Left)
     {
         if !view.is_alive(m.host_id) {
             return Err(format!("Cannot perform truncate: {} is down", m.endpoint));

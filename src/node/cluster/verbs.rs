@@ -1,7 +1,7 @@
 //! The internode verbs the node adds to gossip's (1–3) and the replica
 //! protocol's (10–12).
 
-use cluster::net::Verb;
+use cluster::Verb;
 
 /// Asks a peer for its user schema; the reply is its encoded user schema.
 pub const SCHEMA_PULL: Verb = Verb(20);

@@ -5,11 +5,11 @@
 //! requests first, then flush memtables and close the commit log, so every
 //! acknowledged write is in an SSTable or a synced log segment.
 
-pub mod cluster;
+pub(crate) mod cluster;
 mod control;
 mod counters;
 mod handler;
-pub mod identity;
+pub(crate) mod identity;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,8 +34,8 @@ use crate::hlc::{Hlc, OffsetWallClock, StorageClock, WallClock};
 use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
-pub use cluster::{ClusterParts, ClusterService};
-pub use handler::CqlHandler;
+pub(crate) use cluster::{ClusterParts, ClusterService};
+pub(crate) use handler::CqlHandler;
 
 /// Why a node could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]

@@ -25,7 +25,7 @@ use super::{BoxFuture, Coordinator, ReadLimits, ReadOutcome};
 use crate::schema::{Replication, Schema, SchemaService};
 
 /// Truncates a table on every other node; the failure's explanation.
-pub type PeerTruncate =
+pub(crate) type PeerTruncate =
     Arc<dyn Fn(TableId) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 /// `LocalStrategy`: the data lives on this node only.
@@ -55,7 +55,7 @@ struct StrategyCache {
 }
 
 /// [`Coordinator`] over the cluster's coordinator.
-pub struct DistributedCoordinator {
+pub(crate) struct DistributedCoordinator {
     inner: ClusterCoordinator,
     schema: Arc<SchemaService>,
     local_host: HostId,
@@ -76,7 +76,7 @@ impl std::fmt::Debug for DistributedCoordinator {
 impl DistributedCoordinator {
     /// A coordinator routing by `schema`'s keyspaces through `inner`;
     /// TRUNCATE runs on `local_engine` and through `truncate_peers`.
-    pub fn new(
+    pub(crate) fn new(
         inner: ClusterCoordinator,
         schema: Arc<SchemaService>,
         local_engine: Arc<storage::Engine>,
@@ -94,13 +94,13 @@ impl DistributedCoordinator {
     }
 
     /// Stale replicas read repair has written to since the node started.
-    pub fn read_repairs(&self) -> u64 {
+    pub(crate) fn read_repairs(&self) -> u64 {
         self.inner.read_repairs()
     }
 
     /// Tells `observer` the newest timestamp of every read's result (the
     /// node's hybrid logical clock advances past what it sees from peers).
-    pub fn with_timestamp_observer(mut self, observer: TimestampObserver) -> Self {
+    pub(crate) fn with_timestamp_observer(mut self, observer: TimestampObserver) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -240,7 +240,10 @@ fn strategies(schema: &Schema, local: HostId) -> Strategies {
 }
 
 /// A keyspace's replication as a placement strategy.
-pub fn strategy_of(replication: &Replication, local: HostId) -> Arc<dyn ReplicationStrategy> {
+pub(crate) fn strategy_of(
+    replication: &Replication,
+    local: HostId,
+) -> Arc<dyn ReplicationStrategy> {
     let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
     match replication {
         Replication::Simple { replication_factor } => Arc::new(SimpleStrategy {
@@ -258,7 +261,7 @@ pub fn strategy_of(replication: &Replication, local: HostId) -> Arc<dyn Replicat
 }
 
 /// The cluster's level for a protocol consistency code.
-pub fn level(consistency: Consistency) -> ConsistencyLevel {
+pub(crate) fn level(consistency: Consistency) -> ConsistencyLevel {
     match consistency {
         Consistency::Any => ConsistencyLevel::Any,
         Consistency::One => ConsistencyLevel::One,
@@ -275,7 +278,7 @@ pub fn level(consistency: Consistency) -> ConsistencyLevel {
 }
 
 /// The protocol's consistency code for a cluster level.
-pub fn consistency(level: ConsistencyLevel) -> Consistency {
+pub(crate) fn consistency(level: ConsistencyLevel) -> Consistency {
     match level {
         ConsistencyLevel::Any => Consistency::Any,
         ConsistencyLevel::One => Consistency::One,
@@ -324,7 +327,7 @@ fn int(n: usize) -> i32 {
 }
 
 /// A coordinator failure as the client sees it.
-pub fn error_response(error: CoordinatorError) -> ErrorResponse {
+pub(crate) fn error_response(error: CoordinatorError) -> ErrorResponse {
     let message = error.to_string();
     let kind = match error {
         CoordinatorError::Unavailable(u) => ErrorKind::Unavailable {

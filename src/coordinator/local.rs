@@ -34,7 +34,7 @@ impl LocalCoordinator {
 }
 
 /// A storage failure as the client sees it.
-pub fn storage_error(error: &storage::Error) -> ErrorResponse {
+pub(crate) fn storage_error(error: &storage::Error) -> ErrorResponse {
     match error {
         storage::Error::Overloaded(_) => {
             ErrorResponse::new(ErrorKind::Overloaded, error.to_string())

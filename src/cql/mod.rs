@@ -9,13 +9,13 @@
 //! This module never touches storage directly: reads and writes go through the
 //! coordinator seam, so the cluster can replace the single-node one.
 
-pub mod bind;
-pub mod error;
-pub mod executor;
-pub mod prepared;
-pub mod select;
-pub mod uuids;
-pub mod write;
+pub(crate) mod bind;
+pub(crate) mod error;
+pub(crate) mod executor;
+pub(crate) mod prepared;
+pub(crate) mod select;
+pub(crate) mod uuids;
+pub(crate) mod write;
 
 use bytes::Bytes;
 use cql_lite::value::CqlValue;
@@ -50,7 +50,7 @@ impl Default for Guardrails {
 
 /// The rows of virtual tables (`system.local`, `system_schema.*`...), computed
 /// from the node's state rather than read from storage.
-pub trait VirtualTables: Send + Sync + std::fmt::Debug {
+pub(crate) trait VirtualTables: Send + Sync + std::fmt::Debug {
     /// Every row of `table`, each with one value per column of `table.columns`
     /// (in that order; `None` is null), sorted by primary key.
     fn rows(
@@ -72,7 +72,7 @@ pub trait TimeSource: Send + Sync + std::fmt::Debug {
 
 /// Everything a plan needs to run one request.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecContext<'a> {
+pub(crate) struct ExecContext<'a> {
     /// The schema snapshot the plan was checked against.
     pub schema: &'a Schema,
     /// Where reads and writes go.
@@ -92,12 +92,12 @@ pub struct ExecContext<'a> {
 
 impl ExecContext<'_> {
     /// Wall-clock seconds since the epoch (what storage's TTL arithmetic uses).
-    pub fn now_seconds(&self) -> i64 {
+    pub(crate) fn now_seconds(&self) -> i64 {
         self.now_micros.div_euclid(1_000_000)
     }
 
     /// The time functions like `now()` see.
-    pub fn bind_time(&self) -> bind::BindTime {
+    pub(crate) fn bind_time(&self) -> bind::BindTime {
         bind::BindTime {
             now_micros: self.now_micros,
         }
@@ -106,7 +106,7 @@ impl ExecContext<'_> {
 
 /// A request's paging parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Paging {
+pub(crate) struct Paging {
     /// Rows per page (`None` or ≤ 0: everything in one page).
     pub page_size: Option<i32>,
     /// The state the previous page returned.
@@ -135,7 +135,7 @@ impl Outcome {
 }
 
 /// The keyspace a statement means: the one it names, else the session's.
-pub fn resolve_keyspace<'a>(
+pub(crate) fn resolve_keyspace<'a>(
     named: Option<&'a str>,
     session: Option<&'a str>,
 ) -> Result<&'a str, ErrorResponse> {

@@ -15,7 +15,7 @@ fn node_and_clock_seq() -> u64 {
 
 /// A version-1 UUID for `now_micros`, unique within the process: two calls in the same
 /// microsecond (or with the clock going back) take the next 100-ns tick.
-pub fn timeuuid(now_micros: i64) -> [u8; 16] {
+pub(crate) fn timeuuid(now_micros: i64) -> [u8; 16] {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let wanted = (now_micros.max(0) as u64) * 10 + UUID_EPOCH_OFFSET;
     let mut last = LAST.load(Ordering::Relaxed);
@@ -41,7 +41,7 @@ pub fn timeuuid(now_micros: i64) -> [u8; 16] {
 }
 
 /// A random version-4 UUID.
-pub fn random_uuid() -> [u8; 16] {
+pub(crate) fn random_uuid() -> [u8; 16] {
     let mut out: [u8; 16] = rand::random();
     out[6] = (out[6] & 0x0F) | 0x40;
     out[8] = (out[8] & 0x3F) | 0x80;

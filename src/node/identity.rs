@@ -22,7 +22,7 @@ const FILE: &str = "node.identity";
 
 /// Loads the identity stored under `dir`, or creates one with `num_tokens`
 /// random tokens.
-pub fn load_or_create(dir: &Path, num_tokens: usize) -> std::io::Result<Identity> {
+pub(crate) fn load_or_create(dir: &Path, num_tokens: usize) -> std::io::Result<Identity> {
     let path = dir.join(FILE);
     match fs::read_to_string(&path) {
         Ok(text) => parse(&text).map_err(|reason| {
@@ -87,14 +87,14 @@ fn parse(text: &str) -> Result<Identity, String> {
 
 /// The gossip generation of this start: seconds since the epoch, so it grows
 /// with every restart, as Cassandra's does.
-pub fn generation() -> i32 {
+pub(crate) fn generation() -> i32 {
     use crate::hlc::WallClock;
     let seconds = crate::hlc::SystemWallClock.now_micros() / 1_000_000;
     i32::try_from(seconds).unwrap_or(i32::MAX)
 }
 
 /// A uuid in its usual 8-4-4-4-12 hex form.
-pub fn format_uuid(u: &[u8; 16]) -> String {
+pub(crate) fn format_uuid(u: &[u8; 16]) -> String {
     let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",

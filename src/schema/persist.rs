@@ -26,7 +26,7 @@ use storage::FileSystem;
 use super::{Schema, codec};
 
 /// The catalog's file name inside its directory.
-pub const FILE_NAME: &str = "schema.db";
+pub(crate) const FILE_NAME: &str = "schema.db";
 const TEMP_NAME: &str = "schema.db.tmp";
 const MAGIC: &[u8; 4] = b"BSCH";
 const FORMAT_VERSION: u8 = 2;
@@ -66,7 +66,7 @@ fn io_error(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> Persis
 }
 
 /// The bytes of the catalog file for `schema` (its user keyspaces).
-pub fn encode_file(schema: &Schema) -> Vec<u8> {
+pub(crate) fn encode_file(schema: &Schema) -> Vec<u8> {
     let payload = codec::encode(schema);
     let mut out = Vec::with_capacity(HEADER + payload.len() + 4);
     out.extend_from_slice(MAGIC);
@@ -81,7 +81,7 @@ pub fn encode_file(schema: &Schema) -> Vec<u8> {
 }
 
 /// The user keyspaces a catalog file holds, checked.
-pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
+pub(crate) fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
     if bytes.len() < HEADER + 4 {
         return Err(format!("{} bytes is too short", bytes.len()));
     }
@@ -110,7 +110,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
 }
 
 /// Durably replaces the catalog in `dir` with `schema`'s user keyspaces.
-pub fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
+pub(crate) fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
     fs.create_dir_all(dir)
         .map_err(io_error(dir, "creating the directory"))?;
     let temp = dir.join(TEMP_NAME);
@@ -134,7 +134,7 @@ pub fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), Pers
 }
 
 /// The user keyspaces saved in `dir`, or `None` if no catalog was ever saved.
-pub fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
+pub(crate) fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
     let target = dir.join(FILE_NAME);
     let temp = dir.join(TEMP_NAME);
     if fs.exists(&temp) {

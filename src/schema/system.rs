@@ -192,7 +192,7 @@ fn tokens(tokens: &[i64]) -> Option<CqlValue> {
 
 /// A keyspace's `replication` map as Cassandra shows it: `class` with the
 /// strategy's full Java name, then its options.
-pub fn replication_map(replication: &Replication) -> BTreeMap<String, String> {
+pub(crate) fn replication_map(replication: &Replication) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     let class = match replication {
         Replication::Simple { replication_factor } => {

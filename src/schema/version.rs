@@ -23,7 +23,7 @@ use super::codec;
 
 /// A name-based uuid (RFC 4122 version 3) of `bytes`, as Java's
 /// `UUID.nameUUIDFromBytes` computes it.
-pub fn name_uuid(bytes: &[u8]) -> [u8; 16] {
+pub(crate) fn name_uuid(bytes: &[u8]) -> [u8; 16] {
     let mut uuid: [u8; 16] = Md5::digest(bytes).into();
     uuid[6] = (uuid[6] & 0x0F) | 0x30;
     uuid[8] = (uuid[8] & 0x3F) | 0x80;
@@ -31,7 +31,7 @@ pub fn name_uuid(bytes: &[u8]) -> [u8; 16] {
 }
 
 /// The version of `schema`.
-pub fn schema_version(schema: &Schema) -> [u8; 16] {
+pub(crate) fn schema_version(schema: &Schema) -> [u8; 16] {
     name_uuid(&codec::encode(schema))
 }
 

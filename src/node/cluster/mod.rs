@@ -25,8 +25,8 @@ mod gossip;
 mod peers;
 mod schema_sync;
 mod truncate;
-pub use truncate::truncate_peers;
-pub mod verbs;
+pub(crate) use truncate::truncate_peers;
+pub(crate) mod verbs;
 mod view;
 
 use std::collections::{BTreeSet, HashSet};
@@ -60,7 +60,7 @@ pub use view::{ClusterView, ViewCell};
 use super::identity::{self, Identity};
 
 /// The partitioner every node must share (gossip refuses others).
-pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+pub(crate) const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
 
 /// What the cluster service is started with.
 #[derive(Debug)]

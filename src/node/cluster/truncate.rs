@@ -40,7 +40,7 @@ pub(super) fn register(shared: &Arc<Shared>) {
 
 /// Truncates `table` on every member other than this node; the first
 /// failure's explanation.
-pub async fn truncate_peers(
+pub(crate) async fn truncate_peers(
     messaging: &Messaging,
     view: &ClusterView,
     table: TableId,

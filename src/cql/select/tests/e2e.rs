@@ -766,8 +766,5 @@ async fn virtual_tables_are_restricted_filtered_and_paged_in_memory() {
         );
     }
     let message = rejection(&env.schema, "SELECT * FROM vt WHERE id = 1");
-    assert_eq!(
-        message,
-        crate::cql::select::restrictions::REQUIRES_ALLOW_FILTERING
-    );
+    assert_eq!(message, crate::cql::restrictions::REQUIRES_ALLOW_FILTERING);
 }

@@ -20,7 +20,8 @@
 //!
 //! "No restriction" and "restricted to no value" are different values
 //! everywhere: an empty `IN` binds to no partitions ([`BoundPartition::Nothing`])
-//! or no clustering prefixes ([`slices::Prefixes::Only`] of nothing).
+//! or no clustering prefixes ([`slices::Prefixes::Only`] of nothing), which
+//! select no rows and write nothing.
 
 mod clustering;
 mod filters;

@@ -228,8 +228,6 @@ pub(crate) fn build(
     let prefixes: &[Vec<CqlValue>] = match &bound.prefixes {
         // The empty prefix starts every key.
         Prefixes::Any => &[Vec::new()],
-        // Kept as before the analysers were merged: no prefixes read as none fixed.
-        Prefixes::Only(prefixes) if prefixes.is_empty() => &[Vec::new()],
         Prefixes::Only(prefixes) => prefixes,
     };
     let mut out = Vec::new();

@@ -1,14 +1,14 @@
-//! The analyser on its own: the rules of each statement, and what its
-//! restrictions bind to.
+//! The analyser on its own: the rules of each statement, and empty `IN` lists
+//! bound to "nothing", never to "no restriction".
 
 use cql_lite::ast::{self, Relation};
 use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 use cql_lite::value::CqlValue;
 use cql_lite::{ErrorResponse, Value};
-use storage::ColumnId;
+use storage::{ClusteringRange, ColumnId};
 
-use super::slices::Prefixes;
+use super::slices::{self, Prefixes, SliceBounds};
 use super::*;
 use crate::cql::bind::BindTime;
 use crate::rowcodec;
@@ -81,6 +81,54 @@ fn int_list(items: &[i32]) -> Value {
     Value::Set(rowcodec::encode_value(&ty, &v).unwrap())
 }
 
+fn bind_read(clause: &str, values: &[Value]) -> Bound {
+    let t = table();
+    analyse(SELECT, clause)
+        .unwrap()
+        .bind(&t, values, TIME)
+        .unwrap()
+}
+
+#[test]
+fn an_empty_clustering_in_binds_to_no_slices() {
+    for clause in [
+        "k = 0 AND c1 IN ()",
+        "k = 0 AND c1 = 1 AND c2 IN ()",
+        "k = 0 AND c1 IN () AND c2 > 1",
+        "k = 0 AND (c1, c2) IN ()",
+    ] {
+        let bound = bind_read(clause, &[]);
+        assert!(
+            matches!(bound.partition, BoundPartition::Keys(_)),
+            "{clause}"
+        );
+        assert_eq!(bound.slices, [], "{clause}");
+    }
+    for clause in ["k = 0 AND c1 IN ?", "k = 0 AND (c1, c2) IN ?"] {
+        assert_eq!(bind_read(clause, &[int_list(&[])]).slices, [], "{clause}");
+    }
+    // Without a clustering restriction the whole partition is read.
+    assert_eq!(bind_read("k = 0", &[]).slices, [ClusteringRange::ALL]);
+    assert_eq!(
+        bind_read("k = 0 AND c1 IN ?", &[int_list(&[1])])
+            .slices
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn an_empty_partition_in_binds_to_nothing() {
+    assert!(matches!(
+        bind_read("k IN () AND c1 = 1", &[]).partition,
+        BoundPartition::Nothing
+    ));
+    assert!(matches!(
+        bind_read("k IN ?", &[int_list(&[])]).partition,
+        BoundPartition::Nothing
+    ));
+}
+
 #[test]
 fn prefixes_say_unrestricted_apart_from_restricted_to_nothing() {
     let t = table();
@@ -100,6 +148,27 @@ fn prefixes_say_unrestricted_apart_from_restricted_to_nothing() {
     assert!(!plan("k = 0 AND c1 IN ()").is_unrestricted());
     assert_eq!(plan("k = 0 AND c1 IN ()").fixed_columns(), 1);
     assert!(plan("k = 0 AND c1 = 1 AND c2 < 3").has_range());
+}
+
+#[test]
+fn slices_of_no_prefixes_are_empty_and_of_any_prefix_everything() {
+    let layout = table().clustering_layout().unwrap();
+    let bounds = |prefixes| SliceBounds {
+        prefixes,
+        lower: None,
+        upper: None,
+    };
+    assert_eq!(
+        slices::build(&layout, &bounds(Prefixes::Only(Vec::new()))).unwrap(),
+        []
+    );
+    assert_eq!(
+        slices::build(&layout, &bounds(Prefixes::Any)).unwrap(),
+        [ClusteringRange::ALL]
+    );
+    let mut ranged = bounds(Prefixes::Only(Vec::new()));
+    ranged.lower = Some((vec![CqlValue::Int(1)], true));
+    assert_eq!(slices::build(&layout, &ranged).unwrap(), []);
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod bind;
 pub mod error;
 pub mod executor;
 pub mod prepared;
+mod restrictions;
 pub mod select;
 pub mod uuids;
 pub mod write;

@@ -78,8 +78,9 @@ impl Node {
         let engine = open_engine(config).await?;
         let wall = wall_clock(config);
         let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
-        let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
         let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
+        let identity =
+            identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
         let stores_fs = Arc::clone(&fs);
         let schema = Arc::new(
             SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])

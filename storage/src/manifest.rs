@@ -139,11 +139,11 @@ impl Manifest {
     }
 
     fn decode(buf: &[u8], path: &Path) -> Result<Manifest> {
-        let Some(body_len) = buf.len().checked_sub(4) else {
+        let Some((body, crc)) = buf.split_last_chunk::<4>() else {
             return Err(corrupt(path, 0, format!("only {} bytes", buf.len())));
         };
-        let (body, crc) = buf.split_at(body_len);
-        let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+        let body_len = body.len();
+        let stored = u32::from_le_bytes(*crc);
         let actual = crc32c::crc32c(body);
         if stored != actual {
             return Err(corrupt(

@@ -42,7 +42,7 @@ pub fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Adds what was being done, and to which file, to an I/O error, keeping its kind.
-pub fn context(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
+fn context(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
     let message = format!("{what} {}", path.display());
     move |e| io::Error::new(e.kind(), format!("{message}: {e}"))
 }

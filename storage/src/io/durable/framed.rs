@@ -38,12 +38,12 @@ pub struct FramedFormat {
 impl FramedFormat {
     /// The header new files of this kind start with.
     pub fn header(&self) -> [u8; FILE_HEADER_LEN] {
-        let mut h = [0u8; FILE_HEADER_LEN];
-        h[..4].copy_from_slice(&self.magic);
-        h[4..8].copy_from_slice(&self.version.to_le_bytes());
-        let crc = crc32c::crc32c(&h[..8]);
-        h[8..].copy_from_slice(&crc.to_le_bytes());
-        h
+        let mut h = Vec::with_capacity(FILE_HEADER_LEN);
+        h.extend_from_slice(&self.magic);
+        h.extend_from_slice(&self.version.to_le_bytes());
+        let crc = crc32c::crc32c(&h);
+        h.extend_from_slice(&crc.to_le_bytes());
+        h.try_into().unwrap_or([0; FILE_HEADER_LEN])
     }
 }
 
@@ -169,6 +169,11 @@ impl FramedWriter {
     }
 }
 
+/// A little-endian u32 from exactly four bytes.
+fn le_u32(bytes: Option<&[u8]>) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes?.try_into().ok()?))
+}
+
 /// One record read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -270,7 +275,7 @@ impl FramedReader {
     fn read_header(&mut self, format: &FramedFormat) -> Result<(), (FrameErrorKind, String)> {
         let n = self.bytes.len().min(FILE_HEADER_LEN);
         let head = self.bytes.get(..n).unwrap_or_default();
-        let magic = &format.magic[..n.min(4)];
+        let magic = format.magic.get(..n.min(4)).unwrap_or_default();
         // Too short to tell a header from a headerless file's first record:
         // read it as the latter, which makes it a torn tail either way.
         let headerless = head.get(..magic.len()) != Some(magic) || n < 4;
@@ -284,10 +289,7 @@ impl FramedReader {
         if n < FILE_HEADER_LEN {
             return Err((FrameErrorKind::Torn, "torn file header".into()));
         }
-        let word = |at: usize| {
-            let b = head.get(at..at + 4).unwrap_or(&[0; 4]);
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        };
+        let word = |at: usize| le_u32(head.get(at..at + 4)).unwrap_or(0);
         if crc32c::crc32c(head.get(..8).unwrap_or_default()) != word(8) {
             return Err((FrameErrorKind::Corrupt, "header checksum mismatch".into()));
         }
@@ -316,19 +318,17 @@ impl FramedReader {
     /// The frame at `at`: its payload's range, or why it is bad.
     fn frame_at(&self, at: usize) -> Result<std::ops::Range<usize>, &'static str> {
         let rest = self.bytes.get(at..).unwrap_or_default();
-        let (Some(len), Some(crc)) = (rest.get(0..4), rest.get(4..8)) else {
+        let (Some(len_bytes), Some(crc)) = (rest.get(0..4), le_u32(rest.get(4..8))) else {
             return Err("torn record header");
         };
-        let len_bytes = [len[0], len[1], len[2], len[3]];
-        let len = u32::from_le_bytes(len_bytes) as usize;
+        let len = le_u32(Some(len_bytes)).unwrap_or(u32::MAX) as usize;
         if len > self.max_record {
             return Err("implausible record length");
         }
         let Some(payload) = rest.get(FRAME_HEADER_LEN..FRAME_HEADER_LEN + len) else {
             return Err("torn record");
         };
-        let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-        if crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload) != crc {
+        if crc32c::crc32c_append(crc32c::crc32c(len_bytes), payload) != crc {
             return Err("checksum mismatch");
         }
         Ok(at + FRAME_HEADER_LEN..at + FRAME_HEADER_LEN + len)

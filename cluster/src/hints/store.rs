@@ -479,14 +479,26 @@ fn sync(inner: &mut Inner, open: &mut OpenFile) -> io::Result<()> {
     open.writer.sync()
 }
 
+/// Writes and fsyncs every open file. A file that fails is retired (a failed
+/// writer refuses everything after, so keeping it would fail every later
+/// flush); its host's next hint starts a new file. The others are still
+/// synced, and the first failure is returned.
 fn flush_locked(inner: &mut Inner) -> io::Result<()> {
-    for open in inner.open.values_mut() {
-        open.writer.sync()?;
+    let mut failed = Vec::new();
+    let mut first_error = None;
+    for (host, open) in &mut inner.open {
+        if let Err(e) = open.writer.sync() {
+            failed.push(*host);
+            first_error.get_or_insert(e);
+        }
         open.unflushed = 0;
+    }
+    for host in failed {
+        inner.open.remove(&host);
     }
     inner.unflushed = 0;
     inner.last_flush = Instant::now();
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 impl HintSink for HintStore {
@@ -793,6 +805,23 @@ mod tests {
             let want: Vec<Mutation> = (0..got.len() as u8).map(|i| put(i, "v")).collect();
             assert_eq!(got, want, "{kind:?} {skip}");
         }
+    }
+
+    #[test]
+    fn a_failed_fsync_retires_one_file_and_the_others_still_flush() {
+        let fs = SimFs::new();
+        let store = sim_store(&fs);
+        assert!(store.store(host(1), &put(1, "lost")));
+        assert!(store.store(host(2), &put(2, "kept")));
+        fs.fail_sync_data(&host(1).to_string(), Some(1));
+        assert!(store.flush().is_err());
+        assert!(store.store(host(1), &put(3, "new file")));
+        store.flush().unwrap();
+        fs.crash();
+        let store = sim_store(&fs);
+        assert_eq!(mutations(&store, host(2)), vec![put(2, "kept")]);
+        assert_eq!(mutations(&store, host(1)), vec![put(3, "new file")]);
+        assert_eq!(store.seal(host(1)).unwrap().len(), 2);
     }
 
     #[test]

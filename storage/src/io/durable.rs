@@ -79,10 +79,13 @@ pub fn replace_atomically(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> io:
 /// than `max_len` is refused (`InvalidData`) before anything is allocated: a
 /// damaged size must not make the reader allocate without bound.
 pub fn read_whole(fs: &dyn FileSystem, path: &Path, max_len: u64) -> io::Result<Option<Vec<u8>>> {
-    if !fs.exists(path) {
-        return Ok(None);
-    }
-    let file = fs.open(path).map_err(context("opening", path))?;
+    // Opening, not asking whether it exists first: a file removed meanwhile
+    // (a batch forgotten while it is loaded) is simply absent.
+    let file = match fs.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(context("opening", path)(e)),
+    };
     let len = file.size().map_err(context("sizing", path))?;
     if len > max_len {
         return Err(io::Error::new(

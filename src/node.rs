@@ -76,15 +76,17 @@ impl Node {
         let engine = open_engine(config).await?;
         let wall = wall_clock(config);
         let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
-        let identity = identity::load_or_create(&data_dir, config.num_tokens as usize)?;
         let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
+        let identity =
+            identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
+        let stores_fs = Arc::clone(&fs);
         let schema = Arc::new(
             SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])
                 .map_err(|e| NodeError::Schema(e.to_string()))?,
         );
         let node_info = node_info(config, &identity);
         let system_tables = Arc::new(SystemTables::new(node_info));
-        let batchlog = open_batchlog(&data_dir, wall).await?;
+        let batchlog = open_batchlog(Arc::clone(&stores_fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
         let cluster = ClusterService::start(ClusterParts {
             config,
@@ -96,7 +98,7 @@ impl Node {
             metrics: Arc::clone(&metrics),
         })
         .await?;
-        let hints = open_hints(config, &data_dir, wall).await?;
+        let hints = open_hints(stores_fs, config, &data_dir, wall).await?;
         let hint_replay = start_hint_replay(config, &cluster, &hints);
         let hlc = Arc::new(Hlc::new(wall));
         let observer: TimestampObserver = {
@@ -272,6 +274,7 @@ fn forward_schema_events(
 /// `hints_flush_period` or 1 MiB, `max_hint_window`), stamped by the node's
 /// wall clock.
 async fn open_hints(
+    fs: Arc<dyn storage::FileSystem>,
     config: &Config,
     data_dir: &std::path::Path,
     wall: OffsetWallClock,
@@ -280,18 +283,19 @@ async fn open_hints(
     settings.max_hint_window = Duration::from_millis(config.max_hint_window);
     settings.flush_period = Duration::from_millis(config.hints_flush_period);
     let clock = millis_clock(wall);
-    open_blocking(move || HintStore::open(settings, clock)).await
+    open_blocking(move || HintStore::open(fs, settings, clock)).await
 }
 
 /// Opens the batchlog this node keeps for other coordinators, in
 /// `<data_dir>/batchlog`, aged by the node's wall clock.
 async fn open_batchlog(
+    fs: Arc<dyn storage::FileSystem>,
     data_dir: &std::path::Path,
     wall: OffsetWallClock,
 ) -> Result<Arc<BatchlogStore>, NodeError> {
     let settings = BatchlogStoreConfig::new(data_dir.join("batchlog"));
     let clock = millis_clock(wall);
-    open_blocking(move || BatchlogStore::open(settings, clock)).await
+    open_blocking(move || BatchlogStore::open(fs, settings, clock)).await
 }
 
 /// Runs a store's blocking `open` off the async threads.

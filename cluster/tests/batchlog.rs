@@ -68,6 +68,7 @@ fn cluster() -> Cluster {
         ring.add(ep, tokens).expect("distinct tokens");
         let clock = Arc::clone(&now);
         let store = BatchlogStore::open(
+            Arc::new(storage::StdFs),
             BatchlogStoreConfig::new(dir.path().join(format!("node{i}"))),
             Arc::new(move || clock.load(Ordering::SeqCst)),
         )

@@ -71,7 +71,10 @@ impl Cluster {
     /// The hint store of node 0, opened (again) from its directory.
     fn store(&self) -> Arc<HintStore> {
         let config = HintStoreConfig::new(self.dir.path().join("hints"));
-        Arc::new(HintStore::open(config, Arc::new(|| NOW_MS)).expect("test step"))
+        Arc::new(
+            HintStore::open(Arc::new(storage::StdFs), config, Arc::new(|| NOW_MS))
+                .expect("test step"),
+        )
     }
 
     fn coordinator(&self, hints: Arc<HintStore>) -> ClusterCoordinator {

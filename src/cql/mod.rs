@@ -13,6 +13,7 @@ pub(crate) mod bind;
 pub(crate) mod error;
 pub(crate) mod executor;
 pub(crate) mod prepared;
+mod restrictions;
 pub(crate) mod select;
 pub(crate) mod uuids;
 pub(crate) mod write;

@@ -2,12 +2,14 @@
 //!
 //! Drivers key hosts by `host_id`, and tokens decide which data a node owns, so
 //! both must survive restarts. They live in `<data dir>/node.identity`, a small
-//! text file (`host_id <uuid>` and one `token <i64>` line each), written to a
-//! temporary file, fsynced and renamed into place.
+//! text file (`host_id <uuid>` and one `token <i64>` line each), written by
+//! `storage::durable`'s atomic replace (`node.identity.tmp`, fsync, rename,
+//! directory fsync) through the `FileSystem` seam.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use storage::FileSystem;
+use storage::durable;
 
 /// A node's host id and tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,25 +21,38 @@ pub struct Identity {
 }
 
 const FILE: &str = "node.identity";
+/// A host id and 65,536 tokens take under 2 MiB: anything larger is garbage.
+const MAX_FILE_BYTES: u64 = 2 << 20;
 
 /// Loads the identity stored under `dir`, or creates one with `num_tokens`
 /// random tokens.
-pub(crate) fn load_or_create(dir: &Path, num_tokens: usize) -> std::io::Result<Identity> {
+pub(crate) fn load_or_create(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    num_tokens: usize,
+) -> std::io::Result<Identity> {
     let path = dir.join(FILE);
-    match fs::read_to_string(&path) {
-        Ok(text) => parse(&text).map_err(|reason| {
+    // A save cut short before its rename: the identity it did not replace
+    // (or its absence) is still the current one.
+    durable::remove_stale_temp(fs, &path)?;
+    match durable::read_whole(fs, &path, MAX_FILE_BYTES)? {
+        Some(bytes) => decode(&bytes).map_err(|reason| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("{}: {reason}", path.display()),
             )
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        None => {
             let identity = fresh(num_tokens);
-            save(dir, &identity)?;
+            save(fs, dir, &identity)?;
             Ok(identity)
         }
-        Err(e) => Err(e),
     }
+}
+
+fn decode(bytes: &[u8]) -> Result<Identity, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())?;
+    parse(text)
 }
 
 fn fresh(num_tokens: usize) -> Identity {
@@ -53,18 +68,13 @@ fn fresh(num_tokens: usize) -> Identity {
     }
 }
 
-fn save(dir: &Path, identity: &Identity) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
+fn save(fs: &dyn FileSystem, dir: &Path, identity: &Identity) -> std::io::Result<()> {
+    fs.create_dir_all(dir)?;
     let mut text = format!("host_id {}\n", format_uuid(&identity.host_id));
     for t in &identity.tokens {
         text.push_str(&format!("token {t}\n"));
     }
-    let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&tmp, dir.join(FILE))?;
-    fs::File::open(dir)?.sync_all()
+    durable::replace_atomically(fs, &dir.join(FILE), text.as_bytes())
 }
 
 fn parse(text: &str) -> Result<Identity, String> {
@@ -122,14 +132,50 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
 mod tests {
     use super::*;
 
+    use std::path::PathBuf;
+    use storage::StdFs;
+    use storage::sim::{SimFs, replace_crash_points};
+
     #[test]
     fn identity_survives_a_restart_and_corruption_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load_or_create(dir.path(), 16).unwrap();
+        let first = load_or_create(&StdFs, dir.path(), 16).unwrap();
         assert_eq!(first.tokens.len(), 16);
-        assert_eq!(load_or_create(dir.path(), 4).unwrap(), first);
-        fs::write(dir.path().join(FILE), "host_id nope\n").unwrap();
-        assert!(load_or_create(dir.path(), 16).is_err());
+        assert_eq!(load_or_create(&StdFs, dir.path(), 4).unwrap(), first);
+        std::fs::write(dir.path().join(FILE), "host_id nope\n").unwrap();
+        assert!(load_or_create(&StdFs, dir.path(), 16).is_err());
+        std::fs::write(dir.path().join(FILE), [0xff, 0xfe]).unwrap();
+        assert!(load_or_create(&StdFs, dir.path(), 16).is_err());
+    }
+
+    #[test]
+    fn a_power_cut_at_every_step_of_a_save_leaves_the_old_or_the_new_identity() {
+        let dir = PathBuf::from("/data");
+        let (old, new) = (fresh(4), fresh(8));
+        for (kind, at) in replace_crash_points(&dir.join(FILE)) {
+            let fs = SimFs::new();
+            save(&fs, &dir, &old).unwrap();
+            fs.halt_on(kind, &at, 0);
+            assert!(save(&fs, &dir, &new).is_err(), "{kind:?} never happened");
+            fs.restart();
+            let loaded = load_or_create(&fs, &dir, 1).unwrap();
+            assert!(loaded == old || loaded == new, "{kind:?}");
+            assert!(!fs.exists(&dir.join(format!("{FILE}.tmp"))));
+        }
+    }
+
+    #[test]
+    fn a_first_start_cut_short_starts_afresh_and_then_keeps_its_identity() {
+        let dir = PathBuf::from("/data");
+        for (kind, at) in replace_crash_points(&dir.join(FILE)) {
+            let fs = SimFs::new();
+            fs.halt_on(kind, &at, 0);
+            assert!(load_or_create(&fs, &dir, 4).is_err(), "{kind:?}");
+            fs.restart();
+            let first = load_or_create(&fs, &dir, 4).unwrap();
+            fs.crash();
+            assert_eq!(load_or_create(&fs, &dir, 4).unwrap(), first, "{kind:?}");
+        }
     }
 
     #[test]

@@ -12,9 +12,11 @@
 //! schemas across nodes); format 1 files, written before, hold version 1 and
 //! still load (every timestamp 0), and are rewritten as format 2 at the next save.
 //!
-//! The CRC covers everything before it. A save writes `schema.db.tmp`, fsyncs
-//! it, renames it over `schema.db` and fsyncs the directory, so a crash at any
-//! point leaves either the old catalog or the new one. A file that fails its
+//! The CRC covers everything before it (see `docs/design/schema-catalog.md`).
+//! A save is `storage::durable`'s atomic replace: it writes
+//! `schema.db.tmp`, fsyncs it, renames it over `schema.db` and fsyncs the
+//! directory, so a crash at any point leaves either the old catalog or the new
+//! one. A file that fails its
 //! checks is an error: starting with an empty schema would silently hide every
 //! table's data, so the node refuses to start instead.
 
@@ -22,12 +24,15 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use storage::FileSystem;
+use storage::durable;
 
 use super::{Schema, codec};
 
 /// The catalog's file name inside its directory.
 pub(crate) const FILE_NAME: &str = "schema.db";
-const TEMP_NAME: &str = "schema.db.tmp";
+/// Far above any real catalog (a thousand tables take well under a MiB); a
+/// larger file is refused before anything is allocated for it.
+const MAX_FILE_BYTES: u64 = 256 << 20;
 const MAGIC: &[u8; 4] = b"BSCH";
 const FORMAT_VERSION: u8 = 2;
 /// The format before timestamps and tombstones; still read.
@@ -113,18 +118,9 @@ pub(crate) fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
 pub(crate) fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
     fs.create_dir_all(dir)
         .map_err(io_error(dir, "creating the directory"))?;
-    let temp = dir.join(TEMP_NAME);
     let target = dir.join(FILE_NAME);
-    let bytes = encode_file(schema);
-    let file = fs.create(&temp).map_err(io_error(&temp, "creating"))?;
-    file.write_all_at(&bytes, 0)
-        .map_err(io_error(&temp, "writing"))?;
-    file.sync_data().map_err(io_error(&temp, "syncing"))?;
-    drop(file);
-    fs.rename(&temp, &target)
-        .map_err(io_error(&target, "renaming the new catalog into place"))?;
-    fs.sync_dir(dir)
-        .map_err(io_error(dir, "syncing the directory"))?;
+    durable::replace_atomically(fs, &target, &encode_file(schema))
+        .map_err(io_error(&target, "replacing the catalog"))?;
     if let Some(parent) = dir.parent() {
         // The first save also creates `dir`: make its entry durable too.
         fs.sync_dir(parent)
@@ -136,25 +132,21 @@ pub(crate) fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(
 /// The user keyspaces saved in `dir`, or `None` if no catalog was ever saved.
 pub(crate) fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
     let target = dir.join(FILE_NAME);
-    let temp = dir.join(TEMP_NAME);
-    if fs.exists(&temp) {
-        // A save that crashed before its rename: the catalog it did not replace
-        // is still the current one.
-        fs.remove_file(&temp)
-            .map_err(io_error(&temp, "removing a stale temporary file"))?;
-    }
-    if !fs.exists(&target) {
-        return Ok(None);
-    }
-    let file = fs.open(&target).map_err(io_error(&target, "opening"))?;
-    let size = file.size().map_err(io_error(&target, "sizing"))?;
-    let size = usize::try_from(size).map_err(|_| PersistError::Corrupt {
-        path: target.clone(),
-        reason: format!("{size} bytes is too large"),
-    })?;
-    let mut bytes = vec![0; size];
-    file.read_exact_at(&mut bytes, 0)
-        .map_err(io_error(&target, "reading"))?;
+    // A save that crashed before its rename: the catalog it did not replace
+    // is still the current one.
+    durable::remove_stale_temp(fs, &target)
+        .map_err(io_error(&target, "removing a stale temporary file"))?;
+    let bytes = match durable::read_whole(fs, &target, MAX_FILE_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Err(PersistError::Corrupt {
+                path: target,
+                reason: e.to_string(),
+            });
+        }
+        Err(e) => return Err(io_error(&target, "reading")(e)),
+    };
     decode_file(&bytes)
         .map(Some)
         .map_err(|reason| PersistError::Corrupt {

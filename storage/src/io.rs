@@ -3,7 +3,10 @@
 //! Production uses [`StdFs`]. Tests use `SimFs` (see `io/sim.rs`), which keeps
 //! what was fsynced apart from what was only written, so a simulated crash loses
 //! exactly the bytes a power cut could lose, and which injects I/O errors.
+//! [`durable`] builds the small durable files (atomic replace, framed
+//! append-only) on top of the seam.
 
+pub mod durable;
 #[cfg(any(test, feature = "sim"))]
 pub(crate) mod sim;
 

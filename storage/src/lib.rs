@@ -98,7 +98,7 @@ pub mod sstable;
 /// node's build never contains it.
 #[cfg(any(test, feature = "sim"))]
 pub mod sim {
-    pub use crate::io::sim::{FaultKind, SimFs};
+    pub use crate::io::sim::{FaultKind, SimFs, replace_crash_points};
 }
 
 // The engine and how to open it.
@@ -110,6 +110,9 @@ pub use metrics::LatencySummary;
 // The seams the caller supplies: files and time.
 pub use clock::{Clock, ManualClock};
 pub use io::{File, FileSystem, StdFs};
+// Durable files through the `FileSystem` seam (atomic replace, CRC-framed
+// append-only files), for the node's and cluster's own files.
+pub use io::durable;
 
 // Per-table options, as CQL's `WITH` clause sets them.
 pub use options::{

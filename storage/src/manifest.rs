@@ -7,6 +7,9 @@
 //! the old set or exactly the new one. SSTable files the manifest does not
 //! list are leftovers of an interrupted flush or compaction and may be deleted.
 //!
+//! The replace is `io::durable`'s atomic replace; `MANIFEST.tmp` is its
+//! temporary file.
+//!
 //! The manifest also records `flushed_up_to`: every commit-log record before
 //! it is in the listed SSTables, so replay skips it. Truncation needs nothing
 //! more: store a manifest with no SSTables and `flushed_up_to` at the commit
@@ -17,7 +20,7 @@
 
 use crate::codec::{DecodeError, Reader, put_varint};
 use crate::error::{Error, Result};
-use crate::io::FileSystem;
+use crate::io::{FileSystem, durable};
 use crate::key::TableId;
 use crate::options::TableOptions;
 use crate::position::ReplayPosition;
@@ -83,23 +86,14 @@ impl Manifest {
     /// Reads the table directory's manifest; `None` if there is none.
     pub fn load(fs: &dyn FileSystem, table_dir: &Path) -> Result<Option<Manifest>> {
         let path = table_dir.join(MANIFEST_FILE);
-        if !fs.exists(&path) {
-            return Ok(None);
+        match durable::read_whole(fs, &path, MAX_MANIFEST_BYTES) {
+            Ok(None) => Ok(None),
+            Ok(Some(buf)) => Self::decode(&buf, &path).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                Err(corrupt(&path, 0, format!("implausibly large: {e}")))
+            }
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
         }
-        let ctx = || format!("reading {}", path.display());
-        let file = fs.open(&path).map_err(|e| Error::io(ctx(), e))?;
-        let len = file.size().map_err(|e| Error::io(ctx(), e))?;
-        if len > MAX_MANIFEST_BYTES {
-            return Err(corrupt(
-                &path,
-                0,
-                format!("{len} bytes is implausibly large"),
-            ));
-        }
-        let mut buf = vec![0u8; len as usize];
-        file.read_exact_at(&mut buf, 0)
-            .map_err(|e| Error::io(ctx(), e))?;
-        Self::decode(&buf, &path).map(Some)
     }
 
     /// Atomically replaces the table directory's manifest with this one. The
@@ -108,21 +102,9 @@ impl Manifest {
         self.check()?;
         let mut buf = Vec::with_capacity(64 + self.sstables.len() * 4);
         self.encode(&mut buf);
-        let tmp = table_dir.join(MANIFEST_TMP_FILE);
         let path = table_dir.join(MANIFEST_FILE);
-        let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
-        let file = fs
-            .create(&tmp)
-            .map_err(|e| Error::io(ctx("creating", &tmp), e))?;
-        file.write_all_at(&buf, 0)
-            .map_err(|e| Error::io(ctx("writing", &tmp), e))?;
-        file.sync_data()
-            .map_err(|e| Error::io(ctx("syncing", &tmp), e))?;
-        drop(file);
-        fs.rename(&tmp, &path)
-            .map_err(|e| Error::io(ctx("renaming over", &path), e))?;
-        fs.sync_dir(table_dir)
-            .map_err(|e| Error::io(ctx("syncing directory", table_dir), e))
+        durable::replace_atomically(fs, &path, &buf)
+            .map_err(|e| Error::io(format!("storing {}", path.display()), e))
     }
 
     /// Rejects a manifest that would not load back.
@@ -157,11 +139,11 @@ impl Manifest {
     }
 
     fn decode(buf: &[u8], path: &Path) -> Result<Manifest> {
-        let Some(body_len) = buf.len().checked_sub(4) else {
+        let Some((body, crc)) = buf.split_last_chunk::<4>() else {
             return Err(corrupt(path, 0, format!("only {} bytes", buf.len())));
         };
-        let (body, crc) = buf.split_at(body_len);
-        let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+        let body_len = body.len();
+        let stored = u32::from_le_bytes(*crc);
         let actual = crc32c::crc32c(body);
         if stored != actual {
             return Err(corrupt(

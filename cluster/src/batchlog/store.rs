@@ -4,9 +4,11 @@
 //! `<dir>/<batch-id>.batch` holds `magic "BBL1" | stored_ms: u64 LE |
 //! len: u32 LE | crc: u32 LE | payload`, where the payload is the
 //! `BATCH_STORE` request as it arrived and the CRC32C covers `stored_ms`,
-//! `len` and the payload. A file is written under a temporary name, fsynced,
-//! renamed and the directory fsynced before the store acknowledges: an
-//! acknowledged batch survives a crash of this node. `stored_ms` is this
+//! `len` and the payload (see `docs/design/batchlog.md`). A file is written
+//! by `storage::durable`'s atomic replace — `<batch-id>.batch.tmp`,
+//! fsynced, renamed, the directory fsynced — before the store acknowledges:
+//! an acknowledged batch survives a crash of this node. Every file access
+//! goes through the `FileSystem` seam. `stored_ms` is this
 //! node's clock when the batch arrived, so the age that decides a replay
 //! never compares two nodes' clocks.
 //!
@@ -20,12 +22,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use storage::FileSystem;
+use storage::durable;
 
 use super::wire::{BatchId, BatchStoreRequest};
 use crate::hints::HintClock;
@@ -34,8 +38,11 @@ const MAGIC: &[u8; 4] = b"BBL1";
 /// Magic, time, length and CRC.
 const HEADER: usize = 20;
 const SUFFIX: &str = ".batch";
-const TEMP_SUFFIX: &str = ".tmp";
+/// What the atomic replace's temporary files end with.
+const TEMP_SUFFIX: &str = durable::TEMP_SUFFIX;
 const CORRUPT_SUFFIX: &str = ".corrupt";
+/// A batch file is never larger than a batch's payload can be (`u32` length).
+const MAX_FILE_BYTES: u64 = HEADER as u64 + u32::MAX as u64;
 
 /// The store's settings.
 #[derive(Clone, Debug)]
@@ -105,6 +112,7 @@ struct Entry {
 
 /// One node's batchlog.
 pub struct BatchlogStore {
+    fs: Arc<dyn FileSystem>,
     config: BatchlogStoreConfig,
     clock: HintClock,
     entries: Mutex<BTreeMap<BatchId, Entry>>,
@@ -153,32 +161,31 @@ fn encode_file(stored_ms: u64, payload: &[u8]) -> Result<Vec<u8>, StoreError> {
 }
 
 impl BatchlogStore {
-    /// Opens (creating) the store in `config.dir`, picking up the batches a
-    /// previous run kept; `clock` stamps and ages them in ms.
-    pub fn open(config: BatchlogStoreConfig, clock: HintClock) -> io::Result<BatchlogStore> {
-        fs::create_dir_all(&config.dir)?;
+    /// Opens (creating) the store in `config.dir` on `fs`, picking up the
+    /// batches a previous run kept; `clock` stamps and ages them in ms.
+    pub fn open(
+        fs: Arc<dyn FileSystem>,
+        config: BatchlogStoreConfig,
+        clock: HintClock,
+    ) -> io::Result<BatchlogStore> {
+        fs.create_dir_all(&config.dir)?;
         let mut entries = BTreeMap::new();
-        for entry in fs::read_dir(&config.dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
+        for path in fs.read_dir(&config.dir)? {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
             if name.ends_with(TEMP_SUFFIX) {
                 // A store that crashed before its rename: never acknowledged.
-                fs::remove_file(entry.path())?;
+                fs.remove_file(&path)?;
                 continue;
             }
             let Some(id) = name.strip_suffix(SUFFIX).and_then(BatchId::parse_hex) else {
                 continue;
             };
-            let bytes = entry.metadata()?.len();
-            let mut header = [0u8; HEADER];
-            let read = File::open(entry.path())?.read(&mut header)?;
-            // A bad header still gets an entry, due at once: loading it
-            // finds the damage and sets the file aside.
-            let stored_ms = parse_header(&header[..read]).map_or(0, |(ms, _, _)| ms);
-            entries.insert(id, Entry { stored_ms, bytes });
+            entries.insert(id, read_entry(fs.as_ref(), &path)?);
         }
         Ok(BatchlogStore {
+            fs,
             config,
             clock,
             entries: Mutex::new(entries),
@@ -211,10 +218,8 @@ impl BatchlogStore {
                 return Err(StoreError::Full(total));
             }
         }
-        let temp = self.path(id, TEMP_SUFFIX);
-        write_synced(&temp, &file)?;
-        fs::rename(&temp, self.config.dir.join(file_name(id)))?;
-        File::open(&self.config.dir)?.sync_all()?;
+        let path = self.config.dir.join(file_name(id));
+        durable::replace_atomically(self.fs.as_ref(), &path, &file)?;
         let stored_ms = parse_header(&file).map_or(0, |(ms, _, _)| ms);
         self.lock().insert(id, Entry { stored_ms, bytes });
         self.stored.fetch_add(1, Ordering::Relaxed);
@@ -226,7 +231,7 @@ impl BatchlogStore {
         if !self.lock().contains_key(&id) {
             return Ok(false);
         }
-        match fs::remove_file(self.path(id, SUFFIX)) {
+        match self.fs.remove_file(&self.path(id, SUFFIX)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -251,18 +256,15 @@ impl BatchlogStore {
     /// Reads a batch back; `None` if it is no longer held. A damaged file is
     /// set aside (renamed `.corrupt`) and reported.
     pub fn load(&self, id: BatchId) -> Result<Option<BatchStoreRequest>, LoadError> {
-        let bytes = match fs::read(self.path(id, SUFFIX)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.lock().remove(&id);
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
+        let path = self.path(id, SUFFIX);
+        let Some(bytes) = durable::read_whole(self.fs.as_ref(), &path, MAX_FILE_BYTES)? else {
+            self.lock().remove(&id);
+            return Ok(None);
         };
         match decode_file(id, &bytes) {
             Ok(request) => Ok(Some(request)),
             Err(reason) => {
-                fs::rename(self.path(id, SUFFIX), self.path(id, CORRUPT_SUFFIX))?;
+                self.fs.rename(&path, &self.path(id, CORRUPT_SUFFIX))?;
                 self.lock().remove(&id);
                 Err(LoadError::Corrupt { id, reason })
             }
@@ -286,10 +288,18 @@ impl BatchlogStore {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+/// A batch file's entry at open: its size and arrival time. A bad header
+/// still gets an entry, due at once: loading it finds the damage and sets the
+/// file aside.
+fn read_entry(fs: &dyn FileSystem, path: &Path) -> io::Result<Entry> {
+    let file = fs.open(path)?;
+    let bytes = file.size()?;
+    let mut header = [0u8; HEADER];
+    let n = usize::try_from(bytes).map_or(HEADER, |b| b.min(HEADER));
+    let header = header.get_mut(..n).unwrap_or_default();
+    file.read_exact_at(header, 0)?;
+    let stored_ms = parse_header(header).map_or(0, |(ms, _, _)| ms);
+    Ok(Entry { stored_ms, bytes })
 }
 
 /// Checks a file's header, length and checksum, then decodes its request.

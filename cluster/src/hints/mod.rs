@@ -4,9 +4,10 @@
 //! alive again.
 //!
 //! On disk, `<dir>/<host-id>-<n>.hints` per target host: append-only files of
-//! length + CRC32C framed records, each the write's creation time in ms and
-//! the encoded [`storage::Mutation`]. A host's files are deleted once every
-//! hint in them was acknowledged.
+//! `storage::durable`, a versioned header then length + CRC32C framed
+//! records, each the write's creation time in ms and the encoded
+//! [`storage::Mutation`] (`docs/design/hints.md`). A host's files are deleted
+//! once every hint in them was acknowledged.
 
 pub(crate) mod replay;
 pub(crate) mod store;

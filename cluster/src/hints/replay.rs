@@ -119,9 +119,9 @@ impl HintReplayer {
     }
 
     async fn replay_file(&self, host: HostId, file: &HintFile) -> Result<u64, ReplayError> {
-        let path = file.path.clone();
+        let (store, sealed) = (Arc::clone(&self.store), file.clone());
         let reader =
-            match blocking(move || HintReader::open(&path).map(Some).or_else(missing)).await? {
+            match blocking(move || store.reader(&sealed).map(Some).or_else(missing)).await? {
                 Some(r) => r,
                 None => return Ok(0),
             };

@@ -1,10 +1,14 @@
 //! The durable hint store: one append-only file at a time per target host.
 //!
-//! Each record is `len: u32 LE | crc: u32 LE | payload`, where the CRC32C
-//! covers the length bytes and the payload, and the payload is the write's
-//! creation time (ms since the Unix epoch, u64 LE) followed by the encoded
-//! [`Mutation`]. Files roll at `max_file_bytes`, so a reader holds at most
-//! one file in memory.
+//! A file is a framed append-only file of `storage::durable` (see
+//! `docs/design/hints.md`): a header with the magic `BHNT` and the format
+//! version (1), then records `len: u32 LE | crc: u32 LE | payload`, where the
+//! CRC32C covers the length bytes and the payload, and the payload is the
+//! write's creation time (ms since the Unix epoch, u64 LE) followed by the
+//! encoded [`Mutation`]. Files written before the header existed (version 0)
+//! are the same records without a header, and are still replayed. Files roll
+//! at `max_file_bytes`, so a reader holds at most one file in memory. Every
+//! file access goes through the `FileSystem` seam.
 //!
 //! Durability is batched like Cassandra's `hints_flush_period`: appends go
 //! to a buffered writer and are written and fsynced once `flush_bytes` are
@@ -21,22 +25,33 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use storage::FileSystem;
 use storage::Mutation;
+use storage::durable::{
+    FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameErrorKind, FramedFormat, FramedReader,
+    FramedWriter,
+};
 
 use crate::coordinator::HintSink;
 use crate::ring::HostId;
 
-/// Bytes before a record's payload: length and CRC.
-const HEADER: usize = 8;
 /// A larger length can only be garbage: no mutation is this big.
-const MAX_RECORD: usize = 256 << 20;
+const MAX_RECORD: u32 = 256 << 20;
+/// The hint file format: version 1 has the header; headerless files are
+/// version 0. The magic read as a length is over 1 GiB, far above
+/// `MAX_RECORD`, so no version 0 file can start with it.
+pub(crate) const HINTS_FORMAT: FramedFormat = FramedFormat {
+    magic: *b"BHNT",
+    version: 1,
+    max_record: MAX_RECORD,
+    headerless_v0: true,
+};
 /// The file name suffix.
 const SUFFIX: &str = ".hints";
 
@@ -101,8 +116,21 @@ pub(crate) struct HintFileError {
     pub path: PathBuf,
     /// The offset of the bad record.
     pub offset: u64,
-    /// What was wrong (a torn tail or a corrupt record).
+    /// A torn tail (a crash during an append) or corruption.
+    pub kind: FrameErrorKind,
+    /// What was wrong.
     pub reason: String,
+}
+
+impl From<FrameError> for HintFileError {
+    fn from(e: FrameError) -> Self {
+        HintFileError {
+            path: e.path,
+            offset: e.offset,
+            kind: e.kind,
+            reason: e.reason,
+        }
+    }
 }
 
 impl fmt::Display for HintFileError {
@@ -131,8 +159,9 @@ pub struct HintFile {
 #[derive(Debug)]
 struct OpenFile {
     seq: u64,
-    writer: BufWriter<File>,
-    bytes: u64,
+    writer: FramedWriter,
+    /// Bytes appended since the last sync.
+    unflushed: u64,
 }
 
 #[derive(Debug)]
@@ -148,6 +177,7 @@ struct Inner {
 
 /// Hints on disk, per target host; see the module docs.
 pub struct HintStore {
+    fs: Arc<dyn FileSystem>,
     config: HintStoreConfig,
     clock: HintClock,
     inner: Mutex<Inner>,
@@ -180,20 +210,12 @@ fn parse_name(name: &str) -> Option<(HostId, u64)> {
     Some((HostId(id), seq.parse().ok()?))
 }
 
-/// One framed record.
-fn encode_record(created_ms: u64, mutation: &Mutation) -> Vec<u8> {
+/// One record's payload: creation time, then the mutation.
+fn encode_payload(created_ms: u64, mutation: &Mutation) -> Vec<u8> {
     let mut payload = Vec::with_capacity(mutation.estimated_size() + 16);
     payload.extend_from_slice(&created_ms.to_le_bytes());
     mutation.encode(&mut payload);
-    let len = u32::try_from(payload.len())
-        .unwrap_or(u32::MAX)
-        .to_le_bytes();
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&len), &payload);
-    let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(&len);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
+    payload
 }
 
 impl fmt::Debug for HintStore {
@@ -206,19 +228,22 @@ impl fmt::Debug for HintStore {
 }
 
 impl HintStore {
-    /// Opens (creating) the store in `config.dir`, picking up the files a
-    /// previous run left; hints are stamped and aged by `clock`.
-    pub fn open(config: HintStoreConfig, clock: HintClock) -> io::Result<HintStore> {
-        fs::create_dir_all(&config.dir)?;
+    /// Opens (creating) the store in `config.dir` on `fs`, picking up the
+    /// files a previous run left; hints are stamped and aged by `clock`.
+    pub fn open(
+        fs: Arc<dyn FileSystem>,
+        config: HintStoreConfig,
+        clock: HintClock,
+    ) -> io::Result<HintStore> {
+        fs.create_dir_all(&config.dir)?;
         let mut files: BTreeMap<HostId, BTreeMap<u64, u64>> = BTreeMap::new();
         let (mut total_bytes, mut next_seq) = (0, 0);
-        for entry in fs::read_dir(&config.dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some((host, seq)) = name.to_str().and_then(parse_name) else {
+        for path in fs.read_dir(&config.dir)? {
+            let name = path.file_name().and_then(|n| n.to_str());
+            let Some((host, seq)) = name.and_then(parse_name) else {
                 continue;
             };
-            let len = entry.metadata()?.len();
+            let len = fs.open(&path)?.size()?;
             files.entry(host).or_default().insert(seq, len);
             total_bytes += len;
             next_seq = next_seq.max(seq + 1);
@@ -232,6 +257,7 @@ impl HintStore {
             last_flush: Instant::now(),
         };
         Ok(HintStore {
+            fs,
             config,
             clock,
             inner: Mutex::new(inner),
@@ -274,17 +300,15 @@ impl HintStore {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let record = encode_record(created_ms, mutation);
+        let payload = encode_payload(created_ms, mutation);
         let mut inner = self.lock();
-        let len = record.len() as u64;
-        let appended = inner.total_bytes + len <= self.config.max_total_bytes
-            && match self.append_locked(&mut inner, host, &record) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(%host, error = %e, "could not store a hint");
-                    false
-                }
-            };
+        let appended = match self.append_locked(&mut inner, host, &payload) {
+            Ok(fits) => fits,
+            Err(e) => {
+                tracing::warn!(%host, error = %e, "could not store a hint");
+                false
+            }
+        };
         if !appended {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -298,42 +322,69 @@ impl HintStore {
         true
     }
 
-    fn append_locked(&self, inner: &mut Inner, host: HostId, record: &[u8]) -> io::Result<()> {
+    /// Appends one record for `host`, rolling its file when full; false when
+    /// the record (and the header of a new file) would pass `max_total_bytes`.
+    fn append_locked(&self, inner: &mut Inner, host: HostId, payload: &[u8]) -> io::Result<bool> {
         let full = inner
             .open
             .get(&host)
-            .is_some_and(|f| f.bytes >= self.config.max_file_bytes);
+            .is_some_and(|f| f.writer.len() >= self.config.max_file_bytes);
+        let new_file = full || !inner.open.contains_key(&host);
+        let header = if new_file { FILE_HEADER_LEN } else { 0 };
+        let cost = (header + FRAME_HEADER_LEN + payload.len()) as u64;
+        if inner.total_bytes + cost > self.config.max_total_bytes {
+            return Ok(false);
+        }
         if full && let Some(mut old) = inner.open.remove(&host) {
-            sync(&mut old)?;
+            sync(inner, &mut old)?;
         }
         if !inner.open.contains_key(&host) {
-            let seq = inner.next_seq;
-            let path = self.path(host, seq);
-            let file = OpenOptions::new()
-                .create_new(true)
-                .append(true)
-                .open(&path)?;
-            inner.next_seq += 1;
-            inner.files.entry(host).or_default().insert(seq, 0);
-            let writer = BufWriter::with_capacity(64 << 10, file);
-            let open = OpenFile {
-                seq,
-                writer,
-                bytes: 0,
-            };
-            inner.open.insert(host, open);
+            self.start_file(inner, host)?;
         }
         let Some(open) = inner.open.get_mut(&host) else {
             return Err(io::Error::other("hint file vanished"));
         };
-        open.writer.write_all(record)?;
-        let (seq, len) = (open.seq, record.len() as u64);
-        open.bytes += len;
+        let appended = open.writer.append(payload);
+        let len = match appended {
+            Ok(len) => len,
+            Err(e) => {
+                // A failed writer refuses everything after: the host's next
+                // hint starts a new file.
+                if let Some(mut failed) = inner.open.remove(&host) {
+                    inner.unflushed = inner.unflushed.saturating_sub(failed.unflushed);
+                    failed.unflushed = 0;
+                }
+                return Err(e);
+            }
+        };
+        open.unflushed += len;
+        let seq = open.seq;
         if let Some(size) = inner.files.get_mut(&host).and_then(|f| f.get_mut(&seq)) {
             *size += len;
         }
         inner.total_bytes += len;
         inner.unflushed += len;
+        Ok(true)
+    }
+
+    /// Creates the next file for `host`, its header already durable.
+    fn start_file(&self, inner: &mut Inner, host: HostId) -> io::Result<()> {
+        let seq = inner.next_seq;
+        let path = self.path(host, seq);
+        let writer = FramedWriter::create(self.fs.as_ref(), &path, &HINTS_FORMAT)?;
+        inner.next_seq += 1;
+        inner
+            .files
+            .entry(host)
+            .or_default()
+            .insert(seq, writer.len());
+        inner.total_bytes += writer.len();
+        let open = OpenFile {
+            seq,
+            writer,
+            unflushed: 0,
+        };
+        inner.open.insert(host, open);
         Ok(())
     }
 
@@ -361,9 +412,7 @@ impl HintStore {
     pub fn seal(&self, host: HostId) -> io::Result<Vec<HintFile>> {
         let mut inner = self.lock();
         if let Some(mut open) = inner.open.remove(&host) {
-            let flushed = sync(&mut open);
-            inner.unflushed = inner.unflushed.saturating_sub(open.bytes);
-            flushed?;
+            sync(&mut inner, &mut open)?;
         }
         let seqs = inner
             .files
@@ -382,7 +431,7 @@ impl HintStore {
     /// Deletes a replayed file of `host`.
     pub fn delete(&self, host: HostId, file: &HintFile) -> io::Result<()> {
         let mut inner = self.lock();
-        match fs::remove_file(&file.path) {
+        match self.fs.remove_file(&file.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -394,6 +443,11 @@ impl HintStore {
         }
         inner.total_bytes = inner.total_bytes.saturating_sub(size);
         Ok(())
+    }
+
+    /// A reader of one of the files [`HintStore::seal`] handed out.
+    pub(crate) fn reader(&self, file: &HintFile) -> io::Result<HintReader> {
+        HintReader::open(self.fs.as_ref(), &file.path)
     }
 
     /// Counts hints delivered by replay.
@@ -417,19 +471,34 @@ impl HintStore {
     }
 }
 
-/// Writes and fsyncs one open file.
-fn sync(open: &mut OpenFile) -> io::Result<()> {
-    open.writer.flush()?;
-    open.writer.get_ref().sync_data()
+/// Writes and fsyncs one file taken out of `inner.open`; its bytes are no
+/// longer pending, synced or not (a failed file is never written again).
+fn sync(inner: &mut Inner, open: &mut OpenFile) -> io::Result<()> {
+    inner.unflushed = inner.unflushed.saturating_sub(open.unflushed);
+    open.unflushed = 0;
+    open.writer.sync()
 }
 
+/// Writes and fsyncs every open file. A file that fails is retired (a failed
+/// writer refuses everything after, so keeping it would fail every later
+/// flush); its host's next hint starts a new file. The others are still
+/// synced, and the first failure is returned.
 fn flush_locked(inner: &mut Inner) -> io::Result<()> {
-    for open in inner.open.values_mut() {
-        sync(open)?;
+    let mut failed = Vec::new();
+    let mut first_error = None;
+    for (host, open) in &mut inner.open {
+        if let Err(e) = open.writer.sync() {
+            failed.push(*host);
+            first_error.get_or_insert(e);
+        }
+        open.unflushed = 0;
+    }
+    for host in failed {
+        inner.open.remove(&host);
     }
     inner.unflushed = 0;
     inner.last_flush = Instant::now();
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 impl HintSink for HintStore {
@@ -443,34 +512,47 @@ impl HintSink for HintStore {
 #[derive(Debug)]
 pub(crate) struct HintReader {
     path: PathBuf,
-    bytes: Vec<u8>,
-    offset: usize,
+    frames: FramedReader,
     done: bool,
 }
 
 impl HintReader {
-    /// Reads the file at `path`.
-    pub(crate) fn open(path: &Path) -> io::Result<HintReader> {
-        Ok(HintReader::from_bytes(path, fs::read(path)?))
+    /// Reads the file at `path` on `fs`.
+    pub(crate) fn open(fs: &dyn FileSystem, path: &Path) -> io::Result<HintReader> {
+        let frames = FramedReader::open(fs, path, &HINTS_FORMAT)?;
+        Ok(HintReader::with_frames(path, frames))
     }
 
     /// Reads `bytes` as if they were the file at `path`.
+    #[cfg(test)]
     pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> HintReader {
+        let frames = FramedReader::from_bytes(path, bytes, &HINTS_FORMAT);
+        HintReader::with_frames(path, frames)
+    }
+
+    fn with_frames(path: &Path, frames: FramedReader) -> HintReader {
         HintReader {
             path: path.to_path_buf(),
-            bytes,
-            offset: 0,
+            frames,
             done: false,
         }
     }
 
-    fn error(&mut self, reason: impl Into<String>) -> Option<Result<Hint, HintFileError>> {
+    /// The file's format version: 1, or 0 for a file without a header.
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> u32 {
+        self.frames.version()
+    }
+
+    /// A record that passed its checksum but holds no hint.
+    fn corrupt(&mut self, offset: u64, reason: String) -> Result<Hint, HintFileError> {
         self.done = true;
-        Some(Err(HintFileError {
+        Err(HintFileError {
             path: self.path.clone(),
-            offset: self.offset as u64,
-            reason: reason.into(),
-        }))
+            offset,
+            kind: FrameErrorKind::Corrupt,
+            reason,
+        })
     }
 }
 
@@ -478,39 +560,25 @@ impl Iterator for HintReader {
     type Item = Result<Hint, HintFileError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.bytes.get(self.offset..).unwrap_or_default();
-        if self.done || rest.is_empty() {
+        if self.done {
             return None;
         }
-        let (Some(len), Some(crc)) = (rest.get(0..4), rest.get(4..8)) else {
-            return self.error("torn record header");
+        let record = match self.frames.next()? {
+            Ok(record) => record,
+            Err(e) => return Some(Err(e.into())),
         };
-        let len_bytes: [u8; 4] = len.try_into().unwrap_or_default();
-        let crc = u32::from_le_bytes(crc.try_into().unwrap_or_default());
-        let len = u32::from_le_bytes(len_bytes) as usize;
-        if len > MAX_RECORD {
-            return self.error(format!("record length {len} is implausible"));
-        }
-        let Some(payload) = rest.get(HEADER..HEADER + len) else {
-            return self.error("torn record");
-        };
-        if crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload) != crc {
-            return self.error("checksum mismatch");
-        }
-        let (Some(created), Some(body)) = (payload.get(0..8), payload.get(8..)) else {
-            return self.error("record too short");
+        let (Some(created), Some(body)) = (record.payload.get(0..8), record.payload.get(8..))
+        else {
+            return Some(self.corrupt(record.offset, "record too short".into()));
         };
         let created_ms = u64::from_le_bytes(created.try_into().unwrap_or_default());
-        match Mutation::decode(body) {
-            Ok(mutation) => {
-                self.offset += HEADER + len;
-                Some(Ok(Hint {
-                    created_ms,
-                    mutation,
-                }))
-            }
-            Err(e) => self.error(format!("undecodable mutation: {e}")),
-        }
+        Some(match Mutation::decode(body) {
+            Ok(mutation) => Ok(Hint {
+                created_ms,
+                mutation,
+            }),
+            Err(e) => self.corrupt(record.offset, format!("undecodable mutation: {e}")),
+        })
     }
 }
 
@@ -519,6 +587,10 @@ mod tests {
     use super::*;
     use crate::testing::host;
     use proptest::prelude::*;
+    use std::fs;
+    use storage::StdFs;
+    use storage::durable::encode_frame;
+    use storage::sim::{FaultKind, SimFs};
     use storage::{Cell, ClusteringKey, ColumnId, DecoratedKey, Row, TableId, Token};
 
     fn put(k: u8, v: &str) -> Mutation {
@@ -533,15 +605,22 @@ mod tests {
     const NOW: u64 = 1_700_000_000_000;
 
     fn open(config: HintStoreConfig) -> HintStore {
-        HintStore::open(config, Arc::new(|| NOW)).unwrap()
+        HintStore::open(Arc::new(StdFs), config, Arc::new(|| NOW)).unwrap()
     }
 
     fn read_all(store: &HintStore, h: HostId) -> Vec<Result<Hint, HintFileError>> {
         let files = store.seal(h).unwrap();
         files
             .iter()
-            .flat_map(|f| HintReader::open(&f.path).unwrap())
+            .flat_map(|f| store.reader(f).unwrap())
             .collect()
+    }
+
+    /// One framed record, as a headerless (version 0) file holds them.
+    fn encode_record(created_ms: u64, mutation: &Mutation) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_frame(&encode_payload(created_ms, mutation), &mut out);
+        out
     }
 
     #[test]
@@ -632,7 +711,8 @@ mod tests {
         store.store(host(1), &put(2, "b"));
         let files = store.seal(host(1)).unwrap();
         let bytes = fs::read(&files[0].path).unwrap();
-        let first = encode_record(0, &put(1, "a")).len();
+        // The second record starts after the file header and the first record.
+        let first = FILE_HEADER_LEN + encode_record(0, &put(1, "a")).len();
         for cut in [first + 3, bytes.len() - 1] {
             let got: Vec<_> =
                 HintReader::from_bytes(&files[0].path, bytes[..cut].to_vec()).collect();
@@ -657,6 +737,109 @@ mod tests {
         let err = got[1].as_ref().unwrap_err();
         assert_eq!(err.offset, second as u64);
         assert!(err.reason.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn new_files_have_a_versioned_header_and_headerless_ones_still_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = encode_record(NOW, &put(1, "a"));
+        old.extend(encode_record(NOW, &put(2, "b")));
+        fs::write(dir.path().join(file_name(host(1), 0)), &old).unwrap();
+        let store = open(HintStoreConfig::new(dir.path()));
+        assert!(store.store(host(1), &put(3, "c")));
+        let files = store.seal(host(1)).unwrap();
+        let versions: Vec<u32> = files
+            .iter()
+            .map(|f| store.reader(f).unwrap().version())
+            .collect();
+        assert_eq!(versions, vec![0, 1]);
+        assert_eq!(&fs::read(&files[1].path).unwrap()[..4], b"BHNT");
+        let got: Vec<Mutation> = read_all(&store, host(1))
+            .into_iter()
+            .map(|h| h.unwrap().mutation)
+            .collect();
+        assert_eq!(got, vec![put(1, "a"), put(2, "b"), put(3, "c")]);
+    }
+
+    fn sim_store(fs: &SimFs) -> HintStore {
+        let config = HintStoreConfig::new("/data/hints");
+        HintStore::open(Arc::new(fs.clone()), config, Arc::new(|| NOW)).unwrap()
+    }
+
+    fn mutations(store: &HintStore, h: HostId) -> Vec<Mutation> {
+        read_all(store, h)
+            .into_iter()
+            .map(|h| h.expect("no damage").mutation)
+            .collect()
+    }
+
+    #[test]
+    fn after_a_crash_every_synced_hint_survives_and_nothing_else_is_read() {
+        let fs = SimFs::new();
+        let store = sim_store(&fs);
+        for i in 0..3 {
+            assert!(store.store(host(1), &put(i, "synced")));
+        }
+        store.flush().unwrap();
+        assert!(store.store(host(1), &put(9, "lost")));
+        fs.crash();
+        let store = sim_store(&fs);
+        let want: Vec<Mutation> = (0..3).map(|i| put(i, "synced")).collect();
+        assert_eq!(mutations(&store, host(1)), want);
+    }
+
+    #[test]
+    fn a_crash_during_a_flush_or_a_file_creation_leaves_a_synced_prefix() {
+        for (kind, at, skip) in [
+            (FaultKind::SyncData, ".hints", 1),
+            (FaultKind::SyncData, ".hints", 0),
+            (FaultKind::SyncDir, "hints", 0),
+            (FaultKind::Write, ".hints", 1),
+        ] {
+            let fs = SimFs::new();
+            let store = sim_store(&fs);
+            fs.halt_on(kind, at, skip);
+            let stored: Vec<bool> = (0..3).map(|i| store.store(host(1), &put(i, "v"))).collect();
+            let _ = store.flush();
+            assert!(fs.is_halted(), "{kind:?} {skip} never happened: {stored:?}");
+            fs.restart();
+            let got = mutations(&sim_store(&fs), host(1));
+            let want: Vec<Mutation> = (0..got.len() as u8).map(|i| put(i, "v")).collect();
+            assert_eq!(got, want, "{kind:?} {skip}");
+        }
+    }
+
+    #[test]
+    fn a_failed_fsync_retires_one_file_and_the_others_still_flush() {
+        let fs = SimFs::new();
+        let store = sim_store(&fs);
+        assert!(store.store(host(1), &put(1, "lost")));
+        assert!(store.store(host(2), &put(2, "kept")));
+        fs.fail_sync_data(&host(1).to_string(), Some(1));
+        assert!(store.flush().is_err());
+        assert!(store.store(host(1), &put(3, "new file")));
+        store.flush().unwrap();
+        fs.crash();
+        let store = sim_store(&fs);
+        assert_eq!(mutations(&store, host(2)), vec![put(2, "kept")]);
+        assert_eq!(mutations(&store, host(1)), vec![put(3, "new file")]);
+        assert_eq!(store.seal(host(1)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_torn_last_record_ends_the_file_cleanly() {
+        let fs = SimFs::new();
+        let store = sim_store(&fs);
+        store.store(host(1), &put(1, "a"));
+        store.store(host(1), &put(2, "b"));
+        let files = store.seal(host(1)).unwrap();
+        let len = fs.read_all(&files[0].path).unwrap().len() as u64;
+        fs.truncate(&files[0].path, len - 5).unwrap();
+        let got: Vec<_> = store.reader(&files[0]).unwrap().collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().unwrap().mutation, put(1, "a"));
+        let err = got[1].as_ref().unwrap_err();
+        assert_eq!(err.kind, FrameErrorKind::Torn, "{err}");
     }
 
     proptest! {

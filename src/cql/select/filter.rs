@@ -9,8 +9,8 @@ use cql_lite::value::{self, CqlValue};
 
 use crate::schema::TableDef;
 
-use super::restrictions::{BoundFilter, BoundOp};
 use super::rows::CqlRow;
+use crate::cql::restrictions::{BoundFilter, BoundOp};
 
 /// Whether `row` satisfies `filter`.
 pub(super) fn matches(table: &TableDef, filter: &BoundFilter, row: &CqlRow) -> bool {

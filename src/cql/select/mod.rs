@@ -14,10 +14,8 @@ mod filter;
 mod paging;
 mod pipeline;
 mod read;
-mod restrictions;
 mod rows;
 mod selectors;
-mod slices;
 mod virtual_rows;
 
 #[cfg(test)]
@@ -31,10 +29,10 @@ use cql_lite::{ColumnSpec, Columns, ErrorResponse, QueryResult, Rows, RowsMetada
 
 use crate::cql::bind::{MarkerSpec, Markers, Term};
 use crate::cql::error::{invalid, unconfigured_table};
+use crate::cql::restrictions::{self, Restrictions, Statement};
 use crate::cql::{ExecContext, Outcome, Paging, resolve_keyspace};
 use crate::schema::{ColumnKind, Schema, TableDef};
 
-use restrictions::Restrictions;
 use selectors::Selection;
 
 /// A prepared SELECT: what to read, how to filter it and what to return.
@@ -73,12 +71,10 @@ impl SelectPlan {
             return Err(invalid("GROUP BY is not supported"));
         }
         let selection = Selection::prepare(&table, &select.selection, select.distinct)?;
-        let restrictions = Restrictions::prepare(
-            &table,
-            &select.where_clause,
-            select.allow_filtering,
-            markers,
-        )?;
+        let statement = Statement::Select {
+            allow_filtering: select.allow_filtering,
+        };
+        let restrictions = Restrictions::analyse(&table, statement, &select.where_clause, markers)?;
         if select.distinct {
             restrictions.check_distinct(&table)?;
         }

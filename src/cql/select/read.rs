@@ -13,9 +13,10 @@ use crate::cql::error::invalid;
 
 use super::paging::{After, PagingState, Position};
 use super::pipeline::{At, Flow, Pipeline};
-use super::restrictions::BoundPartition;
 use super::rows::Decoder;
-use super::{BoundQuery, SelectPlan, slices};
+use super::{BoundQuery, SelectPlan};
+use crate::cql::restrictions::BoundPartition;
+use crate::cql::restrictions::slices;
 
 /// How a reader finished.
 #[derive(Debug, Default, Clone, Copy)]

@@ -14,9 +14,9 @@ use crate::schema::TableDef;
 use super::paging::{PagingState, Position};
 use super::pipeline::{At, Flow, Pipeline};
 use super::read::End;
-use super::restrictions::{BoundPartition, compare_tuples};
 use super::rows::CqlRow;
 use super::{BoundQuery, SelectPlan};
+use crate::cql::restrictions::{BoundPartition, compare_tuples};
 
 /// Runs the query over the rows of a virtual table.
 pub(super) fn run(

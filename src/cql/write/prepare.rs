@@ -154,7 +154,7 @@ fn insert(
     if !columns.iter().all(|c| seen.insert(c)) {
         return Err(invalid("The column names contains duplicates"));
     }
-    let mut keys = KeyBuilder::new(&table, Kind::Insert.name());
+    let mut keys = KeyBuilder::new(&table, Kind::Insert);
     let mut ops = Vec::new();
     for (name, term) in columns.iter().zip(values) {
         let column = table
@@ -194,11 +194,6 @@ fn update(
         .collect::<Result<Vec<_>, _>>()?;
     check_compatible(&ops)?;
     let keys = where_clause(&table, Kind::Update, &stmt.where_clause, markers)?;
-    if keys.has_slice() {
-        return Err(invalid(
-            "Slice restrictions are not supported on the clustering columns in UPDATE statements",
-        ));
-    }
     if only_static(&ops) {
         if keys.restricts_clustering() {
             return Err(static_only_with_clustering(Kind::Update));
@@ -250,7 +245,7 @@ fn where_clause(
     relations: &[ast::Relation],
     markers: &mut Markers,
 ) -> Result<Keys, ErrorResponse> {
-    let mut keys = KeyBuilder::new(table, kind.name());
+    let mut keys = KeyBuilder::new(table, kind);
     for relation in relations {
         keys.relation(relation, markers)?;
     }

@@ -169,3 +169,35 @@ fn a_remote_schema_that_breaks_the_model_is_refused() {
         assert!(codec::decode_user_schema(&bytes[..len]).is_err());
     }
 }
+
+#[test]
+fn a_power_cut_at_every_step_of_a_save_leaves_the_old_or_the_new_catalog() {
+    use storage::sim::replace_crash_points;
+    let old = build(&[KS]);
+    for (kind, at) in replace_crash_points(&dir().join(FILE_NAME)) {
+        let fs = SimFs::new();
+        save(&fs, &dir(), &old).unwrap();
+        fs.halt_on(kind, &at, 0);
+        assert!(
+            save(&fs, &dir(), &sample()).is_err(),
+            "{kind:?} never happened"
+        );
+        fs.restart();
+        let loaded = with_system(load(&fs, &dir()).unwrap().unwrap());
+        assert!(loaded == old || loaded == sample(), "{kind:?}");
+        assert!(!fs.exists(&dir().join("schema.db.tmp")), "{kind:?}");
+        save(&fs, &dir(), &sample()).unwrap();
+        fs.crash();
+        assert_eq!(with_system(load(&fs, &dir()).unwrap().unwrap()), sample());
+    }
+}
+
+#[test]
+fn a_version_1_catalog_file_on_disk_still_loads() {
+    let fs = SimFs::new();
+    fs.create_dir_all(&dir()).unwrap();
+    fs.write_all(&dir().join(FILE_NAME), CATALOG_V1).unwrap();
+    let loaded = load(&fs, &dir()).unwrap().unwrap();
+    assert_eq!(loaded, decode_file(CATALOG_V1).unwrap());
+    assert!(loaded.keyspace("nts").is_some());
+}

@@ -33,6 +33,8 @@ pub enum FaultKind {
     Write,
     /// `FileSystem::sync_dir`.
     SyncDir,
+    /// `FileSystem::rename`, matched on the path renamed from.
+    Rename,
 }
 
 #[derive(Debug)]
@@ -378,6 +380,23 @@ impl SimFs {
     }
 }
 
+/// Every step of [`super::durable::replace_atomically`] of `path` where a
+/// crash test can cut the power, as `(kind, path_contains)` for
+/// [`SimFs::halt_on`]: while writing the temporary file, before its fsync,
+/// before the rename, before the directory fsync.
+pub fn replace_crash_points(path: &Path) -> Vec<(FaultKind, String)> {
+    let temp = super::durable::temp_path(path)
+        .to_string_lossy()
+        .into_owned();
+    let dir = path.parent().unwrap_or(path).to_string_lossy().into_owned();
+    vec![
+        (FaultKind::Write, temp.clone()),
+        (FaultKind::SyncData, temp.clone()),
+        (FaultKind::Rename, temp),
+        (FaultKind::SyncDir, dir),
+    ]
+}
+
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panic while holding the lock leaves the maps consistent (every method
     // mutates in single steps), so a poisoned lock is safe to reuse.
@@ -500,6 +519,7 @@ impl FileSystem for SimFs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut st = self.running()?;
+        st.fault(FaultKind::Rename, &norm(from))?;
         let ino = st.lookup(from)?;
         let (from_dir, from_name) = split(from)?;
         let (to_dir, to_name) = split(to)?;

@@ -240,3 +240,27 @@ fn a_crash_at_any_step_leaves_the_old_or_the_new_manifest() {
     }
     assert!(saw_old && saw_new);
 }
+
+#[test]
+fn a_simulated_power_cut_at_every_step_leaves_the_old_or_the_new_manifest() {
+    use crate::io::durable::temp_path;
+    use crate::io::sim::{SimFs, replace_crash_points};
+    let dir = PathBuf::from("/data/t1");
+    let path = dir.join(MANIFEST_FILE);
+    assert_eq!(temp_path(&path), dir.join(MANIFEST_TMP_FILE));
+    let old = sample(4);
+    let new = sample(6);
+    for (kind, at) in replace_crash_points(&path) {
+        let fs = SimFs::new();
+        fs.create_dir_all(&dir).unwrap();
+        old.store(&fs, &dir).unwrap();
+        fs.halt_on(kind, &at, 0);
+        assert!(new.store(&fs, &dir).is_err(), "{kind:?} never happened");
+        fs.restart();
+        let loaded = Manifest::load(&fs, &dir).unwrap().unwrap();
+        assert!(loaded == old || loaded == new, "{kind:?}");
+        new.store(&fs, &dir).unwrap();
+        fs.crash();
+        assert_eq!(Manifest::load(&fs, &dir).unwrap(), Some(new.clone()));
+    }
+}

@@ -1,6 +1,8 @@
+use std::fs;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use storage::StdFs;
 use storage::{Cell, ClusteringKey, ColumnId, DecoratedKey, Mutation, Row, TableId, Token};
 
 use super::*;
@@ -26,7 +28,8 @@ impl Fixture {
         let now = Arc::clone(&self.now);
         let mut config = BatchlogStoreConfig::new(&self.path);
         config.max_total_bytes = max_total_bytes;
-        BatchlogStore::open(config, Arc::new(move || now.load(Ordering::SeqCst))).unwrap()
+        let clock = Arc::new(move || now.load(Ordering::SeqCst));
+        BatchlogStore::open(Arc::new(StdFs), config, clock).unwrap()
     }
 
     fn open(&self) -> BatchlogStore {
@@ -148,4 +151,43 @@ fn the_store_is_bounded_and_storing_twice_keeps_one_copy() {
     assert_eq!(s.counters().pending, 2);
     s.remove(BatchId([1; 16])).unwrap();
     s.store(r.id, &r.encode()).unwrap();
+}
+
+#[test]
+fn a_power_cut_at_every_step_of_a_store_leaves_no_batch_or_the_whole_batch() {
+    use storage::durable::temp_path;
+    use storage::sim::{SimFs, replace_crash_points};
+    let dir = PathBuf::from("/data/batchlog");
+    let open = |fs: &SimFs| {
+        let config = BatchlogStoreConfig::new(&dir);
+        BatchlogStore::open(Arc::new(fs.clone()), config, Arc::new(|| 5)).unwrap()
+    };
+    let r = request(7);
+    let path = dir.join(file_name(r.id));
+    let mut outcomes = Vec::new();
+    for (kind, at) in replace_crash_points(&path) {
+        let fs = SimFs::new();
+        let s = open(&fs);
+        store(&s, 1);
+        fs.halt_on(kind, &at, 0);
+        assert!(
+            s.store(r.id, &r.encode()).is_err(),
+            "{kind:?} never happened"
+        );
+        fs.restart();
+        let s = open(&fs);
+        assert!(!fs.exists(&temp_path(&path)), "{kind:?}: temp left");
+        assert_eq!(s.load(BatchId([1; 16])).unwrap(), Some(request(1)));
+        let held = s.load(r.id).unwrap();
+        assert!(held.is_none() || held == Some(r.clone()), "{kind:?}");
+        outcomes.push(held.is_some());
+        // Stored again after the crash, it is durable once acknowledged.
+        s.store(r.id, &r.encode()).unwrap();
+        fs.crash();
+        assert_eq!(open(&fs).load(r.id).unwrap(), Some(r.clone()));
+    }
+    assert_eq!(
+        outcomes, [false; 4],
+        "nothing is durable before the directory sync"
+    );
 }

@@ -766,8 +766,47 @@ async fn virtual_tables_are_restricted_filtered_and_paged_in_memory() {
         );
     }
     let message = rejection(&env.schema, "SELECT * FROM vt WHERE id = 1");
-    assert_eq!(
-        message,
-        crate::cql::select::restrictions::REQUIRES_ALLOW_FILTERING
-    );
+    assert_eq!(message, crate::cql::restrictions::REQUIRES_ALLOW_FILTERING);
+}
+
+/// An empty `IN` selects nothing, whether the list is literal or bound, on one
+/// clustering column or a tuple of them, and on the partition key; it is not the
+/// absence of a restriction.
+#[tokio::test]
+async fn empty_in_lists_select_no_rows() {
+    let (env, _) = filled();
+    for cql in [
+        "SELECT v FROM t WHERE k = 0 AND c1 IN ()",
+        "SELECT s FROM t WHERE k = 0 AND c1 IN ()",
+        "SELECT v FROM t WHERE k = 0 AND c1 = 1 AND c2 IN ()",
+        "SELECT v FROM t WHERE k = 0 AND c1 IN () AND c2 > 0",
+        "SELECT v FROM t WHERE k = 0 AND (c1, c2) IN ()",
+        "SELECT v FROM t WHERE k IN () AND c1 = 1",
+        "SELECT v FROM t WHERE k IN (0, 1) AND c1 IN ()",
+        "SELECT v FROM t WHERE c1 IN () ALLOW FILTERING",
+    ] {
+        assert_eq!(env.all(cql).await, Table::new(), "{cql}");
+    }
+    let empty = [list_value(&[])];
+    for cql in [
+        "SELECT v FROM t WHERE k = 0 AND c1 IN ?",
+        "SELECT v FROM t WHERE k = 0 AND c1 = 1 AND c2 IN ?",
+        "SELECT v FROM t WHERE k IN ?",
+    ] {
+        let rows = env.page(cql, &empty, None, None).await.unwrap().0;
+        assert_eq!(rows, Table::new(), "{cql}");
+    }
+    // The same statements with one value do read rows, so the plans are sound.
+    let one = list_value(&[1]);
+    let rows = env
+        .page(
+            "SELECT v FROM t WHERE k = 0 AND c1 IN ?",
+            &[one],
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(ints(&rows), [[Some(11)], [Some(10)]]);
 }

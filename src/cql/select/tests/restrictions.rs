@@ -5,7 +5,7 @@ use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 
 use super::*;
-use crate::cql::select::restrictions::REQUIRES_ALLOW_FILTERING;
+use crate::cql::restrictions::REQUIRES_ALLOW_FILTERING;
 
 fn wide_schema() -> Schema {
     let composite = table(

@@ -9,9 +9,9 @@ use storage::ClusteringRange;
 
 use super::*;
 use crate::cql::bind::BindTime;
+use crate::cql::restrictions::slices::intersect;
 use crate::cql::select::filter;
 use crate::cql::select::rows::CqlRow;
-use crate::cql::select::slices::intersect;
 use crate::rowcodec;
 
 const GRID: i32 = 5;

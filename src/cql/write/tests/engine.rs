@@ -206,3 +206,58 @@ async fn descending_clustering_ranges_delete_the_right_rows() {
         ]
     );
 }
+
+/// An empty `IN` restricts to no value: the statement succeeds and writes
+/// nothing, whether the list is literal or bound, on a partition key or a
+/// clustering column; it never means "every row of the partition".
+#[tokio::test]
+async fn empty_in_lists_write_nothing() {
+    let h = Harness::new();
+    h.ok("INSERT INTO wide (k, c, st, v) VALUES (1, 1, 7, 10)")
+        .await;
+    h.ok("INSERT INTO two (a, b, c1, c2, v) VALUES (1, 'x', 1, 1, 11)")
+        .await;
+    let before = (
+        h.read("wide", &[int(1)]).await,
+        h.read("two", &[int(1), text("x")]).await,
+    );
+    let writes = h.writes().len();
+    let empty = [val(&list(CqlType::Int), &ints(&[]))];
+    let statements: [(&str, &[Value]); 12] = [
+        ("UPDATE wide SET v = 1 WHERE k = 1 AND c IN ()", &[]),
+        ("UPDATE wide SET v = 1 WHERE k IN () AND c = 1", &[]),
+        ("UPDATE wide SET v = 1 WHERE k = 1 AND c IN ?", &empty),
+        ("UPDATE wide SET st = 1 WHERE k IN ?", &empty),
+        ("DELETE FROM wide WHERE k = 1 AND c IN ()", &[]),
+        ("DELETE v FROM wide WHERE k = 1 AND c IN ()", &[]),
+        ("DELETE FROM wide WHERE k = 1 AND c IN ?", &empty),
+        ("DELETE FROM wide WHERE k IN ()", &[]),
+        ("DELETE FROM two WHERE a = 1 AND b = 'x' AND c1 IN ()", &[]),
+        (
+            "DELETE FROM two WHERE a = 1 AND b = 'x' AND c1 IN () AND c2 > 0",
+            &[],
+        ),
+        ("DELETE FROM two WHERE a = 1 AND b IN () AND c1 = 1", &[]),
+        (
+            "DELETE FROM two WHERE a = 1 AND b = 'x' AND c1 IN ?",
+            &empty,
+        ),
+    ];
+    for (cql, values) in statements {
+        if let Err(e) = h.run(cql, values).await {
+            panic!("{cql}: {e:?}");
+        }
+        assert_eq!(h.writes().len(), writes, "{cql} wrote");
+    }
+    let after = (
+        h.read("wide", &[int(1)]).await,
+        h.read("two", &[int(1), text("x")]).await,
+    );
+    assert_eq!(after, before);
+    // The same statements with a value do write, so the plans are sound.
+    let one = val(&list(CqlType::Int), &ints(&[1]));
+    h.run("DELETE FROM wide WHERE k = 1 AND c IN ?", &[one])
+        .await
+        .unwrap();
+    assert_eq!(h.writes().len(), writes + 1);
+}

@@ -12,14 +12,32 @@
 use std::cmp::Ordering;
 
 use cql_lite::ErrorResponse;
-use cql_lite::byte_comparable::Order;
+use cql_lite::byte_comparable::{ClusteringLayout, Order};
 use cql_lite::value::CqlValue;
 use storage::{Bound, ClusteringKey, ClusteringRange};
 
 use crate::cql::error::invalid;
-use crate::schema::TableDef;
 
-use super::restrictions::BoundSlices;
+/// The clustering prefixes slices start from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Prefixes {
+    /// No clustering column is fixed: slices start from every key.
+    Any,
+    /// These prefixes, all as long; none when an `IN` is empty, and then
+    /// nothing can match.
+    Only(Vec<Vec<CqlValue>>),
+}
+
+/// Clustering prefixes and range ends with one request's values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SliceBounds {
+    /// The fixed leading columns.
+    pub(crate) prefixes: Prefixes,
+    /// The lower end: values after the prefix, and whether it is inclusive.
+    pub(crate) lower: Option<(Vec<CqlValue>, bool)>,
+    /// The upper end.
+    pub(crate) upper: Option<(Vec<CqlValue>, bool)>,
+}
 
 /// Which side of a byte string a position is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,12 +104,12 @@ fn cmp_pos(a: Pos<'_>, b: Pos<'_>) -> Ordering {
 }
 
 /// Whether a range admits no key.
-pub(super) fn is_empty(range: &ClusteringRange) -> bool {
+pub(crate) fn is_empty(range: &ClusteringRange) -> bool {
     cmp_pos(start_pos(&range.start), end_pos(&range.end)) != Ordering::Less
 }
 
 /// The keys in both ranges, `None` when there are none.
-pub(super) fn intersect(a: &ClusteringRange, b: &ClusteringRange) -> Option<ClusteringRange> {
+pub(crate) fn intersect(a: &ClusteringRange, b: &ClusteringRange) -> Option<ClusteringRange> {
     let start = if cmp_pos(start_pos(&a.start), start_pos(&b.start)) == Ordering::Less {
         b.start.clone()
     } else {
@@ -118,7 +136,7 @@ fn normalize(mut ranges: Vec<ClusteringRange>) -> Vec<ClusteringRange> {
 
 /// The slices that remain after the row `after` in reading order, for resuming
 /// inside a partition.
-pub(super) fn resume_after(
+pub(crate) fn resume_after(
     slices: &[ClusteringRange],
     after: &ClusteringKey,
     reversed: bool,
@@ -132,11 +150,11 @@ pub(super) fn resume_after(
 }
 
 /// Encodes a clustering prefix.
-struct Encoder {
-    layout: cql_lite::ClusteringLayout,
+struct Encoder<'a> {
+    layout: &'a ClusteringLayout,
 }
 
-impl Encoder {
+impl Encoder<'_> {
     fn key(&self, values: &[CqlValue]) -> Result<ClusteringKey, ErrorResponse> {
         self.layout
             .encode_prefix(values)
@@ -202,18 +220,15 @@ impl Encoder {
 
 /// The storage slices of bound clustering restrictions: sorted, disjoint, possibly
 /// empty (nothing can match).
-pub(super) fn build(
-    table: &TableDef,
-    bound: &BoundSlices,
+pub(crate) fn build(
+    layout: &ClusteringLayout,
+    bound: &SliceBounds,
 ) -> Result<Vec<ClusteringRange>, ErrorResponse> {
-    let layout = table
-        .clustering_layout()
-        .map_err(|e| invalid(format!("Invalid clustering layout: {e}")))?;
     let encoder = Encoder { layout };
-    let prefixes: &[Vec<CqlValue>] = if bound.prefixes.is_empty() {
-        &[Vec::new()]
-    } else {
-        &bound.prefixes
+    let prefixes: &[Vec<CqlValue>] = match &bound.prefixes {
+        // The empty prefix starts every key.
+        Prefixes::Any => &[Vec::new()],
+        Prefixes::Only(prefixes) => prefixes,
     };
     let mut out = Vec::new();
     for prefix in prefixes {

@@ -37,6 +37,11 @@ pub struct EngineOptions {
     pub data_dir: PathBuf,
     /// The commit log's directory, segment size and sync mode.
     pub commitlog: CommitLogOptions,
+    /// Cassandra's `commitlog_total_space`: once the segments holding records
+    /// take more than this, the tables dirty in the oldest ones are flushed so
+    /// that the segments can be recycled. A table written now and then would
+    /// otherwise pin every segment a busy table fills, until the disk is full.
+    pub commitlog_total_space_bytes: u64,
     /// Memory all memtables may hold together; writers wait when it is full.
     pub memtable_budget_bytes: u64,
     /// Decompressed SSTable blocks kept in memory.
@@ -55,8 +60,10 @@ impl EngineOptions {
     /// Defaults in the spirit of Cassandra's, with data and commit log under `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
         let data_dir = data_dir.into();
+        let commitlog = CommitLogOptions::new(data_dir.join("commitlog"));
         EngineOptions {
-            commitlog: CommitLogOptions::new(data_dir.join("commitlog")),
+            commitlog_total_space_bytes: crate::commitlog::default_total_space(&commitlog.dir),
+            commitlog,
             data_dir,
             memtable_budget_bytes: 256 << 20,
             block_cache_bytes: 64 << 20,
@@ -80,6 +87,8 @@ pub(crate) struct Shared {
     pub(crate) poisoned: Mutex<Option<String>>,
     /// Writers stalled on a full memtable budget wait here.
     pub(crate) space: (Mutex<()>, Condvar),
+    /// The newest commit-log segment checked against the log's space bound.
+    pub(crate) checked_segment: AtomicU64,
 }
 
 /// The storage engine of one node.
@@ -102,6 +111,7 @@ impl Engine {
             cache: BlockCache::new(options.block_cache_bytes),
             commitlog,
             memtable_bytes: Arc::new(AtomicU64::new(0)),
+            clock: options.clock.clone(),
         };
         let tables = open_tables(&ctx, &tables_dir)?;
         let shared = Arc::new(Shared {
@@ -110,6 +120,7 @@ impl Engine {
             tables: RwLock::new(tables),
             poisoned: Mutex::new(None),
             space: (Mutex::new(()), Condvar::new()),
+            checked_segment: AtomicU64::new(0),
         });
         replay(&shared)?;
         let workers = Workers::start(shared.clone())?;
@@ -197,6 +208,7 @@ impl Engine {
         self.shared.wait_for_space(&self.workers)?;
         let encoded = mutation.to_bytes();
         let (slot, pos) = table.log(&encoded)?;
+        self.workers.note_logged(&self.shared, pos);
         let durable = self.shared.ctx.commitlog.wait_durable(pos);
         let added = if durable.is_ok() {
             slot.memtable.apply(mutation, now)
@@ -279,6 +291,7 @@ impl Engine {
         let table = self.table(mutation.table)?;
         self.shared.wait_for_space(&self.workers)?;
         let (slot, pos) = table.log(&mutation.to_bytes())?;
+        self.workers.note_logged(&self.shared, pos);
         Ok((table, slot, pos))
     }
 

@@ -24,6 +24,7 @@ use proptest::prelude::*;
 
 mod behaviour;
 mod corruption;
+mod timed_flushes;
 
 /// One table per compaction strategy.
 const TABLES: [TableId; 3] = [TableId(1), TableId(2), TableId(3)];

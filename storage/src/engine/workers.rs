@@ -8,6 +8,7 @@ use super::Shared;
 use crate::compaction::{CompactionTask, TaskKind, fully_expired};
 use crate::error::{Error, Result};
 use crate::key::TableId;
+use crate::position::ReplayPosition;
 use crate::table::Table;
 use crate::throttle::Throttle;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -49,6 +50,7 @@ impl Workers {
                             Err(RecvTimeoutError::Timeout) => {}
                             Err(RecvTimeoutError::Disconnected) => break,
                         }
+                        flush_due_tables(&shared, &signal);
                     }
                 });
             threads.push(t.map_err(spawn_err)?);
@@ -99,6 +101,24 @@ impl Workers {
             self.request_flush(table);
         } else if shared.ctx.memtable_bytes.load(Ordering::Acquire) >= budget / 2 {
             self.request_flush_of_largest(shared);
+        }
+    }
+
+    /// Called with the position of each logged record: the first record of a
+    /// new segment checks the log against its space bound, and requests a
+    /// flush of the tables pinning the oldest segments if it is over.
+    pub(crate) fn note_logged(&self, shared: &Shared, pos: ReplayPosition) {
+        let last = shared
+            .checked_segment
+            .fetch_max(pos.segment_id, Ordering::AcqRel);
+        if last >= pos.segment_id {
+            return;
+        }
+        let limit = shared.options.commitlog_total_space_bytes;
+        for id in shared.ctx.commitlog.tables_over_limit(limit) {
+            if let Ok(table) = shared.table(id) {
+                self.request_flush(&table);
+            }
         }
     }
 
@@ -206,6 +226,35 @@ fn flush_worker_step(shared: &Shared, id: TableId, signal: &(Mutex<bool>, Condva
     }
     shared.space.1.notify_all();
     wake(signal);
+}
+
+/// Flushes the tables whose flush period has elapsed, and those still
+/// pinning commit-log segments beyond the log's space bound (the write path
+/// asks only when a segment fills; this catches an excess that outlived its
+/// request, for instance because the table was flushing already).
+fn flush_due_tables(shared: &Shared, signal: &(Mutex<bool>, Condvar)) {
+    if shared
+        .poisoned
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_some()
+    {
+        return;
+    }
+    let now_ms = shared.options.clock.now_millis();
+    let mut due: Vec<TableId> = shared
+        .all_tables()
+        .iter()
+        .filter(|t| t.flush_period_elapsed(now_ms))
+        .map(|t| t.id)
+        .collect();
+    let limit = shared.options.commitlog_total_space_bytes;
+    due.extend(shared.ctx.commitlog.tables_over_limit(limit));
+    due.sort_unstable();
+    due.dedup();
+    for id in due {
+        flush_worker_step(shared, id, signal);
+    }
 }
 
 fn compaction_worker(

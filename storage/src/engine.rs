@@ -198,10 +198,8 @@ impl Engine {
     }
 
     /// Applies a mutation; returns once it is durable as the sync mode promises.
-    /// `now` is the write's local time in seconds, as Cassandra's write path
-    /// carries it; reconciliation does not depend on time today, so the
-    /// memtable does not use it yet.
-    pub fn apply(&self, mutation: &Mutation, now: i64) -> Result<()> {
+    /// Reconciliation does not depend on time, so no write time is taken.
+    pub fn apply(&self, mutation: &Mutation) -> Result<()> {
         let start = Instant::now();
         self.shared.check_writable()?;
         let table = self.table(mutation.table)?;
@@ -211,7 +209,7 @@ impl Engine {
         self.workers.note_logged(&self.shared, pos);
         let durable = self.shared.ctx.commitlog.wait_durable(pos);
         let added = if durable.is_ok() {
-            slot.memtable.apply(mutation, now)
+            slot.memtable.apply(mutation)
         } else {
             0
         };
@@ -231,7 +229,7 @@ impl Engine {
     ///
     /// This is how a server thread that gathers many clients' writes pays for
     /// one fsync and one wake-up per batch instead of per write.
-    pub fn apply_batch(&self, mutations: &[Mutation], now: i64) -> Vec<Result<()>> {
+    pub fn apply_batch(&self, mutations: &[Mutation]) -> Vec<Result<()>> {
         let start = Instant::now();
         let mut logged = Vec::with_capacity(mutations.len());
         let mut results: Vec<Result<()>> = Vec::with_capacity(mutations.len());
@@ -254,7 +252,7 @@ impl Engine {
                 continue;
             };
             let added = match &durable {
-                Ok(()) => slot.memtable.apply(mutation, now),
+                Ok(()) => slot.memtable.apply(mutation),
                 Err(e) => {
                     // The log refuses every later write too; each caller hears why.
                     *result = Err(match e {
@@ -517,7 +515,6 @@ fn open_tables(
 /// Replays the commit log into memtables, skipping what SSTables already hold,
 /// and flushes whenever the replayed data outgrows the memtable budget.
 fn replay(shared: &Shared) -> Result<()> {
-    let now = shared.options.clock.now_seconds();
     let budget = shared.options.memtable_budget_bytes;
     let watermarks: HashMap<TableId, crate::position::ReplayPosition> = shared
         .all_tables()
@@ -545,7 +542,7 @@ fn replay(shared: &Shared) -> Result<()> {
             }
             held = 0;
         }
-        held += table.apply_replayed(&m, now) as u64;
+        held += table.apply_replayed(&m) as u64;
         Ok(())
     })?;
     // Tell the log what is clean, so segments no table needs can go.

@@ -335,10 +335,10 @@ impl Table {
 
     /// Applies a replayed mutation straight to the active memtable; returns the
     /// bytes it added.
-    pub(crate) fn apply_replayed(&self, m: &crate::Mutation, now: i64) -> usize {
+    pub(crate) fn apply_replayed(&self, m: &crate::Mutation) -> usize {
         let view = self.view();
         view.active.mark_dirty(self.ctx.clock.as_ref());
-        let added = view.active.memtable.apply(m, now);
+        let added = view.active.memtable.apply(m);
         self.ctx.charge(&view.active, added as u64);
         added
     }

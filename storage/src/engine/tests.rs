@@ -407,7 +407,7 @@ impl Harness {
         let now = self.now();
         let m = m.place(TABLES[t], ts_base, now);
         let t0 = std::time::Instant::now();
-        self.engine().apply(&m, now).expect("applying a mutation");
+        self.engine().apply(&m).expect("applying a mutation");
         if t0.elapsed() > Duration::from_millis(300) {
             eprintln!("SLOW apply {:?}", t0.elapsed());
         }

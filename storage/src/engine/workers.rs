@@ -309,7 +309,7 @@ pub(super) fn has_task(shared: &Shared, table: &Table) -> bool {
     let descriptors = table.descriptors(gc_before);
     let compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
     table
-        .with_strategy(|s| s.next_task(&descriptors, &compacting, now, gc_before))
+        .with_strategy(|s| s.next_task(&descriptors, &compacting, gc_before))
         .is_some()
 }
 
@@ -323,7 +323,7 @@ fn pick(shared: &Shared, table: &Table) -> Option<CompactionTask> {
     let descriptors = table.descriptors(gc_before);
     let mut compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
     let task = table
-        .with_strategy(|s| s.next_task(&descriptors, &compacting, now, gc_before))
+        .with_strategy(|s| s.next_task(&descriptors, &compacting, gc_before))
         .or_else(|| {
             // Tables being compacted still hold their data, and the executor's
             // recheck counts them: leaving them out here made a task that the

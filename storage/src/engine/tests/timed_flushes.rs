@@ -42,7 +42,7 @@ fn put(engine: &Engine, table: TableId, k: u8, c: u32, len: usize) {
     );
     let key = DecoratedKey::new(Token(i64::from(k)), vec![k]);
     engine
-        .apply(&Mutation::new(table, key).with_row(row), START)
+        .apply(&Mutation::new(table, key).with_row(row))
         .expect("apply");
 }
 

@@ -523,7 +523,15 @@ fn replay(shared: &Shared) -> Result<()> {
         .collect();
     let mut held = 0u64;
     let mut unknown = std::collections::HashSet::new();
+    let mut last = None;
     let stats = shared.ctx.commitlog.replay(&mut |pos, m| {
+        // A replay flush is bounded at `pos`: that is only right if every
+        // earlier record was handed over before it.
+        debug_assert!(
+            last < Some(pos),
+            "replay went back from {last:?} to {pos:?}"
+        );
+        last = Some(pos);
         if !watermarks.contains_key(&m.table) {
             unknown.insert(m.table);
         }

@@ -108,10 +108,12 @@ impl Workers {
     /// new segment checks the log against its space bound, and requests a
     /// flush of the tables pinning the oldest segments if it is over.
     pub(crate) fn note_logged(&self, shared: &Shared, pos: ReplayPosition) {
-        let last = shared
-            .checked_segment
-            .fetch_max(pos.segment_id, Ordering::AcqRel);
-        if last >= pos.segment_id {
+        // A plain load first: every write passes here, and only the first of
+        // each segment needs the read-modify-write.
+        let checked = &shared.checked_segment;
+        if checked.load(Ordering::Relaxed) >= pos.segment_id
+            || checked.fetch_max(pos.segment_id, Ordering::AcqRel) >= pos.segment_id
+        {
             return;
         }
         let limit = shared.options.commitlog_total_space_bytes;

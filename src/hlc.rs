@@ -217,12 +217,16 @@ impl<C: WallClock + 'static> crate::cql::TimeSource for Hlc<C> {
     }
 }
 
-/// The engine's clock (whole seconds) read from a wall clock.
+/// The engine's clock (whole seconds, or ms for flush periods) read from a wall clock.
 #[derive(Debug, Default)]
 pub struct StorageClock<C = SystemWallClock>(pub C);
 
 impl<C: WallClock + fmt::Debug + 'static> storage::clock::Clock for StorageClock<C> {
     fn now_seconds(&self) -> i64 {
         self.0.now_micros().div_euclid(1_000_000)
+    }
+
+    fn now_millis(&self) -> i64 {
+        self.0.now_micros().div_euclid(1_000)
     }
 }

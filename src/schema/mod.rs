@@ -220,7 +220,7 @@ pub struct TableParams {
     pub speculative_retry: String,
     /// `crc_check_chance` (shown, not acted on).
     pub crc_check_chance: f64,
-    /// `memtable_flush_period_in_ms` (shown, not acted on).
+    /// `memtable_flush_period_in_ms`: a memtable is flushed once it has held data this long (0: never).
     pub memtable_flush_period_in_ms: i32,
     /// `additional_write_policy` (shown, not acted on).
     pub additional_write_policy: String,

@@ -420,8 +420,9 @@ fn compression(map: &BTreeMap<String, String>) -> Result<BTreeMap<String, String
 }
 
 /// The storage engine's options for a table's parameters. Compaction, the
-/// compression chunk size and on/off, the bloom filter, gc grace and the
-/// default TTL are acted on; the rest is only shown.
+/// compression chunk size and on/off, the bloom filter, gc grace, the
+/// default TTL and the memtable flush period are acted on; the rest is only
+/// shown.
 pub fn storage_options(params: &TableParams) -> Result<TableOptions, ErrorResponse> {
     let options = TableOptions {
         compaction: storage_compaction(&params.compaction)?,
@@ -432,6 +433,8 @@ pub fn storage_options(params: &TableParams) -> Result<TableOptions, ErrorRespon
         gc_grace_seconds: i64::from(params.gc_grace_seconds),
         default_ttl_seconds: params.default_time_to_live,
         memtable_flush_threshold_bytes: None,
+        // Validated non-negative with the other parameters.
+        memtable_flush_period_ms: u64::try_from(params.memtable_flush_period_in_ms).unwrap_or(0),
     };
     options.validate().map_err(|e| match e {
         storage::Error::InvalidArgument(message) => config(message),

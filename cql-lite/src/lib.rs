@@ -101,6 +101,7 @@ mod result;
 pub mod server;
 pub mod types;
 pub mod value;
+mod value_error;
 
 pub use byte_comparable::{ClusteringLayout, Order};
 pub use column_type::{ColumnType, MAX_TYPE_DEPTH};

@@ -87,6 +87,7 @@ mod column_type;
 mod compression;
 mod error;
 mod error_response;
+pub mod errors;
 mod event;
 mod frame;
 pub mod lexer;

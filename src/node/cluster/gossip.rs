@@ -15,7 +15,7 @@ use cluster::net::kind::ONE_WAY_ID;
 use cluster::net::{Endpoint, Message, Verb};
 
 use super::{GossipState, Shared, events, schema_sync};
-use crate::node::identity::format_uuid;
+use crate::uuids::format_uuid;
 
 /// Cassandra's gossip interval.
 const ROUND: Duration = Duration::from_secs(1);

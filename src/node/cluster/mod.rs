@@ -277,7 +277,7 @@ fn new_gossip(
     for (state, value) in membership::announce(&info, Status::Normal) {
         gossiper.set_local_state(state, value);
     }
-    let version = identity::format_uuid(&schema.version());
+    let version = crate::uuids::format_uuid(&schema.version());
     gossiper.set_local_state(ApplicationState::Schema, version);
     let mut seed = [0u8; 32];
     seed[..16].copy_from_slice(&identity.host_id);

@@ -201,22 +201,6 @@ impl<C: WallClock> Hlc<C> {
 #[cfg(test)]
 mod tests;
 
-impl<C: WallClock + 'static> crate::cql::TimeSource for Hlc<C> {
-    fn write_timestamp(&self) -> i64 {
-        self.now()
-    }
-
-    fn observe(&self, timestamp: i64) {
-        if let Err(e) = Hlc::observe(self, timestamp) {
-            tracing::debug!(%e, "ignoring a client timestamp far in the future");
-        }
-    }
-
-    fn wall_micros(&self) -> i64 {
-        Hlc::wall_micros(self)
-    }
-}
-
 /// The engine's clock (whole seconds, or ms for flush periods) read from a wall clock.
 #[derive(Debug, Default)]
 pub struct StorageClock<C = SystemWallClock>(pub C);

@@ -19,3 +19,4 @@ pub mod node;
 pub mod nodetool;
 pub mod rowcodec;
 pub mod schema;
+pub mod uuids;

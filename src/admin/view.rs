@@ -211,8 +211,8 @@ impl ClusterView for LocalView {
 
     fn gossip(&self) -> Vec<GossipRecord> {
         let n = &self.node;
-        let host = crate::node::identity::format_uuid(&n.host_id);
-        let schema = crate::node::identity::format_uuid(&self.schema.version());
+        let host = crate::uuids::format_uuid(&n.host_id);
+        let schema = crate::uuids::format_uuid(&self.schema.version());
         let first = n.tokens.first().copied().unwrap_or_default();
         let load = disk_load(&self.engine) as f64;
         let native = format!("{}:{}", n.native_address, n.native_port);

@@ -35,13 +35,14 @@ pub use describe::describe;
 pub use merge::{merge, purge};
 pub use persist::PersistError;
 pub use service::{OpenError, SchemaService};
-pub use system::{NodeInfo, PeerInfo, SystemTables};
+pub use system::{NodeInfo, PeerInfo, SystemTables, VirtualTables};
 pub use system_keyspaces::{CQL_VERSION, RELEASE_VERSION};
 pub use version::schema_version;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use cql_lite::ErrorResponse;
 use cql_lite::byte_comparable::{ClusteringLayout, Order};
 use cql_lite::types::CqlType;
 use cql_lite::value::ValueError;
@@ -270,6 +271,25 @@ impl Default for TableParams {
             read_repair: "BLOCKING".to_owned(),
         }
     }
+}
+
+/// Puts columns in the model's order: partition key and clustering columns by
+/// position, then static and regular columns by name.
+pub(crate) fn sort_columns(columns: &mut [ColumnDef]) {
+    let rank = |c: &ColumnDef| match c.kind {
+        ColumnKind::PartitionKey => 0,
+        ColumnKind::Clustering => 1,
+        ColumnKind::Static | ColumnKind::Regular => 2,
+    };
+    columns.sort_by(|a, b| (rank(a), a.position, &a.name).cmp(&(rank(b), b.position, &b.name)));
+}
+
+/// The keyspace a statement means: the one it names, else the session's.
+pub fn resolve_keyspace<'a>(
+    named: Option<&'a str>,
+    session: Option<&'a str>,
+) -> Result<&'a str, ErrorResponse> {
+    named.or(session).ok_or_else(cql_lite::errors::no_keyspace)
 }
 
 impl Schema {

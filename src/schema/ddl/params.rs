@@ -10,8 +10,8 @@ use storage::options::{
     SizeTieredOptions, TableOptions, TimeWindowOptions,
 };
 
-use crate::cql::error::{config, syntax};
 use crate::schema::TableParams;
+use cql_lite::errors::{config, syntax};
 
 const STCS: &str = "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy";
 const LCS: &str = "org.apache.cassandra.db.compaction.LeveledCompactionStrategy";
@@ -188,7 +188,7 @@ fn set_param(params: &mut TableParams, p: &Property) -> Result<(), ErrorResponse
         "read_repair" => params.read_repair = read_repair(p)?,
         "cdc" => {
             if prop_bool(p)? {
-                return Err(crate::cql::error::invalid(
+                return Err(cql_lite::errors::invalid(
                     "Cannot enable cdc: change data capture is not supported",
                 ));
             }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::schema::system_keyspaces::with_system;
 use crate::schema::version::schema_version;
-use crate::schema::{ColumnKind, Replication};
+use crate::schema::{ColumnKind, Replication, sort_columns};
 use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 use proptest::prelude::*;

@@ -128,6 +128,10 @@ pub struct Config {
     pub commitlog_sync_group_window_us: u64,
     /// MiB per commit log segment file. `32`.
     pub commitlog_segment_size: u64,
+    /// MiB the commit log's segments may take before the tables pinning the
+    /// oldest are flushed (Cassandra's `commitlog_total_space`). `null`: the
+    /// smaller of 8 GiB and a quarter of the commit log's volume.
+    pub commitlog_total_space: Option<u64>,
     /// MiB all memtables may hold together before writers wait for flushes. `256`.
     pub memtable_space: u64,
     /// Background compaction threads. `1`.
@@ -202,6 +206,7 @@ impl Default for Config {
             commitlog_sync_period: 10_000,
             commitlog_sync_group_window_us: 20,
             commitlog_segment_size: 32,
+            commitlog_total_space: None,
             memtable_space: 256,
             concurrent_compactors: 1,
             compaction_throughput: 64,
@@ -392,6 +397,10 @@ impl Config {
         let mut options = EngineOptions::new(data_dir, clock);
         options.commitlog.dir = self.commitlog_directory.clone();
         options.commitlog.segment_size_bytes = self.commitlog_segment_size << 20;
+        options.commitlog_total_space_bytes = match self.commitlog_total_space {
+            Some(mib) => mib << 20,
+            None => storage::commitlog::default_total_space(&self.commitlog_directory),
+        };
         options.commitlog.sync = match self.commitlog_sync {
             CommitLogSync::Periodic => SyncMode::Periodic {
                 interval_ms: self.commitlog_sync_period,
@@ -471,6 +480,10 @@ impl Config {
             &mut self.commitlog_segment_size,
             1..=1024,
         );
+        // 0 is outside the range, so it stands for "not given" here.
+        let mut total_space = self.commitlog_total_space.unwrap_or(0);
+        r.int("commitlog_total_space", &mut total_space, MEBIBYTES);
+        self.commitlog_total_space = (total_space > 0).then_some(total_space);
         r.int("memtable_space", &mut self.memtable_space, MEBIBYTES);
         r.int(
             "concurrent_compactors",

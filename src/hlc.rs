@@ -202,28 +202,16 @@ impl<C: WallClock> Hlc<C> {
 #[cfg(test)]
 mod tests;
 
-impl<C: WallClock + 'static> crate::cql::TimeSource for Hlc<C> {
-    fn write_timestamp(&self) -> i64 {
-        self.now()
-    }
-
-    fn observe(&self, timestamp: i64) {
-        if let Err(e) = Hlc::observe(self, timestamp) {
-            tracing::debug!(%e, "ignoring a client timestamp far in the future");
-        }
-    }
-
-    fn wall_micros(&self) -> i64 {
-        Hlc::wall_micros(self)
-    }
-}
-
-/// The engine's clock (whole seconds) read from a wall clock.
+/// The engine's clock (whole seconds, or ms for flush periods) read from a wall clock.
 #[derive(Debug, Default)]
 pub(crate) struct StorageClock<C = SystemWallClock>(pub C);
 
 impl<C: WallClock + fmt::Debug + 'static> storage::Clock for StorageClock<C> {
     fn now_seconds(&self) -> i64 {
         self.0.now_micros().div_euclid(1_000_000)
+    }
+
+    fn now_millis(&self) -> i64 {
+        self.0.now_micros().div_euclid(1_000)
     }
 }

@@ -32,6 +32,7 @@ mod node;
 mod nodetool;
 mod rowcodec;
 mod schema;
+mod uuids;
 
 // The command line, `basalt server | cluster | nodetool`: what `main` runs.
 pub use cli::{Cli, Command, ServerArgs, init_logging};

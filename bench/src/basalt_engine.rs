@@ -76,7 +76,7 @@ impl KvEngine for BasaltEngine {
         let cell = Cell::live(ts, value.to_vec());
         let row = Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(0), None, cell);
         let m = Mutation::new(TABLE, decorate(key)).with_row(row);
-        self.engine.apply(&m, self.now)?;
+        self.engine.apply(&m)?;
         Ok(())
     }
 

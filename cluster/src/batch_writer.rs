@@ -131,8 +131,7 @@ fn apply(engine: &Engine, jobs: Vec<Job>) -> Completions {
         spans.push((job.mutations.len(), job.done));
         mutations.extend(job.mutations);
     }
-    // `now` only matters to storage for bookkeeping; TTLs are in the cells.
-    let mut results = engine.apply_batch(&mutations, 0).into_iter();
+    let mut results = engine.apply_batch(&mutations).into_iter();
     spans
         .into_iter()
         .map(|(count, done)| {

@@ -40,6 +40,8 @@ use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::types::CqlType;
+pub use crate::value::decimal::MAX_DECIMAL_BYTES;
+use crate::value::decimal::{normal, strip_leading_zeros};
 use crate::value::{self, CqlValue, Decimal, ValueError, Varint, mismatch};
 
 /// Header of a tuple component that is null.
@@ -50,10 +52,6 @@ pub const EMPTY: u8 = 0x3F;
 pub const PRESENT: u8 = 0x40;
 /// Ends a collection's elements; below every header, so shorter collections sort first.
 const END: u8 = 0x00;
-
-/// Largest unscaled decimal (in bytes) this module orders; its digits are computed in
-/// quadratic time. Cassandra caps clustering components at 64 KiB anyway.
-pub const MAX_DECIMAL_BYTES: usize = 1 << 16;
 
 /// The direction of a clustering column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -401,61 +399,6 @@ fn write_varint(v: &Varint, out: &mut Vec<u8>) {
     }
 }
 
-fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
-}
-
-/// A decimal as `sign × 0.d₁d₂… × 10^exponent` with `d₁ ≠ 0` and no trailing zero digit.
-struct Normal {
-    negative: bool,
-    /// Empty for zero.
-    digits: Vec<u8>,
-    exponent: i64,
-}
-
-fn normal(d: &Decimal) -> Result<Normal, ValueError> {
-    let (negative, magnitude) = magnitude(&d.unscaled);
-    if magnitude.len() > MAX_DECIMAL_BYTES {
-        return Err(ValueError::Unsupported(format!(
-            "decimals over {MAX_DECIMAL_BYTES} bytes cannot be ordered"
-        )));
-    }
-    let mut digits = to_decimal_digits(&magnitude);
-    let exponent = digits.len() as i64 - i64::from(d.scale);
-    while digits.last() == Some(&0) {
-        digits.pop();
-    }
-    Ok(Normal {
-        negative,
-        digits,
-        exponent,
-    })
-}
-
-/// Numeric order of two decimals, whatever their scales.
-pub(crate) fn decimal_order(x: &Decimal, y: &Decimal) -> Result<Ordering, ValueError> {
-    let (x, y) = (normal(x)?, normal(y)?);
-    let class = |n: &Normal| match (n.digits.is_empty(), n.negative) {
-        (true, _) => 1,
-        (false, true) => 0,
-        (false, false) => 2,
-    };
-    let by_class = class(&x).cmp(&class(&y));
-    if by_class != Ordering::Equal || x.digits.is_empty() {
-        return Ok(by_class);
-    }
-    let magnitude = x
-        .exponent
-        .cmp(&y.exponent)
-        .then_with(|| x.digits.cmp(&y.digits));
-    Ok(if x.negative {
-        magnitude.reverse()
-    } else {
-        magnitude
-    })
-}
-
 fn write_decimal(d: &Decimal, out: &mut Vec<u8>) -> Result<(), ValueError> {
     let n = normal(d)?;
     if n.digits.is_empty() {
@@ -474,58 +417,6 @@ fn write_decimal(d: &Decimal, out: &mut Vec<u8>) -> Result<(), ValueError> {
         invert(&mut out[start..]);
     }
     Ok(())
-}
-
-/// The sign and the unsigned big-endian magnitude (no leading zeros, empty for zero).
-fn magnitude(v: &Varint) -> (bool, Vec<u8>) {
-    let bytes = v.as_be_bytes();
-    if !v.is_negative() {
-        return (false, strip_leading_zeros(bytes).to_vec());
-    }
-    let mut m: Vec<u8> = bytes.iter().map(|b| !b).collect();
-    for b in m.iter_mut().rev() {
-        let (sum, carry) = b.overflowing_add(1);
-        *b = sum;
-        if !carry {
-            break;
-        }
-    }
-    (true, strip_leading_zeros(&m).to_vec())
-}
-
-const CHUNK: u32 = 1_000_000_000;
-
-/// Decimal digits (most significant first, none for zero) of an unsigned magnitude.
-fn to_decimal_digits(magnitude: &[u8]) -> Vec<u8> {
-    // Base-2^32 limbs, most significant first.
-    let pad = (4 - magnitude.len() % 4) % 4;
-    let mut padded = vec![0u8; pad];
-    padded.extend_from_slice(magnitude);
-    let mut limbs: Vec<u32> = padded
-        .chunks(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let mut reversed = Vec::new();
-    while limbs.iter().any(|&l| l != 0) {
-        let mut rem = 0u64;
-        for limb in limbs.iter_mut() {
-            let cur = (rem << 32) | u64::from(*limb);
-            *limb = (cur / u64::from(CHUNK)) as u32;
-            rem = cur % u64::from(CHUNK);
-        }
-        while limbs.first() == Some(&0) {
-            limbs.remove(0);
-        }
-        for _ in 0..9 {
-            reversed.push((rem % 10) as u8);
-            rem /= 10;
-        }
-    }
-    while reversed.last() == Some(&0) {
-        reversed.pop();
-    }
-    reversed.reverse();
-    reversed
 }
 
 /// The unsigned big-endian magnitude of decimal digits (most significant first).

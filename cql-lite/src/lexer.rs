@@ -16,7 +16,7 @@
 //!
 //! Columns are 0-based and lines 1-based, as Cassandra reports them (`line 1:14`).
 
-use crate::parser::ParseError;
+use std::fmt;
 
 /// One lexical token and where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +190,88 @@ pub fn reserved_keyword(word: &str) -> Option<&'static str> {
         .find(|k| k.eq_ignore_ascii_case(word))
 }
 
+/// Cassandra's reserved words as its schema printer knows them: identifiers spelled
+/// like them must be quoted. A few more than [`RESERVED_KEYWORDS`] (`default`,
+/// `unset`...), as in Cassandra.
+const QUOTED_WORDS: [&str; 62] = [
+    "add",
+    "allow",
+    "alter",
+    "and",
+    "apply",
+    "asc",
+    "authorize",
+    "batch",
+    "begin",
+    "by",
+    "columnfamily",
+    "create",
+    "default",
+    "delete",
+    "desc",
+    "describe",
+    "drop",
+    "entries",
+    "execute",
+    "from",
+    "full",
+    "grant",
+    "if",
+    "in",
+    "index",
+    "infinity",
+    "insert",
+    "into",
+    "is",
+    "keyspace",
+    "limit",
+    "materialized",
+    "mbean",
+    "mbeans",
+    "modify",
+    "nan",
+    "norecursive",
+    "not",
+    "null",
+    "of",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "rename",
+    "replace",
+    "revoke",
+    "schema",
+    "select",
+    "set",
+    "table",
+    "to",
+    "token",
+    "truncate",
+    "unlogged",
+    "unset",
+    "update",
+    "use",
+    "using",
+    "view",
+    "where",
+    "with",
+];
+
+/// An identifier as CQL must spell it: bare if it reads back the same.
+pub fn quote_identifier(name: &str) -> String {
+    let bare = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !QUOTED_WORDS.contains(&name);
+    if bare {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
 impl TokenKind {
     /// The token as it reads in an error message (`'FORM'`, `<EOF>`).
     pub fn describe(&self) -> String {
@@ -212,6 +294,31 @@ impl TokenKind {
         }
     }
 }
+
+/// Why a statement did not parse, and where: the lexer and the parser both report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line of the offending token.
+    pub line: u32,
+    /// 0-based column of the offending token, as Cassandra reports it.
+    pub column: u32,
+    /// What would have been valid there.
+    pub expected: String,
+    /// The offending token as written, or `<EOF>`.
+    pub found: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}:{} no viable alternative at input '{}' (expected {})",
+            self.line, self.column, self.found, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 /// Splits `input` into tokens, ending with [`TokenKind::Eof`].
 pub fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
@@ -678,5 +785,13 @@ mod tests {
         assert!(tokenize("12abc").is_err());
         assert!(tokenize("/* open").is_err());
         assert!(tokenize("a @ b").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_quoted_when_cql_needs_it() {
+        assert_eq!(quote_identifier("abc_1"), "abc_1");
+        assert_eq!(quote_identifier("Abc"), "\"Abc\"");
+        assert_eq!(quote_identifier("select"), "\"select\"");
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
     }
 }

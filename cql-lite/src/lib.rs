@@ -87,6 +87,7 @@ mod column_type;
 mod compression;
 mod error;
 mod error_response;
+pub mod errors;
 mod event;
 mod frame;
 pub mod lexer;
@@ -101,6 +102,7 @@ mod result;
 pub mod server;
 pub mod types;
 pub mod value;
+mod value_error;
 
 pub use byte_comparable::{ClusteringLayout, Order};
 pub use column_type::{ColumnType, MAX_TYPE_DEPTH};

@@ -16,38 +16,12 @@ mod dml;
 mod select;
 mod terms;
 
-use std::fmt;
-
 use crate::ast::{QualifiedName, Statement};
+pub use crate::lexer::ParseError;
 use crate::lexer::{Symbol, Token, TokenKind, tokenize};
 
 /// How deep terms, types and selectors may nest.
 pub const MAX_NESTING: usize = 64;
-
-/// Why a statement did not parse, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// 1-based line of the offending token.
-    pub line: u32,
-    /// 0-based column of the offending token, as Cassandra reports it.
-    pub column: u32,
-    /// What would have been valid there.
-    pub expected: String,
-    /// The offending token as written, or `<EOF>`.
-    pub found: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}:{} no viable alternative at input '{}' (expected {})",
-            self.line, self.column, self.found, self.expected
-        )
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// Parses one CQL statement; a trailing `;` is allowed.
 pub fn parse(input: &str) -> Result<Statement, ParseError> {

@@ -11,7 +11,7 @@ use crate::ast::NativeType;
 use std::fmt;
 
 use crate::column_type::ColumnType;
-use crate::value::ValueError;
+use crate::value_error::ValueError;
 
 /// The Java class Cassandra names in a v4 `Custom` option for `duration`.
 pub const DURATION_CLASS: &str = "org.apache.cassandra.db.marshal.DurationType";

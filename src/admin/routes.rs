@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::view::{ClusterView, HostId, Liveness, NodeRecord, RingState};
 use super::{AdminState, Failure, api, blocking};
-use crate::node::identity::format_uuid;
 use crate::schema::system_keyspaces::is_system;
 use crate::schema::{Replication, Schema};
+use crate::uuids::format_uuid;
 
 type S = State<Arc<AdminState>>;
 

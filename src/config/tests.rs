@@ -90,6 +90,16 @@ fn engine_options_follow_the_configuration() {
     assert_eq!(options.commitlog.segment_size_bytes, 4 << 20);
     assert_eq!(options.compaction_threads, 3);
     assert_eq!(options.compaction_throughput_mib_per_s, 0);
+    assert_eq!(
+        options.commitlog_total_space_bytes,
+        storage::commitlog::default_total_space(Path::new("./basalt-data/commitlog")),
+        "no commitlog_total_space: Cassandra's default for the log's volume"
+    );
+    let bounded = Config::from_yaml_str("commitlog_total_space: 1024").unwrap();
+    let options = bounded.engine_options(Arc::new(ManualClock::new(0)));
+    assert_eq!(options.commitlog_total_space_bytes, 1 << 30);
+    let zero = Config::from_yaml_str("commitlog_total_space: 0").unwrap_err();
+    assert!(zero.problems[0].contains("commitlog_total_space"), "{zero}");
     let batch = Config::from_yaml_str("commitlog_sync: BATCH").unwrap();
     let options = batch.engine_options(Arc::new(ManualClock::new(0)));
     assert_eq!(options.commitlog.sync, SyncMode::Batch);

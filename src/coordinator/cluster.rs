@@ -178,7 +178,7 @@ impl DistributedCoordinator {
             .map(|(s, m)| (Arc::clone(s), m.len()))
             .collect();
         let all: Vec<Mutation> = groups.into_iter().flat_map(|(_, m)| m).collect();
-        let id = BatchId(crate::cql::uuids::random_uuid());
+        let id = BatchId(crate::uuids::random_uuid());
         let logged = self
             .inner
             .log_batch(id, &all, cl)

@@ -393,8 +393,8 @@ impl TimeFunction {
     fn evaluate(self, time: BindTime) -> CqlValue {
         let millis = time.now_micros.div_euclid(1000);
         match self {
-            TimeFunction::Now => CqlValue::Timeuuid(crate::cql::uuids::timeuuid(time.now_micros)),
-            TimeFunction::RandomUuid => CqlValue::Uuid(crate::cql::uuids::random_uuid()),
+            TimeFunction::Now => CqlValue::Timeuuid(crate::uuids::timeuuid(time.now_micros)),
+            TimeFunction::RandomUuid => CqlValue::Uuid(crate::uuids::random_uuid()),
             TimeFunction::CurrentTimestamp => CqlValue::Timestamp(millis),
             TimeFunction::CurrentDate => {
                 let days = millis.div_euclid(86_400_000);

@@ -15,15 +15,16 @@ pub(crate) mod executor;
 pub(crate) mod prepared;
 mod restrictions;
 pub(crate) mod select;
-pub(crate) mod uuids;
 pub(crate) mod write;
 
+pub(crate) use crate::schema::{VirtualTables, resolve_keyspace};
+
 use bytes::Bytes;
-use cql_lite::value::CqlValue;
-use cql_lite::{Consistency, ErrorResponse, QueryResult};
+use cql_lite::{Consistency, QueryResult};
 
 use crate::coordinator::Coordinator;
-use crate::schema::{Schema, TableDef};
+use crate::hlc::{Hlc, WallClock};
+use crate::schema::Schema;
 
 /// Limits that warn (flag 0x08 warnings) or fail a query, Cassandra's guardrails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,18 +50,6 @@ impl Default for Guardrails {
     }
 }
 
-/// The rows of virtual tables (`system.local`, `system_schema.*`...), computed
-/// from the node's state rather than read from storage.
-pub(crate) trait VirtualTables: Send + Sync + std::fmt::Debug {
-    /// Every row of `table`, each with one value per column of `table.columns`
-    /// (in that order; `None` is null), sorted by primary key.
-    fn rows(
-        &self,
-        schema: &Schema,
-        table: &TableDef,
-    ) -> Result<Vec<Vec<Option<CqlValue>>>, ErrorResponse>;
-}
-
 /// Where write timestamps and the wall clock come from.
 pub trait TimeSource: Send + Sync + std::fmt::Debug {
     /// A fresh write timestamp in µs, later than any given or observed before.
@@ -69,6 +58,23 @@ pub trait TimeSource: Send + Sync + std::fmt::Debug {
     fn observe(&self, timestamp: i64);
     /// Wall-clock µs since the epoch.
     fn wall_micros(&self) -> i64;
+}
+
+/// The node's hybrid logical clock is where its writes get their timestamps.
+impl<C: WallClock + 'static> TimeSource for Hlc<C> {
+    fn write_timestamp(&self) -> i64 {
+        self.now()
+    }
+
+    fn observe(&self, timestamp: i64) {
+        if let Err(e) = Hlc::observe(self, timestamp) {
+            tracing::debug!(%e, "ignoring a client timestamp far in the future");
+        }
+    }
+
+    fn wall_micros(&self) -> i64 {
+        Hlc::wall_micros(self)
+    }
 }
 
 /// Everything a plan needs to run one request.
@@ -133,12 +139,4 @@ impl Outcome {
             warnings: Vec::new(),
         }
     }
-}
-
-/// The keyspace a statement means: the one it names, else the session's.
-pub(crate) fn resolve_keyspace<'a>(
-    named: Option<&'a str>,
-    session: Option<&'a str>,
-) -> Result<&'a str, ErrorResponse> {
-    named.or(session).ok_or_else(error::no_keyspace)
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 use storage::FileSystem;
 use storage::durable;
 
+use crate::uuids::{format_uuid, parse_uuid, random_uuid};
+
 /// A node's host id and tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -63,7 +65,7 @@ fn fresh(num_tokens: usize) -> Identity {
     tokens.sort_unstable();
     tokens.dedup();
     Identity {
-        host_id: crate::cql::uuids::random_uuid(),
+        host_id: random_uuid(),
         tokens,
     }
 }
@@ -101,31 +103,6 @@ pub(crate) fn generation() -> i32 {
     use crate::hlc::WallClock;
     let seconds = crate::hlc::SystemWallClock.now_micros() / 1_000_000;
     i32::try_from(seconds).unwrap_or(i32::MAX)
-}
-
-/// A uuid in its usual 8-4-4-4-12 hex form.
-pub(crate) fn format_uuid(u: &[u8; 16]) -> String {
-    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    let hex: String = text.trim().chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -176,11 +153,5 @@ mod tests {
             fs.crash();
             assert_eq!(load_or_create(&fs, &dir, 4).unwrap(), first, "{kind:?}");
         }
-    }
-
-    #[test]
-    fn uuids_print_and_parse() {
-        let u = crate::cql::uuids::random_uuid();
-        assert_eq!(parse_uuid(&format_uuid(&u)), Some(u));
     }
 }

@@ -397,7 +397,7 @@ fn check_columns(columns: &[ColumnDef]) -> Result<(), DecodeError> {
         }
     }
     let mut sorted = columns.to_vec();
-    super::ddl::sort_columns(&mut sorted);
+    super::sort_columns(&mut sorted);
     if sorted != columns {
         return Err(DecodeError("columns out of order".into()));
     }

@@ -24,7 +24,6 @@ use super::Schema;
 use super::system_keyspaces;
 
 pub(crate) use params::storage_options;
-pub(crate) use table::sort_columns;
 
 /// Where fresh table ids come from: random in production, counted in tests.
 pub(crate) trait IdSource {
@@ -38,7 +37,7 @@ pub(crate) struct RandomIds;
 
 impl IdSource for RandomIds {
     fn table_id(&mut self) -> [u8; 16] {
-        crate::cql::uuids::random_uuid()
+        crate::uuids::random_uuid()
     }
 }
 
@@ -88,7 +87,7 @@ pub(crate) fn apply(
         Statement::AlterTable(s) => table::alter(schema, s, ctx)?,
         Statement::DropTable(s) => table::drop(schema, s, ctx)?,
         _ => {
-            return Err(crate::cql::error::server(
+            return Err(cql_lite::errors::server(
                 "not a schema statement (CREATE, ALTER or DROP of a keyspace or table)",
             ));
         }
@@ -151,12 +150,12 @@ fn table_event(change_type: SchemaChangeType, keyspace: &str, table: &str) -> Sc
 
 /// 0x2200 for a keyspace a DDL statement names that does not exist.
 fn keyspace_missing(keyspace: &str) -> ErrorResponse {
-    crate::cql::error::invalid(format!("Keyspace '{keyspace}' doesn't exist"))
+    cql_lite::errors::invalid(format!("Keyspace '{keyspace}' doesn't exist"))
 }
 
 /// 0x2200 for a table a DDL statement names that does not exist.
 fn table_missing(keyspace: &str, table: &str) -> ErrorResponse {
-    crate::cql::error::invalid(format!("Table '{keyspace}.{table}' doesn't exist"))
+    cql_lite::errors::invalid(format!("Table '{keyspace}.{table}' doesn't exist"))
 }
 
 /// Refuses changes to the keyspaces the node owns (0x2100, as Cassandra does).
@@ -178,7 +177,7 @@ fn check_name(what: &str, name: &str) -> Result<(), ErrorResponse> {
     if valid {
         Ok(())
     } else {
-        Err(crate::cql::error::invalid(format!(
+        Err(cql_lite::errors::invalid(format!(
             "{what} name must not be empty, more than 48 characters long, or contain \
              non-alphanumeric-underscore characters (got '{name}')"
         )))

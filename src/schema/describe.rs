@@ -14,10 +14,12 @@ use cql_lite::types::CqlType;
 use cql_lite::value::{self, CqlValue};
 use cql_lite::{ColumnSpec, Columns, ErrorResponse, Rows, RowsMetadata};
 
+use cql_lite::lexer::quote_identifier;
+
 use super::system::{SystemTables, replication_map};
 use super::system_keyspaces::is_system;
 use super::{ColumnKind, KeyspaceDef, Replication, Schema, TableDef};
-use crate::cql::error::{invalid, server};
+use cql_lite::errors::{invalid, server};
 
 /// The snitch `DESCRIBE CLUSTER` names (Cassandra wraps its snitch in this).
 const SNITCH: &str = "org.apache.cassandra.locator.DynamicEndpointSnitch";
@@ -56,7 +58,7 @@ pub(crate) fn describe(
             let name = name
                 .as_deref()
                 .or(session_keyspace)
-                .ok_or_else(crate::cql::error::no_keyspace)?;
+                .ok_or_else(cql_lite::errors::no_keyspace)?;
             elements(keyspace_elements(find_keyspace(schema, name)?, *only))
         }
         Describe::Tables => {
@@ -154,7 +156,7 @@ fn find_table<'a>(
     name: &QualifiedName,
     session_keyspace: Option<&str>,
 ) -> Result<&'a TableDef, ErrorResponse> {
-    let ks = crate::cql::resolve_keyspace(name.keyspace.as_deref(), session_keyspace)?;
+    let ks = super::resolve_keyspace(name.keyspace.as_deref(), session_keyspace)?;
     let keyspace = find_keyspace(schema, ks)?;
     keyspace
         .tables
@@ -183,86 +185,6 @@ fn table_element(table: &TableDef) -> Row {
         text(&table.name),
         text(&table_cql(table)),
     ]
-}
-
-/// Cassandra's reserved words: identifiers spelled like them must be quoted.
-const RESERVED: [&str; 62] = [
-    "add",
-    "allow",
-    "alter",
-    "and",
-    "apply",
-    "asc",
-    "authorize",
-    "batch",
-    "begin",
-    "by",
-    "columnfamily",
-    "create",
-    "default",
-    "delete",
-    "desc",
-    "describe",
-    "drop",
-    "entries",
-    "execute",
-    "from",
-    "full",
-    "grant",
-    "if",
-    "in",
-    "index",
-    "infinity",
-    "insert",
-    "into",
-    "is",
-    "keyspace",
-    "limit",
-    "materialized",
-    "mbean",
-    "mbeans",
-    "modify",
-    "nan",
-    "norecursive",
-    "not",
-    "null",
-    "of",
-    "on",
-    "or",
-    "order",
-    "primary",
-    "rename",
-    "replace",
-    "revoke",
-    "schema",
-    "select",
-    "set",
-    "table",
-    "to",
-    "token",
-    "truncate",
-    "unlogged",
-    "unset",
-    "update",
-    "use",
-    "using",
-    "view",
-    "where",
-    "with",
-];
-
-/// An identifier as CQL must spell it: bare if it reads back the same.
-pub(crate) fn quote_identifier(name: &str) -> String {
-    let bare = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !RESERVED.contains(&name);
-    if bare {
-        name.to_owned()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
 }
 
 fn quote_string(s: &str) -> String {

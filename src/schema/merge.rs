@@ -58,10 +58,10 @@ use cql_lite::types::CqlType;
 use storage::ColumnId;
 
 use super::codec::{encode_column, encode_keyspace_params, encode_params, type_bytes};
-use super::ddl::sort_columns;
 use super::system_keyspaces::is_system;
 use super::{
     ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, POISONED, Schema, TableDef, TableTombstone,
+    sort_columns,
 };
 
 /// Table tombstones of one keyspace, by table name and id.

@@ -34,12 +34,14 @@ pub(crate) use codec::decode_user_schema;
 pub(crate) use describe::describe;
 pub use persist::PersistError;
 pub use service::{OpenError, SchemaService};
+pub(crate) use system::VirtualTables;
 pub use system::{NodeInfo, PeerInfo, SystemTables};
 pub use system_keyspaces::{CQL_VERSION, RELEASE_VERSION};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use cql_lite::ErrorResponse;
 use cql_lite::byte_comparable::{ClusteringLayout, Order};
 use cql_lite::types::CqlType;
 use cql_lite::value::ValueError;
@@ -218,7 +220,7 @@ pub struct TableParams {
     pub speculative_retry: String,
     /// `crc_check_chance` (shown, not acted on).
     pub crc_check_chance: f64,
-    /// `memtable_flush_period_in_ms` (shown, not acted on).
+    /// `memtable_flush_period_in_ms`: a memtable is flushed once it has held data this long (0: never).
     pub memtable_flush_period_in_ms: i32,
     /// `additional_write_policy` (shown, not acted on).
     pub additional_write_policy: String,
@@ -268,6 +270,25 @@ impl Default for TableParams {
             read_repair: "BLOCKING".to_owned(),
         }
     }
+}
+
+/// Puts columns in the model's order: partition key and clustering columns by
+/// position, then static and regular columns by name.
+pub(crate) fn sort_columns(columns: &mut [ColumnDef]) {
+    let rank = |c: &ColumnDef| match c.kind {
+        ColumnKind::PartitionKey => 0,
+        ColumnKind::Clustering => 1,
+        ColumnKind::Static | ColumnKind::Regular => 2,
+    };
+    columns.sort_by(|a, b| (rank(a), a.position, &a.name).cmp(&(rank(b), b.position, &b.name)));
+}
+
+/// The keyspace a statement means: the one it names, else the session's.
+pub(crate) fn resolve_keyspace<'a>(
+    named: Option<&'a str>,
+    session: Option<&'a str>,
+) -> Result<&'a str, ErrorResponse> {
+    named.or(session).ok_or_else(cql_lite::errors::no_keyspace)
 }
 
 impl Schema {

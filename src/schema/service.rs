@@ -43,7 +43,7 @@ use super::persist::{self, PersistError};
 use super::system_keyspaces::with_system;
 use super::version::schema_version;
 use super::{Schema, TableDef};
-use crate::cql::error::server;
+use cql_lite::errors::server;
 
 /// How many schema events a slow subscriber may fall behind before it misses some.
 const EVENT_BACKLOG: usize = 256;
@@ -258,7 +258,7 @@ impl SchemaService {
     /// bytes), checked as network input, ready for [`SchemaService::merge_remote`].
     pub fn decode_user_schema(bytes: &[u8]) -> Result<Schema, ErrorResponse> {
         codec::decode_user_schema(bytes)
-            .map_err(|e| crate::cql::error::server(format!("undecodable remote schema: {e}")))
+            .map_err(|e| cql_lite::errors::server(format!("undecodable remote schema: {e}")))
     }
 
     /// Drops tombstones older than the horizon, measured back from the

@@ -14,7 +14,18 @@ use cql_lite::value::{self, CqlValue};
 use super::system_keyspaces::{SYSTEM, SYSTEM_SCHEMA};
 use super::version::schema_version;
 use super::{ColumnKind, KeyspaceDef, Replication, Schema, TableDef};
-use crate::cql::VirtualTables;
+
+/// The rows of virtual tables (`system.local`, `system_schema.*`...), computed
+/// from the node's state rather than read from storage.
+pub(crate) trait VirtualTables: Send + Sync + std::fmt::Debug {
+    /// Every row of `table`, each with one value per column of `table.columns`
+    /// (in that order; `None` is null), sorted by primary key.
+    fn rows(
+        &self,
+        schema: &Schema,
+        table: &TableDef,
+    ) -> Result<Vec<Vec<Option<CqlValue>>>, ErrorResponse>;
+}
 
 /// What the node says about itself in `system.local`.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,9 +11,10 @@ use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 use storage::ColumnId;
 
-use super::ddl::sort_columns;
-use super::version::name_uuid;
-use super::{ColumnDef, ColumnKind, KeyspaceDef, Replication, Schema, TableDef, TableParams};
+use super::{
+    ColumnDef, ColumnKind, KeyspaceDef, Replication, Schema, TableDef, TableParams, sort_columns,
+};
+use crate::uuids::name_uuid;
 
 /// The Cassandra release the node claims to be. Drivers pick their schema
 /// parser from it, and cqlsh sends DESCRIBE to the server from 4.0 on and stops

@@ -16,39 +16,11 @@
 //! nothing (an `IF [NOT] EXISTS` no-op, an ALTER to the current options) sets
 //! no timestamp, so it leaves the version alone.
 
-use md5::{Digest, Md5};
-
 use super::Schema;
 use super::codec;
-
-/// A name-based uuid (RFC 4122 version 3) of `bytes`, as Java's
-/// `UUID.nameUUIDFromBytes` computes it.
-pub(crate) fn name_uuid(bytes: &[u8]) -> [u8; 16] {
-    let mut uuid: [u8; 16] = Md5::digest(bytes).into();
-    uuid[6] = (uuid[6] & 0x0F) | 0x30;
-    uuid[8] = (uuid[8] & 0x3F) | 0x80;
-    uuid
-}
+use crate::uuids::name_uuid;
 
 /// The version of `schema`.
 pub(crate) fn schema_version(schema: &Schema) -> [u8; 16] {
     name_uuid(&codec::encode(schema))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_uuids_match_javas_name_uuid_from_bytes() {
-        // UUID.nameUUIDFromBytes(new byte[0]) in Java.
-        assert_eq!(
-            name_uuid(b""),
-            [
-                0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0x32, 0x04, 0xa9, 0x80, 0x09, 0x98, 0xec, 0xf8,
-                0x42, 0x7e
-            ]
-        );
-        assert_eq!(cql_lite::value::uuid_version(&name_uuid(b"ks")), 3);
-    }
 }

@@ -1,5 +1,5 @@
 //! The time seam: storage's background work (compaction's TTL and gc-grace
-//! decisions) asks a [`Clock`] supplied by the caller instead of reading the wall
+//! decisions, periodic memtable flushes) asks a [`Clock`] supplied by the caller instead of reading the wall
 //! clock, so tests can move time and the node keeps one notion of it.
 
 use std::fmt::Debug;
@@ -9,6 +9,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync + Debug {
     /// Now, in seconds since the epoch.
     fn now_seconds(&self) -> i64;
+
+    /// Now, in milliseconds since the epoch, for periods set in ms (a table's
+    /// `memtable_flush_period_in_ms`). Clocks that only know whole seconds
+    /// keep this default.
+    fn now_millis(&self) -> i64 {
+        self.now_seconds().saturating_mul(1000)
+    }
 }
 
 /// A clock that moves only when told to: for tests and tools.

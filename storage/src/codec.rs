@@ -2,6 +2,7 @@
 //!
 //! [`Reader`] never panics on short or hostile input: every read is bounds-checked
 //! and returns a [`DecodeError`] that the caller turns into `Corrupt` or `Malformed`.
+#![deny(clippy::indexing_slicing)]
 
 use bytes::{BufMut, Bytes};
 
@@ -46,11 +47,11 @@ impl<'a> Reader<'a> {
     /// Takes the next `n` bytes.
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if n > self.remaining() {
+        let end = self.pos.saturating_add(n);
+        let Some(s) = self.buf.get(self.pos..end) else {
             return Err(self.short(n));
-        }
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
+        };
+        self.pos = end;
         Ok(s)
     }
 
@@ -122,7 +123,7 @@ impl<'a> Reader<'a> {
     }
 
     fn varint_long(&mut self) -> Result<u64, DecodeError> {
-        let rest = &self.buf[self.pos..];
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut v: u64 = 0;
         for (i, &b) in rest.iter().take(10).enumerate() {
             v |= u64::from(b & 0x7f) << (7 * i);
@@ -200,6 +201,7 @@ pub fn put_bytes(out: &mut impl BufMut, b: &[u8]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests cut and corrupt buffers on purpose
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -26,7 +26,7 @@ use crate::io::FileSystem;
 use crate::key::TableId;
 use crate::mutation::Mutation;
 use crate::position::ReplayPosition;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use writer::Shared;
@@ -67,6 +67,23 @@ impl Default for SyncMode {
 /// Where segment `id` of a log in `dir` lives (for tools, tests and fuzzing).
 pub fn segment_path(dir: &std::path::Path, id: u64) -> PathBuf {
     format::segment_path(dir, id)
+}
+
+/// The most the log's segments may take before the tables pinning the oldest
+/// are flushed, when not configured: Cassandra's `commitlog_total_space`
+/// default, the smaller of 8 GiB and a quarter of the volume holding `dir`
+/// (8 GiB when the volume's size cannot be read). `dir` need not exist yet:
+/// the nearest existing ancestor's volume is asked.
+pub fn default_total_space(dir: &Path) -> u64 {
+    const CAP: u64 = 8 << 30;
+    let volume = dir
+        .ancestors()
+        .find_map(|d| rustix::fs::statvfs(d).ok())
+        .map(|s| s.f_blocks.saturating_mul(s.f_frsize));
+    match volume {
+        Some(bytes) if bytes > 0 => CAP.min(bytes / 4),
+        _ => CAP,
+    }
 }
 
 /// How the commit log is laid out and synced.
@@ -194,6 +211,14 @@ impl CommitLog {
     /// table needs any more.
     pub fn discard_completed(&self, table: TableId, flushed_up_to: ReplayPosition) -> Result<()> {
         self.shared.discard_completed(table, flushed_up_to)
+    }
+
+    /// The tables to flush so that the log's segments fit in `limit_bytes`
+    /// again: those dirty in the oldest segments, taken oldest first until
+    /// the segments they pin cover the excess (Cassandra flushes the tables
+    /// dirty in the oldest segment). Empty while the log is within the limit.
+    pub fn tables_over_limit(&self, limit_bytes: u64) -> Vec<TableId> {
+        self.shared.tables_over_limit(limit_bytes)
     }
 
     /// Marks a dropped or truncated table clean in every segment.

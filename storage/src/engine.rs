@@ -37,6 +37,11 @@ pub struct EngineOptions {
     pub data_dir: PathBuf,
     /// The commit log's directory, segment size and sync mode.
     pub commitlog: CommitLogOptions,
+    /// Cassandra's `commitlog_total_space`: once the segments holding records
+    /// take more than this, the tables dirty in the oldest ones are flushed so
+    /// that the segments can be recycled. A table written now and then would
+    /// otherwise pin every segment a busy table fills, until the disk is full.
+    pub commitlog_total_space_bytes: u64,
     /// Memory all memtables may hold together; writers wait when it is full.
     pub memtable_budget_bytes: u64,
     /// Decompressed SSTable blocks kept in memory.
@@ -55,8 +60,10 @@ impl EngineOptions {
     /// Defaults in the spirit of Cassandra's, with data and commit log under `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
         let data_dir = data_dir.into();
+        let commitlog = CommitLogOptions::new(data_dir.join("commitlog"));
         EngineOptions {
-            commitlog: CommitLogOptions::new(data_dir.join("commitlog")),
+            commitlog_total_space_bytes: crate::commitlog::default_total_space(&commitlog.dir),
+            commitlog,
             data_dir,
             memtable_budget_bytes: 256 << 20,
             block_cache_bytes: 64 << 20,
@@ -80,6 +87,8 @@ pub(crate) struct Shared {
     pub(crate) poisoned: Mutex<Option<String>>,
     /// Writers stalled on a full memtable budget wait here.
     pub(crate) space: (Mutex<()>, Condvar),
+    /// The newest commit-log segment checked against the log's space bound.
+    pub(crate) checked_segment: AtomicU64,
 }
 
 /// The storage engine of one node.
@@ -102,6 +111,7 @@ impl Engine {
             cache: BlockCache::new(options.block_cache_bytes),
             commitlog,
             memtable_bytes: Arc::new(AtomicU64::new(0)),
+            clock: options.clock.clone(),
         };
         let tables = open_tables(&ctx, &tables_dir)?;
         let shared = Arc::new(Shared {
@@ -110,6 +120,7 @@ impl Engine {
             tables: RwLock::new(tables),
             poisoned: Mutex::new(None),
             space: (Mutex::new(()), Condvar::new()),
+            checked_segment: AtomicU64::new(0),
         });
         replay(&shared)?;
         let workers = Workers::start(shared.clone())?;
@@ -187,19 +198,18 @@ impl Engine {
     }
 
     /// Applies a mutation; returns once it is durable as the sync mode promises.
-    /// `now` is the write's local time in seconds, as Cassandra's write path
-    /// carries it; reconciliation does not depend on time today, so the
-    /// memtable does not use it yet.
-    pub fn apply(&self, mutation: &Mutation, now: i64) -> Result<()> {
+    /// Reconciliation does not depend on time, so no write time is taken.
+    pub fn apply(&self, mutation: &Mutation) -> Result<()> {
         let start = Instant::now();
         self.shared.check_writable()?;
         let table = self.table(mutation.table)?;
         self.shared.wait_for_space(&self.workers)?;
         let encoded = mutation.to_bytes();
         let (slot, pos) = table.log(&encoded)?;
+        self.workers.note_logged(&self.shared, pos);
         let durable = self.shared.ctx.commitlog.wait_durable(pos);
         let added = if durable.is_ok() {
-            slot.memtable.apply(mutation, now)
+            slot.memtable.apply(mutation)
         } else {
             0
         };
@@ -219,7 +229,7 @@ impl Engine {
     ///
     /// This is how a server thread that gathers many clients' writes pays for
     /// one fsync and one wake-up per batch instead of per write.
-    pub fn apply_batch(&self, mutations: &[Mutation], now: i64) -> Vec<Result<()>> {
+    pub fn apply_batch(&self, mutations: &[Mutation]) -> Vec<Result<()>> {
         let start = Instant::now();
         let mut logged = Vec::with_capacity(mutations.len());
         let mut results: Vec<Result<()>> = Vec::with_capacity(mutations.len());
@@ -242,7 +252,7 @@ impl Engine {
                 continue;
             };
             let added = match &durable {
-                Ok(()) => slot.memtable.apply(mutation, now),
+                Ok(()) => slot.memtable.apply(mutation),
                 Err(e) => {
                     // The log refuses every later write too; each caller hears why.
                     *result = Err(match e {
@@ -279,6 +289,7 @@ impl Engine {
         let table = self.table(mutation.table)?;
         self.shared.wait_for_space(&self.workers)?;
         let (slot, pos) = table.log(&mutation.to_bytes())?;
+        self.workers.note_logged(&self.shared, pos);
         Ok((table, slot, pos))
     }
 
@@ -504,7 +515,6 @@ fn open_tables(
 /// Replays the commit log into memtables, skipping what SSTables already hold,
 /// and flushes whenever the replayed data outgrows the memtable budget.
 fn replay(shared: &Shared) -> Result<()> {
-    let now = shared.options.clock.now_seconds();
     let budget = shared.options.memtable_budget_bytes;
     let watermarks: HashMap<TableId, crate::position::ReplayPosition> = shared
         .all_tables()
@@ -513,7 +523,15 @@ fn replay(shared: &Shared) -> Result<()> {
         .collect();
     let mut held = 0u64;
     let mut unknown = std::collections::HashSet::new();
+    let mut last = None;
     let stats = shared.ctx.commitlog.replay(&mut |pos, m| {
+        // A replay flush is bounded at `pos`: that is only right if every
+        // earlier record was handed over before it.
+        debug_assert!(
+            last < Some(pos),
+            "replay went back from {last:?} to {pos:?}"
+        );
+        last = Some(pos);
         if !watermarks.contains_key(&m.table) {
             unknown.insert(m.table);
         }
@@ -532,7 +550,7 @@ fn replay(shared: &Shared) -> Result<()> {
             }
             held = 0;
         }
-        held += table.apply_replayed(&m, now) as u64;
+        held += table.apply_replayed(&m) as u64;
         Ok(())
     })?;
     // Tell the log what is clean, so segments no table needs can go.

@@ -37,7 +37,7 @@
 //! // The caller computes the token (Cassandra's Murmur3 lives in `cluster`).
 //! let key = DecoratedKey::new(Token(42), &b"sensor-7"[..]);
 //! let row = Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(0), None, Cell::live(1, &b"21.5"[..]));
-//! engine.apply(&Mutation::new(table, key.clone()).with_row(row), now)?;
+//! engine.apply(&Mutation::new(table, key.clone()).with_row(row))?;
 //!
 //! let read = PartitionRead {
 //!     key,

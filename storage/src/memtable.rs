@@ -330,16 +330,16 @@ impl Memtable {
     }
 
     /// Applies a mutation, reconciling with what is there; returns the bytes it
-    /// added to the accounting (0 when it shrank it). `now` is unused today:
-    /// reconciliation does not depend on time.
-    pub(crate) fn apply(&self, m: &Mutation, _now: i64) -> usize {
+    /// added to the accounting (0 when it shrank it). Reconciliation does not
+    /// depend on time, so no `now` is taken.
+    pub(crate) fn apply(&self, m: &Mutation) -> usize {
         self.apply_cow(Cow::Borrowed(m))
     }
 
     /// Like [`Memtable::apply`] but consumes the mutation, saving the row
     /// clones when the partition is already in its decoded form.
     #[cfg(test)]
-    pub(crate) fn apply_owned(&self, m: Mutation, _now: i64) -> usize {
+    pub(crate) fn apply_owned(&self, m: Mutation) -> usize {
         self.apply_cow(Cow::Owned(m))
     }
 

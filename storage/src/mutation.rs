@@ -4,6 +4,7 @@
 //! internode wire above storage. The encoding starts with a format version byte so
 //! that peers and old commit logs stay readable as it evolves; the byte layout is
 //! in `docs/design/commitlog.md`.
+#![deny(clippy::indexing_slicing)]
 
 use crate::cell::{Cell, CellKind, DeletionTime, LivenessInfo, Row, Timestamp};
 use crate::cell::{ColumnCell, RangeTombstone};
@@ -74,7 +75,11 @@ impl Mutation {
             .rows
             .binary_search_by(|r| r.clustering.cmp(&row.clustering))
         {
-            Ok(i) => self.rows[i] = row,
+            Ok(i) => {
+                if let Some(old) = self.rows.get_mut(i) {
+                    *old = row;
+                }
+            }
             Err(i) => self.rows.insert(i, row),
         }
         self
@@ -86,24 +91,19 @@ impl Mutation {
             what: "mutation",
             reason,
         };
-        if self
-            .rows
-            .windows(2)
-            .any(|w| w[0].clustering >= w[1].clustering)
-        {
+        if !self.rows.is_sorted_by(|a, b| a.clustering < b.clustering) {
             return Err(bad(
                 "rows are not in strictly increasing clustering order".into()
             ));
         }
         for row in self.static_row.iter().chain(&self.rows) {
-            if row
+            if !row
                 .cells
-                .windows(2)
-                .any(|w| (w[0].column, &w[0].path) >= (w[1].column, &w[1].path))
+                .is_sorted_by(|a, b| (a.column, &a.path) < (b.column, &b.path))
             {
                 return Err(bad("a row's cells are not sorted by (column, path)".into()));
             }
-            if row.column_deletions.windows(2).any(|w| w[0].0 >= w[1].0) {
+            if !row.column_deletions.is_sorted_by(|a, b| a.0 < b.0) {
                 return Err(bad(
                     "a row's column deletions are not sorted by column".into()
                 ));
@@ -574,6 +574,7 @@ pub(crate) mod arb {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests cut and corrupt buffers on purpose
 mod tests {
     use super::*;
     use proptest::prelude::*;

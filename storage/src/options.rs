@@ -10,8 +10,9 @@ use crate::codec::{DecodeError, Reader, put_varint, put_varint_i64};
 use crate::error::{Error, Result};
 use bytes::BufMut;
 
-/// Version byte of [`TableOptions::encode`].
-pub(crate) const OPTIONS_FORMAT_VERSION: u8 = 1;
+/// Version byte of [`TableOptions::encode`]. Version 2 added the memtable
+/// flush period; version 1 encodings still decode (with no period).
+pub(crate) const OPTIONS_FORMAT_VERSION: u8 = 2;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -35,6 +36,9 @@ pub struct TableOptions {
     /// node-wide): flush this table's memtable once it holds this many bytes;
     /// `None` leaves it to the engine's global memtable budget.
     pub memtable_flush_threshold_bytes: Option<u64>,
+    /// Cassandra: `memtable_flush_period_in_ms`: flush the memtable once it
+    /// has held data this long; 0 means never on a timer.
+    pub memtable_flush_period_ms: u64,
 }
 
 impl Default for TableOptions {
@@ -46,6 +50,7 @@ impl Default for TableOptions {
             gc_grace_seconds: 864_000,
             default_ttl_seconds: 0,
             memtable_flush_threshold_bytes: None,
+            memtable_flush_period_ms: 0,
         }
     }
 }
@@ -219,13 +224,14 @@ impl TableOptions {
                 put_varint(out, n);
             }
         }
+        put_varint(out, self.memtable_flush_period_ms);
     }
 
     /// Decodes what [`TableOptions::encode`] wrote and validates it, so a
     /// planner never sees options it could misbehave on.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
-        if version != OPTIONS_FORMAT_VERSION {
+        if !(1..=OPTIONS_FORMAT_VERSION).contains(&version) {
             return Err(DecodeError(format!(
                 "unknown table options version {version}"
             )));
@@ -252,6 +258,7 @@ impl TableOptions {
                 1 => Some(r.varint()?),
                 t => return Err(DecodeError(format!("bad memtable threshold flag {t}"))),
             },
+            memtable_flush_period_ms: if version >= 2 { r.varint()? } else { 0 },
         };
         opts.validate().map_err(|e| DecodeError(e.to_string()))?;
         Ok(opts)

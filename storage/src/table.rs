@@ -11,6 +11,7 @@ mod compact;
 mod flush;
 
 use crate::cache::BlockCache;
+use crate::clock::Clock;
 use crate::commitlog::CommitLog;
 use crate::compaction::{CompactionStrategy, SsTableDescriptor, strategy_for};
 use crate::error::{Error, Result};
@@ -25,7 +26,7 @@ use crate::position::ReplayPosition;
 use crate::sstable::SsTable;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 /// A memtable and the bookkeeping its flush needs.
@@ -40,7 +41,13 @@ pub(crate) struct MemtableSlot {
     /// that is given back when it goes (its own size can shrink when merges
     /// overwrite, and giving back less would leak budget until writers stall).
     charged_bytes: AtomicU64,
+    /// When (clock ms) the first write was logged for this memtable;
+    /// `CLEAN` until then. A table's flush period counts from here.
+    dirty_since_ms: AtomicI64,
 }
+
+/// `dirty_since_ms` of a memtable nothing was logged for.
+const CLEAN: i64 = i64::MIN;
 
 impl MemtableSlot {
     fn new(id: u64) -> Arc<Self> {
@@ -49,7 +56,21 @@ impl MemtableSlot {
             pending_writers: AtomicUsize::new(0),
             upper_bound: OnceLock::new(),
             charged_bytes: AtomicU64::new(0),
+            dirty_since_ms: AtomicI64::new(CLEAN),
         })
+    }
+
+    /// Notes the first write's time; later writes leave it. The clock is read
+    /// once per memtable, not once per write.
+    fn mark_dirty(&self, clock: &dyn Clock) {
+        if self.dirty_since_ms.load(Ordering::Relaxed) == CLEAN {
+            let _ = self.dirty_since_ms.compare_exchange(
+                CLEAN,
+                clock.now_millis(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        }
     }
 
     /// Marks the end of one writer's log-then-apply sequence.
@@ -124,6 +145,8 @@ pub(crate) struct TableContext {
     pub(crate) commitlog: Arc<CommitLog>,
     /// Bytes held by all memtables of all tables.
     pub(crate) memtable_bytes: Arc<AtomicU64>,
+    /// The engine's clock, for memtable ages.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl TableContext {
@@ -162,6 +185,8 @@ pub(crate) struct Table {
     pub(crate) flush_requested: AtomicBool,
     /// The table's own memtable flush threshold (0: only the engine budget applies).
     pub(crate) flush_threshold_bytes: AtomicU64,
+    /// The table's `memtable_flush_period_in_ms` (0: no timed flushes).
+    flush_period_ms: AtomicU64,
     pub(crate) dropped: AtomicBool,
     /// Set while a major compaction runs: background planning waits for it.
     pub(crate) major_running: AtomicBool,
@@ -231,6 +256,7 @@ impl Table {
             sstables,
         };
         let threshold = manifest.options.memtable_flush_threshold_bytes.unwrap_or(0);
+        let period = manifest.options.memtable_flush_period_ms;
         Arc::new(Table {
             id: manifest.table,
             dir,
@@ -243,6 +269,7 @@ impl Table {
             compacting: Mutex::new(HashSet::new()),
             flush_requested: AtomicBool::new(false),
             flush_threshold_bytes: AtomicU64::new(threshold),
+            flush_period_ms: AtomicU64::new(period),
             dropped: AtomicBool::new(false),
             major_running: AtomicBool::new(false),
             next_memtable_id: AtomicU64::new(1),
@@ -277,6 +304,8 @@ impl Table {
             options.memtable_flush_threshold_bytes.unwrap_or(0),
             Ordering::Relaxed,
         );
+        self.flush_period_ms
+            .store(options.memtable_flush_period_ms, Ordering::Relaxed);
         *self.options.write().unwrap_or_else(|p| p.into_inner()) = options;
         Ok(())
     }
@@ -293,7 +322,10 @@ impl Table {
         let slot = view.active.clone();
         slot.pending_writers.fetch_add(1, Ordering::AcqRel);
         match self.ctx.commitlog.append(self.id, encoded) {
-            Ok(pos) => Ok((slot, pos)),
+            Ok(pos) => {
+                slot.mark_dirty(self.ctx.clock.as_ref());
+                Ok((slot, pos))
+            }
             Err(e) => {
                 slot.writer_done();
                 Err(e)
@@ -303,11 +335,27 @@ impl Table {
 
     /// Applies a replayed mutation straight to the active memtable; returns the
     /// bytes it added.
-    pub(crate) fn apply_replayed(&self, m: &crate::Mutation, now: i64) -> usize {
+    pub(crate) fn apply_replayed(&self, m: &crate::Mutation) -> usize {
         let view = self.view();
-        let added = view.active.memtable.apply(m, now);
+        view.active.mark_dirty(self.ctx.clock.as_ref());
+        let added = view.active.memtable.apply(m);
         self.ctx.charge(&view.active, added as u64);
         added
+    }
+
+    /// Whether the active memtable has held data for the table's flush
+    /// period as of `now_ms` (Cassandra flushes a non-empty memtable on
+    /// `memtable_flush_period_in_ms`; an empty one is left alone).
+    pub(crate) fn flush_period_elapsed(&self, now_ms: i64) -> bool {
+        let period = self.flush_period_ms.load(Ordering::Relaxed);
+        if period == 0 {
+            return false;
+        }
+        let active = self.view().active.clone();
+        let since = active.dirty_since_ms.load(Ordering::Acquire);
+        since != CLEAN
+            && !active.memtable.is_empty()
+            && now_ms.saturating_sub(since) >= i64::try_from(period).unwrap_or(i64::MAX)
     }
 
     /// Bytes in the active memtable.

@@ -54,7 +54,7 @@ fn each_mutation_gets_its_own_result_and_good_ones_apply_durably() {
         mutation(TableId(99), 2),
         mutation(TABLE, 3),
     ];
-    let results = engine.apply_batch(&batch, NOW);
+    let results = engine.apply_batch(&batch);
     assert!(results[0].is_ok() && results[2].is_ok());
     assert!(
         results[1].is_err(),
@@ -75,7 +75,7 @@ fn a_failed_fsync_fails_every_mutation_of_the_batch() {
     let engine = open(&fs);
     engine.create_table(TABLE, Default::default()).unwrap();
     fs.fail_sync_data("commitlog", Some(1));
-    let results = engine.apply_batch(&[mutation(TABLE, 1), mutation(TABLE, 2)], NOW);
+    let results = engine.apply_batch(&[mutation(TABLE, 1), mutation(TABLE, 2)]);
     assert!(results.iter().all(Result::is_err), "{results:?}");
     assert!(!present(&engine, 1) && !present(&engine, 2));
 }

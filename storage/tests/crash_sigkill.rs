@@ -98,7 +98,7 @@ fn child_writer() {
             let (engine, out) = (engine.clone(), out.clone());
             std::thread::spawn(move || {
                 for seq in 0.. {
-                    engine.apply(&mutation(round, w, seq), NOW).unwrap();
+                    engine.apply(&mutation(round, w, seq)).unwrap();
                     let mut o = out.lock().unwrap();
                     writeln!(o, "ack {w} {seq}").unwrap();
                     o.flush().unwrap();

@@ -163,7 +163,7 @@ fn run_writer(engine: &Engine, fs: &SimFs, w: &mut Writer, stop: &AtomicBool) ->
     while !stop.load(Ordering::Acquire) {
         let op = w.next_op();
         out.ops.push(op);
-        match engine.apply(&to_mutation(w.id, op), NOW) {
+        match engine.apply(&to_mutation(w.id, op)) {
             Ok(()) => out.acked += 1,
             Err(e) => {
                 if !fs.is_halted() {
@@ -567,7 +567,7 @@ fn writer(id: u32) -> Writer {
 fn write_acked(engine: &Engine, w: &mut Writer, n: usize, model: &mut Model) {
     for _ in 0..n {
         let op = w.next_op();
-        engine.apply(&to_mutation(w.id, op), NOW).unwrap();
+        engine.apply(&to_mutation(w.id, op)).unwrap();
         apply_model(model, w.id, op);
     }
 }
@@ -733,7 +733,7 @@ fn write_until_failure(engine: &Engine, w: &mut Writer) -> (Outcome, Error) {
         assert!(Instant::now() < deadline, "no write failed");
         let op = w.next_op();
         out.ops.push(op);
-        match engine.apply(&to_mutation(w.id, op), NOW) {
+        match engine.apply(&to_mutation(w.id, op)) {
             Ok(()) => out.acked += 1,
             Err(e) => return (out, e),
         }
@@ -743,7 +743,7 @@ fn write_until_failure(engine: &Engine, w: &mut Writer) -> (Outcome, Error) {
 /// Every later write fails with `Poisoned`, even on a healthy disk.
 fn assert_writes_refused(engine: &Engine, w: &mut Writer, expect: &str) {
     for _ in 0..5 {
-        match engine.apply(&to_mutation(w.id, w.next_op()), NOW) {
+        match engine.apply(&to_mutation(w.id, w.next_op())) {
             Err(Error::Poisoned(msg)) => assert!(msg.contains(expect), "unclear: {msg}"),
             other => panic!("a write after the failure was not refused: {other:?}"),
         }
@@ -763,7 +763,7 @@ fn a_failed_commit_log_fsync_poisons_writes_but_not_reads() {
         std::thread::sleep(Duration::from_millis(30));
         fs.fail_sync_data("/commitlog/", Some(1));
         let op = w.next_op();
-        let err = engine.apply(&to_mutation(w.id, op), NOW).unwrap_err();
+        let err = engine.apply(&to_mutation(w.id, op)).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, Error::Poisoned(_)), "{sync:?}: {err:?}");
         assert!(

@@ -14,8 +14,8 @@ use cluster::kind::ONE_WAY_ID;
 use cluster::{ApplicationState, GossipMessage};
 use cluster::{Endpoint, Message, Verb};
 
-use super::{GossipState, Shared, events, schema_sync};
-use crate::node::identity::format_uuid;
+use super::{GossipState, Shared, events};
+use crate::uuids::format_uuid;
 
 /// Cassandra's gossip interval.
 const ROUND: Duration = Duration::from_secs(1);
@@ -132,7 +132,7 @@ async fn round(shared: &Arc<Shared>) {
     };
     after_exchange(shared);
     // Also every round, so a failed pull is retried.
-    schema_sync::pull_if_behind(shared, &shared.view.get());
+    (shared.after_gossip)(shared, &shared.view.get());
     for (to, syn) in syns {
         send(shared, to, &GossipMessage::Syn(syn)).await;
     }
@@ -188,5 +188,5 @@ pub(super) fn after_exchange(shared: &Arc<Shared>) {
     let view = shared.view.get();
     shared.system_tables.set_peers(events::peer_infos(&view));
     events::publish(shared, &changes, &view);
-    schema_sync::pull_if_behind(shared, &view);
+    (shared.after_gossip)(shared, &view);
 }

@@ -105,6 +105,9 @@ pub(crate) struct Shared {
     pulls: Mutex<HashSet<Endpoint>>,
     /// Hosts announced to clients as NEW_NODE already.
     known_hosts: Mutex<BTreeSet<HostId>>,
+    /// Called with the view after every gossip round and exchange, so what
+    /// follows the gossiped state (schema pulls) needs no hook in gossip itself.
+    after_gossip: fn(&Arc<Shared>, &ClusterView),
 }
 
 impl Shared {
@@ -152,6 +155,7 @@ impl ClusterService {
             events: OnceLock::new(),
             pulls: Mutex::new(HashSet::new()),
             known_hosts: Mutex::new(BTreeSet::from([host])),
+            after_gossip: schema_sync::pull_if_behind,
         });
         gossip::after_exchange(&shared);
         register_verbs(&shared, &parts.metrics);
@@ -277,7 +281,7 @@ fn new_gossip(
     for (state, value) in membership::announce(&info, Status::Normal) {
         gossiper.set_local_state(state, value);
     }
-    let version = identity::format_uuid(&schema.version());
+    let version = crate::uuids::format_uuid(&schema.version());
     gossiper.set_local_state(ApplicationState::Schema, version);
     let mut seed = [0u8; 32];
     seed[..16].copy_from_slice(&identity.host_id);

@@ -16,8 +16,8 @@ use cluster::Endpoint;
 
 use super::view::ClusterView;
 use super::{Shared, gossip, verbs};
-use crate::node::identity::format_uuid;
 use crate::schema::SchemaService;
+use crate::uuids::format_uuid;
 
 /// How long a peer may take to send its schema.
 const PULL_TIMEOUT: Duration = Duration::from_secs(5);

@@ -10,8 +10,8 @@ use super::params::{check_unique, prop_bool, prop_map};
 use super::{
     Change, DdlContext, check_name, ensure_user_keyspace, keyspace_event, keyspace_missing,
 };
-use crate::cql::error::{already_exists, config, syntax};
 use crate::schema::{KeyspaceDef, Replication, Schema};
+use cql_lite::errors::{already_exists, config, syntax};
 
 const LOCATOR: &str = "org.apache.cassandra.locator.";
 
@@ -157,7 +157,7 @@ pub(super) fn create(
     let opts = options(&stmt.properties, ctx, None, &stmt.name)?;
     let replication = opts
         .replication
-        .ok_or_else(|| crate::cql::error::invalid("Missing mandatory option 'replication'"))?;
+        .ok_or_else(|| cql_lite::errors::invalid("Missing mandatory option 'replication'"))?;
     let mut schema = schema.clone();
     schema.keyspaces.insert(
         stmt.name.clone(),

@@ -10,8 +10,8 @@ use storage::{
     SizeTieredOptions, TableOptions, TimeWindowOptions,
 };
 
-use crate::cql::error::{config, syntax};
 use crate::schema::TableParams;
+use cql_lite::errors::{config, syntax};
 
 const STCS: &str = "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy";
 const LCS: &str = "org.apache.cassandra.db.compaction.LeveledCompactionStrategy";
@@ -191,7 +191,7 @@ fn set_param(params: &mut TableParams, p: &Property) -> Result<(), ErrorResponse
         "read_repair" => params.read_repair = read_repair(p)?,
         "cdc" => {
             if prop_bool(p)? {
-                return Err(crate::cql::error::invalid(
+                return Err(cql_lite::errors::invalid(
                     "Cannot enable cdc: change data capture is not supported",
                 ));
             }
@@ -423,8 +423,9 @@ fn compression(map: &BTreeMap<String, String>) -> Result<BTreeMap<String, String
 }
 
 /// The storage engine's options for a table's parameters. Compaction, the
-/// compression chunk size and on/off, the bloom filter, gc grace and the
-/// default TTL are acted on; the rest is only shown.
+/// compression chunk size and on/off, the bloom filter, gc grace, the
+/// default TTL and the memtable flush period are acted on; the rest is only
+/// shown.
 pub(crate) fn storage_options(params: &TableParams) -> Result<TableOptions, ErrorResponse> {
     let options = TableOptions {
         compaction: storage_compaction(&params.compaction)?,
@@ -435,6 +436,8 @@ pub(crate) fn storage_options(params: &TableParams) -> Result<TableOptions, Erro
         gc_grace_seconds: i64::from(params.gc_grace_seconds),
         default_ttl_seconds: params.default_time_to_live,
         memtable_flush_threshold_bytes: None,
+        // Validated non-negative with the other parameters.
+        memtable_flush_period_ms: u64::try_from(params.memtable_flush_period_in_ms).unwrap_or(0),
     };
     options.validate().map_err(|e| match e {
         storage::Error::InvalidArgument(message) => config(message),

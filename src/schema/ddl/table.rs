@@ -18,22 +18,11 @@ use super::{
     Change, DdlContext, IdSource, check_name, ensure_user_keyspace, keyspace_missing, table_event,
     table_missing,
 };
-use crate::cql::error::{already_exists, config, invalid};
-use crate::cql::resolve_keyspace;
 use crate::schema::{
     ColumnDef, ColumnKind, DroppedColumn, Schema, TableDef, TableParams, TableTombstone,
+    resolve_keyspace, sort_columns,
 };
-
-/// Puts columns in the model's order: partition key and clustering columns by
-/// position, then static and regular columns by name.
-pub(crate) fn sort_columns(columns: &mut [ColumnDef]) {
-    let rank = |c: &ColumnDef| match c.kind {
-        ColumnKind::PartitionKey => 0,
-        ColumnKind::Clustering => 1,
-        ColumnKind::Static | ColumnKind::Regular => 2,
-    };
-    columns.sort_by(|a, b| (rank(a), a.position, &a.name).cmp(&(rank(b), b.position, &b.name)));
-}
+use cql_lite::errors::{already_exists, config, invalid};
 
 /// The type a column declaration names. Counters, user-defined types, vectors
 /// and custom types are refused.
@@ -449,7 +438,7 @@ fn drop_columns(
 
 /// `ks.t` as Cassandra names a table in messages (identifiers quoted as needed).
 fn qualified(table: &TableDef) -> String {
-    use crate::schema::describe::quote_identifier;
+    use cql_lite::lexer::quote_identifier;
     format!(
         "{}.{}",
         quote_identifier(&table.keyspace),

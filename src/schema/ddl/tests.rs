@@ -1,7 +1,7 @@
 use super::*;
 use crate::schema::system_keyspaces::with_system;
 use crate::schema::version::schema_version;
-use crate::schema::{ColumnKind, Replication};
+use crate::schema::{ColumnKind, Replication, sort_columns};
 use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 use proptest::prelude::*;
@@ -398,7 +398,7 @@ fn storage_options_follow_the_params() {
          'TimeWindowCompactionStrategy', 'compaction_window_unit': 'HOURS', \
          'compaction_window_size': 2} AND compression = {'class': 'LZ4Compressor', \
          'chunk_length_in_kb': 16} AND gc_grace_seconds = 5 AND default_time_to_live = 7 \
-         AND bloom_filter_fp_chance = 0.1",
+         AND bloom_filter_fp_chance = 0.1 AND memtable_flush_period_in_ms = 60000",
         "CREATE TABLE u (k int PRIMARY KEY) WITH compression = {'enabled': false}",
     ]);
     let o = storage_options(&schema.table("ks", "t").unwrap().params).unwrap();
@@ -411,7 +411,9 @@ fn storage_options_follow_the_params() {
     assert_eq!(o.compression.chunk_length_bytes, 16 * 1024);
     assert_eq!((o.gc_grace_seconds, o.default_ttl_seconds), (5, 7));
     assert_eq!(o.bloom_fp_chance, 0.1);
+    assert_eq!(o.memtable_flush_period_ms, 60_000);
     let u = storage_options(&schema.table("ks", "u").unwrap().params).unwrap();
+    assert_eq!(u.memtable_flush_period_ms, 0);
     assert_eq!(u.compression.compression, storage::Compression::None);
     assert!(storage_options(&crate::schema::TableParams::default()).is_ok());
 }

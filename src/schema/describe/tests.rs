@@ -162,13 +162,9 @@ fn describe_cluster_adds_ownership_in_a_user_keyspace() {
 }
 
 #[test]
-fn java_doubles_and_identifiers() {
+fn java_doubles() {
     assert_eq!(java_double(0.01), "0.01");
     assert_eq!(java_double(1.0), "1.0");
     assert_eq!(java_double(0.1), "0.1");
     assert_eq!(java_double(1e-5), "1.0E-5");
-    assert_eq!(quote_identifier("abc_1"), "abc_1");
-    assert_eq!(quote_identifier("Abc"), "\"Abc\"");
-    assert_eq!(quote_identifier("select"), "\"select\"");
-    assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
 }

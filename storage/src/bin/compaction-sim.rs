@@ -98,7 +98,7 @@ fn simulate(opts: &CompactionStrategyOptions, flushes: u64, flush_bytes: u64) ->
         next_gen += 1;
         written += flush_bytes;
         max_tables = max_tables.max(tables.len());
-        while let Some(task) = strategy.next_task(&tables, &HashSet::new(), 0, 0) {
+        while let Some(task) = strategy.next_task(&tables, &HashSet::new(), 0) {
             written += apply(&mut tables, &task, &mut next_gen);
         }
     }

@@ -5,6 +5,7 @@
 //! that no mutation encoding starts with (those start with their format
 //! version, a small number), then the LZ4 block with its uncompressed size
 //! prepended as a little-endian u32.
+#![deny(clippy::indexing_slicing)]
 
 use crate::mutation::Mutation;
 use std::borrow::Cow;
@@ -40,8 +41,8 @@ pub(super) fn decode(payload: &[u8], max_len: usize) -> Result<Mutation, String>
         return Mutation::decode(payload).map_err(|e| e.to_string());
     };
     let claimed = packed
-        .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .first_chunk::<4>()
+        .map(|b| u32::from_le_bytes(*b) as usize)
         .ok_or("compressed payload shorter than its size prefix")?;
     if claimed > max_len {
         return Err(format!(
@@ -54,6 +55,7 @@ pub(super) fn decode(payload: &[u8], max_len: usize) -> Result<Mutation, String>
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests cut and corrupt buffers on purpose
 mod tests {
     use super::*;
     use crate::mutation::arb;

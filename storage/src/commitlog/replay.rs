@@ -6,6 +6,7 @@
 //! produces and which is skipped with a warning, or corruption in the middle of
 //! the log, when a valid record follows, which fails replay unless the operator
 //! chose to skip corrupt records.
+#![deny(clippy::indexing_slicing)]
 
 use super::ReplayStats;
 use super::format::{self, Frame, HEADER_LEN, Header};

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::io::FileSystem;
 use crate::key::TableId;
 use crate::position::ReplayPosition;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -213,6 +214,26 @@ impl Shared {
             }
         }
         self.collect()
+    }
+
+    pub(super) fn tables_over_limit(&self, limit: u64) -> Vec<TableId> {
+        let st = self.lock();
+        let size = self.opts.segment_size_bytes;
+        // The active segment counts too: its file takes its full size.
+        let used = (st.segments.len() as u64 + 1).saturating_mul(size);
+        let mut excess = used.saturating_sub(limit);
+        let mut tables = BTreeSet::new();
+        for dirty in st.segments.values() {
+            if excess == 0 {
+                break;
+            }
+            // Unknown segments are only seen before replay, which settles them.
+            if let Dirty::Known(m) = dirty {
+                tables.extend(m.keys().copied());
+            }
+            excess = excess.saturating_sub(size);
+        }
+        tables.into_iter().collect()
     }
 
     pub(super) fn forget_table(&self, table: TableId) -> Result<()> {

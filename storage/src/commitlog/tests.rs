@@ -318,6 +318,46 @@ fn segments_are_recycled_or_deleted_once_every_table_flushed() {
 }
 
 #[test]
+fn the_tables_pinning_the_oldest_segments_are_named_once_over_the_space_bound() {
+    let fs = SimFs::new();
+    let log = open(&fs, opts(SyncMode::Batch));
+    // Table 1 writes only into the first segment, table 2 everywhere, table 3
+    // only into the newest segments.
+    append(&log, &mutation(1, 0, 40));
+    let mut i = 1;
+    while log.current_position().segment_id < 6 {
+        append(&log, &mutation(2, i, 400));
+        i += 1;
+    }
+    append(&log, &mutation(3, i, 40));
+    let segments = log.stats().segments as u64;
+    assert_eq!(segments, 6, "{:?}", log.stats());
+    let at = |limit_segments: u64| log.tables_over_limit(limit_segments * SEG);
+    assert_eq!(at(segments), vec![], "within the bound");
+    assert_eq!(at(segments + 10), vec![]);
+    // One segment over: the oldest one's tables.
+    assert_eq!(at(segments - 1), vec![TableId(1), TableId(2)]);
+    // Far over: the active segment's tables are not needed to release the rest.
+    assert_eq!(at(0), vec![TableId(1), TableId(2)]);
+    // Once they are flushed the log is back within any bound it can meet.
+    log.sync().unwrap();
+    let now = log.current_position();
+    log.discard_completed(TableId(1), now).unwrap();
+    log.discard_completed(TableId(2), now).unwrap();
+    assert_eq!(log.stats().segments, 1);
+    assert_eq!(at(1), vec![]);
+}
+
+#[test]
+fn the_default_space_bound_is_at_most_8_gib_and_a_quarter_of_the_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let volume = rustix::fs::statvfs(dir.path()).unwrap();
+    let quarter = volume.f_blocks * volume.f_frsize / 4;
+    let missing = dir.path().join("not/yet/created");
+    assert_eq!(default_total_space(&missing), quarter.min(8 << 30));
+}
+
+#[test]
 fn replayed_segments_go_once_their_tables_are_flushed() {
     let fs = SimFs::new();
     let log = open(&fs, opts(SyncMode::Batch));

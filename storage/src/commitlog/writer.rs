@@ -313,6 +313,14 @@ impl Shared {
                 }
             }
         };
+        // Replay orders segments by id: a new active segment must sort after
+        // every segment written before it.
+        debug_assert!(
+            next.id > st.active.id,
+            "segment {} after {}",
+            next.id,
+            st.active.id
+        );
         let old = std::mem::replace(&mut st.active, next);
         if !st.buf.is_empty() {
             let data = std::mem::take(&mut st.buf);

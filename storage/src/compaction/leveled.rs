@@ -216,7 +216,6 @@ impl CompactionStrategy for LeveledStrategy {
         &self,
         sstables: &[SsTableDescriptor],
         compacting: &HashSet<u64>,
-        _now: i64,
         gc_before: i64,
     ) -> Option<CompactionTask> {
         if let Some(t) = drop_expired_task(sstables, compacting, gc_before) {

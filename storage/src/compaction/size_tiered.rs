@@ -117,7 +117,6 @@ impl CompactionStrategy for SizeTieredStrategy {
         &self,
         sstables: &[SsTableDescriptor],
         compacting: &HashSet<u64>,
-        _now: i64,
         gc_before: i64,
     ) -> Option<CompactionTask> {
         drop_expired_task(sstables, compacting, gc_before)

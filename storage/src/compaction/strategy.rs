@@ -9,14 +9,15 @@ use std::fmt::Debug;
 /// arguments (leveled compaction also remembers where it stopped in each level).
 pub trait CompactionStrategy: Send + Sync + Debug {
     /// The most useful task over the live `sstables`, none of whose inputs is in
-    /// `compacting`; `None` if nothing is worth doing. `now` is seconds since the
-    /// epoch; `gc_before` is `now - gc_grace_seconds`: tombstones deleted before
-    /// it may be purged. The caller marks the inputs compacting before asking again.
+    /// `compacting`; `None` if nothing is worth doing. `gc_before` is now (in
+    /// seconds since the epoch) less `gc_grace_seconds`: tombstones deleted
+    /// before it may be purged. No strategy needs the time otherwise (time
+    /// windows follow the data's timestamps). The caller marks the inputs
+    /// compacting before asking again.
     fn next_task(
         &self,
         sstables: &[SsTableDescriptor],
         compacting: &HashSet<u64>,
-        now: i64,
         gc_before: i64,
     ) -> Option<CompactionTask>;
 

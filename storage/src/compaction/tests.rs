@@ -128,10 +128,10 @@ fn dead_tables_do_not_block_each_other() {
 fn stcs_needs_min_threshold_similar_tables() {
     let s = stcs();
     assert_eq!(
-        s.next_task(&sized(&[100, 100, 100]), &none(), 0, GC_BEFORE),
+        s.next_task(&sized(&[100, 100, 100]), &none(), GC_BEFORE),
         None
     );
-    let task = s.next_task(&sized(&[100, 110, 90, 100]), &none(), 0, GC_BEFORE);
+    let task = s.next_task(&sized(&[100, 110, 90, 100]), &none(), GC_BEFORE);
     assert_eq!(task.as_ref().map(|t| t.kind), Some(TaskKind::Merge));
     assert_eq!(inputs(task), vec![1, 2, 3, 4]);
 }
@@ -140,16 +140,16 @@ fn stcs_needs_min_threshold_similar_tables() {
 fn stcs_bucket_bounds() {
     let s = stcs();
     // With 160 the average is 112: 160 <= 1.5 × 112 and 100 >= 0.5 × 112.
-    let task = s.next_task(&sized(&[100, 100, 100, 160]), &none(), 0, GC_BEFORE);
+    let task = s.next_task(&sized(&[100, 100, 100, 160]), &none(), GC_BEFORE);
     assert_eq!(inputs(task), vec![1, 2, 3, 4]);
     // With 200 the average is 125 and 200 > 187.5: only three similar tables.
     assert_eq!(
-        s.next_task(&sized(&[100, 100, 100, 200]), &none(), 0, GC_BEFORE),
+        s.next_task(&sized(&[100, 100, 100, 200]), &none(), GC_BEFORE),
         None
     );
     // The low bound: 10 is far below the others' average.
     assert_eq!(
-        s.next_task(&sized(&[10, 30, 30, 30]), &none(), 0, GC_BEFORE),
+        s.next_task(&sized(&[10, 30, 30, 30]), &none(), GC_BEFORE),
         None
     );
 }
@@ -159,7 +159,7 @@ fn stcs_small_tables_share_a_bucket() {
     let s = SizeTieredStrategy::new(SizeTieredOptions::default());
     let tables = sized(&[1, 1000, 10 * MIB, 40 * MIB, 500 * MIB]);
     assert_eq!(
-        inputs(s.next_task(&tables, &none(), 0, GC_BEFORE)),
+        inputs(s.next_task(&tables, &none(), GC_BEFORE)),
         vec![1, 2, 3, 4]
     );
 }
@@ -168,7 +168,7 @@ fn stcs_small_tables_share_a_bucket() {
 fn stcs_caps_at_max_threshold_taking_the_smallest() {
     let s = stcs();
     let sizes: Vec<u64> = (0..40).map(|i| 1000 + i).collect();
-    let task = s.next_task(&sized(&sizes), &none(), 0, GC_BEFORE);
+    let task = s.next_task(&sized(&sizes), &none(), GC_BEFORE);
     assert_eq!(inputs(task), (1..=32).collect::<Vec<u64>>());
 }
 
@@ -177,11 +177,11 @@ fn stcs_prefers_the_cheapest_bucket() {
     let s = stcs();
     let tables = sized(&[1000, 1000, 1000, 1000, 10, 10, 10, 10, 10]);
     assert_eq!(
-        inputs(s.next_task(&tables, &none(), 0, GC_BEFORE)),
+        inputs(s.next_task(&tables, &none(), GC_BEFORE)),
         vec![5, 6, 7, 8, 9]
     );
     // Once those run, the next planner picks the other bucket.
-    let task = s.next_task(&tables, &busy(&[5, 6, 7, 8, 9]), 0, GC_BEFORE);
+    let task = s.next_task(&tables, &busy(&[5, 6, 7, 8, 9]), GC_BEFORE);
     assert_eq!(inputs(task), vec![1, 2, 3, 4]);
 }
 
@@ -189,9 +189,9 @@ fn stcs_prefers_the_cheapest_bucket() {
 fn stcs_skips_compacting_tables() {
     let s = stcs();
     let tables = sized(&[100, 100, 100, 100, 100]);
-    assert_eq!(s.next_task(&tables, &busy(&[1, 2]), 0, GC_BEFORE), None);
+    assert_eq!(s.next_task(&tables, &busy(&[1, 2]), GC_BEFORE), None);
     assert_eq!(
-        inputs(s.next_task(&tables, &busy(&[1]), 0, GC_BEFORE)),
+        inputs(s.next_task(&tables, &busy(&[1]), GC_BEFORE)),
         vec![2, 3, 4, 5]
     );
 }
@@ -202,27 +202,27 @@ fn stcs_compacts_a_lone_table_for_tombstones_only_if_they_can_go() {
     let mut a = t(1, 100, 0, 0, 10);
     a.droppable_tombstone_ratio = 0.5;
     assert_eq!(
-        inputs(s.next_task(&[a.clone()], &none(), 0, GC_BEFORE)),
+        inputs(s.next_task(&[a.clone()], &none(), GC_BEFORE)),
         vec![1]
     );
     // Below the threshold: nothing.
     let mut low = a.clone();
     low.droppable_tombstone_ratio = 0.2;
-    assert_eq!(s.next_task(&[low], &none(), 0, GC_BEFORE), None);
+    assert_eq!(s.next_task(&[low], &none(), GC_BEFORE), None);
     // An overlapping table holds older data the tombstones may shadow.
     let mut older = t(2, 100, 0, 5, 20);
     older.min_timestamp = Timestamp(0);
     assert_eq!(
-        s.next_task(&[a.clone(), older.clone()], &none(), 0, GC_BEFORE),
+        s.next_task(&[a.clone(), older.clone()], &none(), GC_BEFORE),
         None
     );
     // The same table elsewhere in the key space does not matter.
     older.min_key = key(11);
     assert_eq!(
-        inputs(s.next_task(&[a.clone(), older], &none(), 0, GC_BEFORE)),
+        inputs(s.next_task(&[a.clone(), older], &none(), GC_BEFORE)),
         vec![1]
     );
-    assert_eq!(s.next_task(&[a], &busy(&[1]), 0, GC_BEFORE), None);
+    assert_eq!(s.next_task(&[a], &busy(&[1]), GC_BEFORE), None);
 }
 
 #[test]
@@ -230,10 +230,10 @@ fn stcs_drops_fully_expired_tables_first() {
     let s = stcs();
     let mut tables = sized(&[100, 100, 100, 100]);
     tables.push(expired(t(9, 100, 0, 500, 600), 0, (1, 1)));
-    let task = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let task = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!((task.kind, task.inputs), (TaskKind::DropExpired, vec![9]));
     assert_eq!(
-        inputs(s.next_task(&tables, &busy(&[9]), 0, GC_BEFORE)),
+        inputs(s.next_task(&tables, &busy(&[9]), GC_BEFORE)),
         vec![1, 2, 3, 4]
     );
 }
@@ -273,14 +273,14 @@ fn lcs_l0_waits_for_four_tables_then_takes_l1_overlaps() {
         t(11, MIB, 0, 6, 12),
         t(12, MIB, 0, 8, 9),
     ];
-    assert_eq!(s.next_task(&tables, &none(), 0, GC_BEFORE), None);
+    assert_eq!(s.next_task(&tables, &none(), GC_BEFORE), None);
     tables.push(t(13, MIB, 0, 14, 14));
-    let task = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let task = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!(task.output_level, 1);
     assert_eq!(task.max_output_bytes, Some(MIB));
     assert_eq!(inputs(Some(task)), vec![1, 2, 10, 11, 12, 13]);
     // An overlapping L1 table is busy: the L0 merge must wait.
-    assert_eq!(s.next_task(&tables, &busy(&[2]), 0, GC_BEFORE), None);
+    assert_eq!(s.next_task(&tables, &busy(&[2]), GC_BEFORE), None);
 }
 
 fn l1_run(n: u64, first_gen: u64) -> Vec<SsTableDescriptor> {
@@ -295,15 +295,15 @@ fn lcs_over_target_level_compacts_round_robin_with_overlaps() {
     let mut tables = l1_run(12, 1); // 12 MiB in L1, target 10 MiB.
     tables.push(t(50, MIB, 2, 0, 150)); // overlaps the first two L1 tables
     tables.push(t(51, MIB, 2, 151, 250));
-    let first = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let first = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!((first.kind, first.output_level), (TaskKind::Merge, 2));
     assert_eq!(inputs(Some(first)), vec![1, 50]);
     // The next pick starts after the last key compacted.
-    let second = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let second = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!(inputs(Some(second)), vec![2, 50, 51]);
-    let third = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let third = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!(inputs(Some(third)), vec![3, 51]);
-    let fourth = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let fourth = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!((fourth.kind, fourth.inputs), (TaskKind::Move, vec![4]));
 }
 
@@ -313,7 +313,7 @@ fn lcs_skips_tables_whose_overlaps_are_busy() {
     let mut tables = l1_run(12, 1);
     tables.push(t(50, MIB, 2, 0, 150));
     // Table 1 and 2 overlap the busy table 50; table 3 does not.
-    let task = s.next_task(&tables, &busy(&[50]), 0, GC_BEFORE).unwrap();
+    let task = s.next_task(&tables, &busy(&[50]), GC_BEFORE).unwrap();
     assert_eq!((task.kind, task.inputs), (TaskKind::Move, vec![3]));
 }
 
@@ -323,7 +323,7 @@ fn lcs_picks_the_highest_score() {
     let mut tables = l1_run(11, 1); // L1 score 1.1
     // L2: 300 tables of 1 MiB against a 100 MiB target: score 3.
     tables.extend((0..300).map(|i| t(100 + i, MIB, 2, 10_000 + i as i64, 10_000 + i as i64)));
-    let task = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let task = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!(task.output_level, 3);
     assert_eq!(s.pending_tasks(&tables), 1 + 200);
 }
@@ -337,16 +337,16 @@ fn lcs_l1_output_waits_for_a_running_l0_merge() {
     // Four idle L0 tables in the gap.
     tables.extend((0..4).map(|i| t(70 + i, MIB, 0, 500, 600)));
     let running = busy(&[60, 61]);
-    assert_eq!(s.next_task(&tables, &running, 0, GC_BEFORE), None);
+    assert_eq!(s.next_task(&tables, &running, GC_BEFORE), None);
     // An over-full L1 elsewhere still makes progress into L2.
     tables.extend((0..12).map(|i| t(1 + i, MIB, 1, 2000 + i as i64 * 10, 2009 + i as i64 * 10)));
-    let task = s.next_task(&tables, &running, 0, GC_BEFORE).unwrap();
+    let task = s.next_task(&tables, &running, GC_BEFORE).unwrap();
     assert_eq!(
         (task.kind, task.inputs, task.output_level),
         (TaskKind::Move, vec![1], 2)
     );
     // Once the running merge is done, the L0 tables go.
-    let task = s.next_task(&tables, &none(), 0, GC_BEFORE).unwrap();
+    let task = s.next_task(&tables, &none(), GC_BEFORE).unwrap();
     assert_eq!(inputs(Some(task)), vec![60, 61, 70, 71, 72, 73]);
 }
 
@@ -397,14 +397,11 @@ fn twcs_merges_old_windows_and_size_tiers_the_newest() {
     ];
     // The newest window (3) has three tables, below min_threshold: the newest
     // older window with two or more tables (1) is merged whatever the sizes.
-    assert_eq!(
-        inputs(s.next_task(&tables, &none(), 0, GC_BEFORE)),
-        vec![1, 2]
-    );
-    assert_eq!(s.next_task(&tables, &busy(&[1]), 0, GC_BEFORE), None);
+    assert_eq!(inputs(s.next_task(&tables, &none(), GC_BEFORE)), vec![1, 2]);
+    assert_eq!(s.next_task(&tables, &busy(&[1]), GC_BEFORE), None);
     tables.push(at(t(7, 100, 0, 0, 10), 3, 30));
     assert_eq!(
-        inputs(s.next_task(&tables, &none(), 0, GC_BEFORE)),
+        inputs(s.next_task(&tables, &none(), GC_BEFORE)),
         vec![4, 5, 6, 7]
     );
     assert_eq!(s.pending_tasks(&tables), 2);
@@ -419,11 +416,11 @@ fn twcs_drops_expired_windows() {
     let old = expired(at(t(1, 100, 0, 0, 10), 1, 0), 5, (0, HOUR_US));
     let newer = at(t(2, 100, 0, 0, 10), 9, 0);
     let task = s
-        .next_task(&[old.clone(), newer.clone()], &none(), 0, GC_BEFORE)
+        .next_task(&[old.clone(), newer.clone()], &none(), GC_BEFORE)
         .unwrap();
     assert_eq!((task.kind, task.inputs), (TaskKind::DropExpired, vec![1]));
     // Not yet past gc grace.
-    assert_eq!(s.next_task(&[old, newer], &none(), 0, 5), None);
+    assert_eq!(s.next_task(&[old, newer], &none(), 5), None);
 }
 
 // ---- properties ----
@@ -484,7 +481,7 @@ proptest! {
         let strategies: [Box<dyn CompactionStrategy>; 3] =
             [Box::new(stcs()), Box::new(lcs()), Box::new(twcs())];
         for s in &strategies {
-            if let Some(task) = s.next_task(&tables, &compacting, 0, GC_BEFORE) {
+            if let Some(task) = s.next_task(&tables, &compacting, GC_BEFORE) {
                 check_task(&task, &tables, &compacting)?;
             }
             for task in s.major_tasks(&tables) {
@@ -501,7 +498,7 @@ proptest! {
         let opts = SizeTieredOptions { min_sstable_size_bytes: min_size, ..stcs_opts() };
         let s = SizeTieredStrategy::new(opts.clone());
         let tables = sized(&sizes);
-        if let Some(task) = s.next_task(&tables, &HashSet::new(), 0, GC_BEFORE) {
+        if let Some(task) = s.next_task(&tables, &HashSet::new(), GC_BEFORE) {
             prop_assert!((opts.min_threshold..=opts.max_threshold).contains(&task.inputs.len()));
             let size = |g: &u64| {
                 let t = &tables[*g as usize - 1];
@@ -520,7 +517,7 @@ proptest! {
         spread in prop::collection::vec(0u64..=200, 4..50),
     ) {
         let sizes: Vec<u64> = spread.iter().map(|s| base + base * s / 1000).collect();
-        let task = stcs().next_task(&sized(&sizes), &HashSet::new(), 0, GC_BEFORE);
+        let task = stcs().next_task(&sized(&sizes), &HashSet::new(), GC_BEFORE);
         prop_assert_eq!(task.map(|t| t.inputs.len()), Some(sizes.len().min(32)));
     }
 
@@ -597,7 +594,7 @@ fn lcs_model(ops: &[u8]) -> Result<(), TestCaseError> {
             }
             2 => {
                 let compacting = running.iter().flat_map(|t| t.inputs.clone()).collect();
-                if let Some(task) = s.next_task(&tables, &compacting, 0, GC_BEFORE) {
+                if let Some(task) = s.next_task(&tables, &compacting, GC_BEFORE) {
                     check_task(&task, &tables, &compacting)?;
                     running.push(task);
                 }

@@ -67,7 +67,6 @@ impl CompactionStrategy for TimeWindowStrategy {
         &self,
         sstables: &[SsTableDescriptor],
         compacting: &HashSet<u64>,
-        _now: i64,
         gc_before: i64,
     ) -> Option<CompactionTask> {
         if let Some(t) = drop_expired_task(sstables, compacting, gc_before) {

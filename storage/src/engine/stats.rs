@@ -98,7 +98,7 @@ pub(super) fn collect(shared: &Shared, table: &Table) -> TableStats {
     s.pending_compactions =
         table.with_strategy(|st| st.pending_tasks(&descriptors)) + s.compactions_running;
     s.pending_compaction_bytes = table
-        .with_strategy(|st| st.next_task(&descriptors, &Default::default(), now, gc_before))
+        .with_strategy(|st| st.next_task(&descriptors, &Default::default(), gc_before))
         .map(|task| {
             descriptors
                 .iter()

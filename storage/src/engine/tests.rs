@@ -24,6 +24,7 @@ use proptest::prelude::*;
 
 mod behaviour;
 mod corruption;
+mod timed_flushes;
 
 /// One table per compaction strategy.
 const TABLES: [TableId; 3] = [TableId(1), TableId(2), TableId(3)];
@@ -406,7 +407,7 @@ impl Harness {
         let now = self.now();
         let m = m.place(TABLES[t], ts_base, now);
         let t0 = std::time::Instant::now();
-        self.engine().apply(&m, now).expect("applying a mutation");
+        self.engine().apply(&m).expect("applying a mutation");
         if t0.elapsed() > Duration::from_millis(300) {
             eprintln!("SLOW apply {:?}", t0.elapsed());
         }

@@ -8,6 +8,7 @@ use super::Shared;
 use crate::compaction::{CompactionTask, TaskKind, fully_expired};
 use crate::error::{Error, Result};
 use crate::key::TableId;
+use crate::position::ReplayPosition;
 use crate::table::Table;
 use crate::throttle::Throttle;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -49,6 +50,7 @@ impl Workers {
                             Err(RecvTimeoutError::Timeout) => {}
                             Err(RecvTimeoutError::Disconnected) => break,
                         }
+                        flush_due_tables(&shared, &signal);
                     }
                 });
             threads.push(t.map_err(spawn_err)?);
@@ -99,6 +101,26 @@ impl Workers {
             self.request_flush(table);
         } else if shared.ctx.memtable_bytes.load(Ordering::Acquire) >= budget / 2 {
             self.request_flush_of_largest(shared);
+        }
+    }
+
+    /// Called with the position of each logged record: the first record of a
+    /// new segment checks the log against its space bound, and requests a
+    /// flush of the tables pinning the oldest segments if it is over.
+    pub(crate) fn note_logged(&self, shared: &Shared, pos: ReplayPosition) {
+        // A plain load first: every write passes here, and only the first of
+        // each segment needs the read-modify-write.
+        let checked = &shared.checked_segment;
+        if checked.load(Ordering::Relaxed) >= pos.segment_id
+            || checked.fetch_max(pos.segment_id, Ordering::AcqRel) >= pos.segment_id
+        {
+            return;
+        }
+        let limit = shared.options.commitlog_total_space_bytes;
+        for id in shared.ctx.commitlog.tables_over_limit(limit) {
+            if let Ok(table) = shared.table(id) {
+                self.request_flush(&table);
+            }
         }
     }
 
@@ -208,6 +230,35 @@ fn flush_worker_step(shared: &Shared, id: TableId, signal: &(Mutex<bool>, Condva
     wake(signal);
 }
 
+/// Flushes the tables whose flush period has elapsed, and those still
+/// pinning commit-log segments beyond the log's space bound (the write path
+/// asks only when a segment fills; this catches an excess that outlived its
+/// request, for instance because the table was flushing already).
+fn flush_due_tables(shared: &Shared, signal: &(Mutex<bool>, Condvar)) {
+    if shared
+        .poisoned
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_some()
+    {
+        return;
+    }
+    let now_ms = shared.options.clock.now_millis();
+    let mut due: Vec<TableId> = shared
+        .all_tables()
+        .iter()
+        .filter(|t| t.flush_period_elapsed(now_ms))
+        .map(|t| t.id)
+        .collect();
+    let limit = shared.options.commitlog_total_space_bytes;
+    due.extend(shared.ctx.commitlog.tables_over_limit(limit));
+    due.sort_unstable();
+    due.dedup();
+    for id in due {
+        flush_worker_step(shared, id, signal);
+    }
+}
+
 fn compaction_worker(
     shared: &Shared,
     stop: &AtomicBool,
@@ -260,7 +311,7 @@ pub(super) fn has_task(shared: &Shared, table: &Table) -> bool {
     let descriptors = table.descriptors(gc_before);
     let compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
     table
-        .with_strategy(|s| s.next_task(&descriptors, &compacting, now, gc_before))
+        .with_strategy(|s| s.next_task(&descriptors, &compacting, gc_before))
         .is_some()
 }
 
@@ -274,7 +325,7 @@ fn pick(shared: &Shared, table: &Table) -> Option<CompactionTask> {
     let descriptors = table.descriptors(gc_before);
     let mut compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
     let task = table
-        .with_strategy(|s| s.next_task(&descriptors, &compacting, now, gc_before))
+        .with_strategy(|s| s.next_task(&descriptors, &compacting, gc_before))
         .or_else(|| {
             // Tables being compacted still hold their data, and the executor's
             // recheck counts them: leaving them out here made a task that the

@@ -33,10 +33,10 @@ fn apply_reconciles_and_accounts() {
     let k = key(1, b"a");
     let m1 = Mutation::new(TableId(1), k.clone()).with_row(row(b"x", 5, b"old"));
     let m2 = Mutation::new(TableId(1), k.clone()).with_row(row(b"x", 6, b"new"));
-    let added = mt.apply(&m1, 0);
+    let added = mt.apply(&m1);
     assert!(added > 100, "overheads are counted: {added}");
     assert_eq!(mt.size_bytes(), added);
-    mt.apply(&m2, 0);
+    mt.apply(&m2);
     assert_eq!(mt.partition_count(), 1);
     assert_eq!(mt.min_timestamp(), Timestamp(5));
     let s = mt
@@ -62,7 +62,7 @@ fn large_partitions_stream_in_chunks_in_both_directions() {
     let k = key(0, b"p");
     for i in 0u16..500 {
         let m = Mutation::new(TableId(1), k.clone()).with_row(row(&i.to_be_bytes(), 1, b"v"));
-        mt.apply_owned(m, 0);
+        mt.apply_owned(m);
     }
     let fwd = read(&mt, &k, &[ClusteringRange::ALL], false);
     assert_eq!(fwd.len(), 500);
@@ -91,10 +91,7 @@ fn large_partitions_stream_in_chunks_in_both_directions() {
         .unwrap();
     let mut it = s.rows;
     let first = it.next().unwrap().unwrap();
-    mt.apply_owned(
-        Mutation::new(TableId(1), k.clone()).with_row(row(&[0xff, 0xff], 1, b"v")),
-        0,
-    );
+    mt.apply_owned(Mutation::new(TableId(1), k.clone()).with_row(row(&[0xff, 0xff], 1, b"v")));
     assert_eq!(it.count() + 1, 501, "{first:?}");
 }
 
@@ -103,7 +100,7 @@ fn scans_respect_token_bounds() {
     let mt = Memtable::new(1);
     for t in 0..200 {
         let m = Mutation::new(TableId(1), key(t / 2, &[t as u8])).with_row(row(b"", 1, b"v"));
-        mt.apply(&m, 0);
+        mt.apply(&m);
     }
     let range = KeyRange {
         start: PartitionBound::Exclusive(PartitionPosition::Token(Token(10))),
@@ -157,7 +154,7 @@ fn liveness_only_and_static_rows_are_kept() {
     let mut m = Mutation::new(TableId(1), k.clone()).with_row(r.clone());
     m.static_row = Some(row(b"", 2, b"s"));
     m.partition_deletion = Some(DeletionTime::new(1, 9));
-    mt.apply(&m, 0);
+    mt.apply(&m);
     let s = mt
         .clone()
         .read_partition(&k, &[ClusteringRange::ALL], false)
@@ -173,7 +170,7 @@ proptest! {
     fn slices_reads_match_filtering(ms in proptest::collection::vec(arb::mutation(), 1..8),
         a in arb::bound(), b in arb::bound(), rev in any::<bool>()) {
         let mt = Memtable::new(1);
-        for m in &ms { mt.apply(m, 0); }
+        for m in &ms { mt.apply(m); }
         let slice = ClusteringRange::new(a, b);
         for m in &ms {
             let all = read(&mt, &m.key, &[ClusteringRange::ALL], false);
@@ -208,11 +205,11 @@ fn memtable_apply_speed() {
     let t = std::time::Instant::now();
     if owned {
         for m in muts {
-            mt.apply_owned(m, 0);
+            mt.apply_owned(m);
         }
     } else {
         for m in &muts {
-            mt.apply(m, 0);
+            mt.apply(m);
         }
     }
     let el = t.elapsed();
@@ -253,7 +250,7 @@ proptest! {
         let mt = Memtable::new(1);
         let mut model: std::collections::BTreeMap<DecoratedKey, PartitionData> = Default::default();
         for m in &ms {
-            if owned { mt.apply_owned(m.clone(), 0); } else { mt.apply(m, 0); }
+            if owned { mt.apply_owned(m.clone()); } else { mt.apply(m); }
             model.entry(m.key.clone()).or_default().apply(Cow::Borrowed(m));
         }
         let mut want = Vec::new();
@@ -284,13 +281,13 @@ fn single_row_partitions_stay_compact() {
     let mt = Memtable::new(1);
     let n = 1000;
     for i in 0..n {
-        mt.apply(&bench_mutation(i), 0);
+        mt.apply(&bench_mutation(i));
     }
     let per_entry = mt.size_bytes() / n as usize;
     assert!(per_entry <= 250, "{per_entry} bytes per entry");
     // Overwrites keep them encoded, and unsorted or huge writes still work.
     for i in 0..n {
-        mt.apply_owned(bench_mutation(i), 0);
+        mt.apply_owned(bench_mutation(i));
     }
     assert_eq!(mt.size_bytes() / n as usize, per_entry);
     assert_eq!(mt.size_bytes(), recount(&mt));
@@ -300,7 +297,7 @@ fn single_row_partitions_stay_compact() {
         big = big.with_row(row(&i.to_be_bytes(), 1, &[1; 100]));
     }
     big.rows.swap(0, 1);
-    mt.apply(&big, 0);
+    mt.apply(&big);
     assert!(matches!(
         *mt.partitions.get(&MemKey::of(&k)).unwrap().value().lock(),
         Slot::Decoded(_)
@@ -342,7 +339,7 @@ fn memtable_footprint() {
     let mt = Memtable::new(1);
     let before = resident_bytes();
     for i in 0..n {
-        mt.apply(&bench_mutation(i), 0);
+        mt.apply(&bench_mutation(i));
     }
     let rss = resident_bytes().saturating_sub(before);
     let accounted = mt.size_bytes() as u64;
@@ -365,12 +362,12 @@ fn memtable_footprint() {
     let fresh = Memtable::new(2);
     let t = std::time::Instant::now();
     for m in &muts {
-        fresh.apply(m, 0);
+        fresh.apply(m);
     }
     let apply = t.elapsed().as_nanos() as f64 / n as f64;
     let t = std::time::Instant::now();
     for m in &muts {
-        fresh.apply(m, 0);
+        fresh.apply(m);
     }
     let overwrite = t.elapsed().as_nanos() as f64 / n as f64;
     println!(
@@ -421,13 +418,13 @@ fn concurrent_writers_converge_to_the_sequential_result() {
         .collect();
     let seq = Memtable::new(1);
     for m in &muts {
-        seq.apply(m, 0);
+        seq.apply(m);
     }
     let par = Memtable::new(2);
     std::thread::scope(|s| {
         for part in muts.chunks(500) {
             let par = &par;
-            s.spawn(move || part.iter().rev().for_each(|m| _ = par.apply(m, 0)));
+            s.spawn(move || part.iter().rev().for_each(|m| _ = par.apply(m)));
         }
     });
     assert_eq!(dump(&par), dump(&seq));

@@ -60,6 +60,7 @@ fn every_strategy_round_trips() {
             gc_grace_seconds: 0,
             default_ttl_seconds: 60,
             memtable_flush_threshold_bytes: Some(1 << 20),
+            memtable_flush_period_ms: 60_000,
         };
         o.validate().unwrap();
         assert_eq!(round_trip(&o), o);
@@ -160,6 +161,21 @@ fn unknown_version_and_tags_are_errors() {
     }
 }
 
+#[test]
+fn version_1_options_decode_with_no_flush_period() {
+    let mut o = TableOptions {
+        memtable_flush_period_ms: 0,
+        ..TableOptions::default()
+    };
+    o.gc_grace_seconds = 77;
+    let mut v1 = Vec::new();
+    o.encode(&mut v1);
+    // Version 1 is version 2 without the trailing period (here one zero byte).
+    assert_eq!(v1.pop(), Some(0));
+    v1[0] = 1;
+    assert_eq!(TableOptions::decode(&mut Reader::new(&v1)).unwrap(), o);
+}
+
 proptest! {
     #[test]
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
@@ -177,6 +193,7 @@ proptest! {
         hi in 1.01f64..4.0,
         window in 1i64..1_000_000,
         shift in 10u32..=20,
+        period in 0u64..1 << 40,
     ) {
         let s = SizeTieredOptions { min_threshold: min_t, max_threshold: min_t + extra,
             bucket_low: lo, bucket_high: hi, ..stcs() };
@@ -187,6 +204,7 @@ proptest! {
                 chunk_length_bytes: 1 << shift },
             bloom_fp_chance: fp, gc_grace_seconds: gc, default_ttl_seconds: ttl,
             memtable_flush_threshold_bytes: None,
+            memtable_flush_period_ms: period,
         };
         prop_assert!(o.validate().is_ok());
         prop_assert_eq!(round_trip(&o), o);

@@ -21,7 +21,7 @@ fn spread() -> impl Strategy<Value = Vec<(usize, Mutation)>> {
 fn memtables(spread: &[(usize, Mutation)], n: usize) -> Vec<Arc<Memtable>> {
     let mts: Vec<_> = (0..n).map(|i| Memtable::new(i as u64)).collect();
     for (i, m) in spread {
-        mts[*i % n].apply(m, 0);
+        mts[*i % n].apply(m);
     }
     mts
 }
@@ -137,7 +137,7 @@ proptest! {
     ) {
         let mts = memtables(&spread, n);
         let out_mt = Memtable::new(99);
-        for m in &outside { out_mt.apply(m, 0); }
+        for m in &outside { out_mt.apply(m); }
         let max_purgeable = out_mt.min_timestamp();
         let compacted: Vec<Unfiltered> = merge_for_compaction(
             scans(&mts, &KeyRange::ALL), now, gc_before, Box::new(move |_| max_purgeable),
@@ -208,7 +208,7 @@ fn purge_drops_old_tombstones_only() {
         None,
         Cell::live(11, &b"y"[..]),
     ));
-    mt.apply(&m, 0);
+    mt.apply(&m);
     let compact = |gc_before: i64, max: i64| -> Vec<Unfiltered> {
         merge_for_compaction(
             vec![mt.clone().scan(&KeyRange::ALL).unwrap()],
@@ -263,7 +263,7 @@ fn scan_speed() {
             None,
             Cell::live(1, vec![7u8; 100]),
         );
-        mt.apply_owned(Mutation::new(TableId(1), k).with_row(row), 0);
+        mt.apply_owned(Mutation::new(TableId(1), k).with_row(row));
     }
     let cmd = ScanCommand {
         range: KeyRange::ALL,

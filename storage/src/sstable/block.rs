@@ -7,6 +7,7 @@
 //! ```
 //! The offset table lets a point read binary-search the block for its partition
 //! instead of walking every item before it.
+#![deny(clippy::indexing_slicing)]
 
 use super::row::{TAG_CONTINUE, TAG_PARTITION, header_key_at};
 use crate::key::DecoratedKey;
@@ -67,20 +68,18 @@ pub(super) struct BlockView<'a> {
 impl<'a> BlockView<'a> {
     /// Parses the trailer; `validate` also checks every offset (done once, on load).
     pub(super) fn parse(data: &'a [u8], validate: bool) -> Result<Self, String> {
-        let len = data.len();
-        let n = data
-            .get(len.wrapping_sub(4)..)
-            .filter(|_| len >= 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        let (body, trailer) = data
+            .split_last_chunk::<4>()
             .ok_or("block shorter than its trailer")?;
+        let n = u32::from_le_bytes(*trailer) as usize;
         let items_end = n
             .checked_mul(4)
-            .and_then(|t| (len - 4).checked_sub(t))
+            .and_then(|t| body.len().checked_sub(t))
             .ok_or_else(|| format!("partition table of {n} entries exceeds the block"))?;
         let view = BlockView {
             data,
             items_end,
-            table: &data[items_end..len - 4],
+            table: body.get(items_end..).unwrap_or_default(),
         };
         if validate {
             view.validate()?;
@@ -95,7 +94,7 @@ impl<'a> BlockView<'a> {
             if off >= self.items_end || prev.is_some_and(|p| p >= off) {
                 return Err(format!("partition offset {off} out of order or range"));
             }
-            if self.data[off] != TAG_PARTITION {
+            if self.data.get(off) != Some(&TAG_PARTITION) {
                 return Err(format!(
                     "partition offset {off} does not point at a partition"
                 ));
@@ -115,9 +114,13 @@ impl<'a> BlockView<'a> {
         self.table.len() / 4
     }
 
+    /// The offset of partition `i` (below `partition_count`). Past the table
+    /// it is `usize::MAX`, an offset every reader of the block refuses.
     pub(super) fn partition_offset(&self, i: usize) -> usize {
-        let b = &self.table[4 * i..4 * i + 4];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+        self.table
+            .get(i.saturating_mul(4)..)
+            .and_then(|b| b.first_chunk::<4>())
+            .map_or(usize::MAX, |b| u32::from_le_bytes(*b) as usize)
     }
 
     /// Whether the block begins by continuing the previous block's partition.

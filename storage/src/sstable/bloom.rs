@@ -8,6 +8,7 @@
 //! values and little-endian bytes, so the filter never depends on the host's
 //! endianness or on how std hashes slices. The seed is fixed and is also
 //! stored in the serialized filter (the `bloomfilter` crate's format, version 1).
+#![deny(clippy::indexing_slicing)]
 
 use crate::key::DecoratedKey;
 use bloomfilter::Bloom;

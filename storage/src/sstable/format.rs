@@ -2,6 +2,7 @@
 //!
 //! Everything here is little-endian. Each component carries a CRC32C, so a flipped
 //! byte anywhere is reported as `Error::Corrupt` naming the component, never read as data.
+#![deny(clippy::indexing_slicing)]
 
 use crate::codec::Reader;
 use crate::error::Error;
@@ -168,12 +169,13 @@ pub(super) fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
 
 /// Checks a frame read from disk and returns its decompressed block.
 pub(super) fn unframe(frame: Vec<u8>, raw_len: usize) -> Result<bytes::Bytes, String> {
+    let too_short = || format!("frame of {} bytes is too short", frame.len());
     if frame.len() < FRAME_OVERHEAD {
-        return Err(format!("frame of {} bytes is too short", frame.len()));
+        return Err(too_short());
     }
-    let (body, crc) = frame.split_at(frame.len() - 4);
-    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    let (kind, payload) = (body[0], &body[1..]);
+    let (body, crc) = frame.split_last_chunk::<4>().ok_or_else(too_short)?;
+    let stored = u32::from_le_bytes(*crc);
+    let (&kind, payload) = body.split_first().ok_or_else(too_short)?;
     if frame_crc(kind, payload) != stored {
         return Err("block checksum mismatch".into());
     }
@@ -196,6 +198,7 @@ pub(super) fn unframe(frame: Vec<u8>, raw_len: usize) -> Result<bytes::Bytes, St
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests cut and corrupt buffers on purpose
 mod tests {
     use super::*;
 

@@ -12,6 +12,7 @@
 //! `varint frame_len`, `varint raw_len`, `i64 token`, `bytes key`, and for
 //! continuations `bytes first_clustering`. Blocks are contiguous from offset 0, so
 //! offsets are not stored.
+#![deny(clippy::indexing_slicing)]
 
 use crate::codec::{DecodeError, Reader, put_bytes, put_varint};
 use crate::key::DecoratedKey;
@@ -127,6 +128,10 @@ impl Index {
     }
 
     /// Keys never decrease, and only continuations may repeat one.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     fn check_order(&self, j: usize) -> Result<(), DecodeError> {
         if j == 0 {
             return if self.continuation[0] {
@@ -154,6 +159,10 @@ impl Index {
         }
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     fn cmp_entries(&self, a: usize, b: usize) -> Ordering {
         self.tokens[a]
             .cmp(&self.tokens[b])
@@ -164,31 +173,55 @@ impl Index {
         self.tokens.len()
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     pub(super) fn token(&self, j: usize) -> i64 {
         self.tokens[j]
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     pub(super) fn key(&self, j: usize) -> &[u8] {
         let start = if j == 0 { 0 } else { self.key_ends[j - 1] };
         &self.keys[start..self.key_ends[j]]
     }
 
     /// The first row's clustering of a continuation block (empty for other blocks).
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     pub(super) fn clustering(&self, j: usize) -> &[u8] {
         let start = if j == 0 { 0 } else { self.clust_ends[j - 1] };
         &self.clusts[start..self.clust_ends[j]]
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     pub(super) fn is_continuation(&self, j: usize) -> bool {
         self.continuation[j]
     }
 
     /// `(offset, frame length, raw length)` of block `j`.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     pub(super) fn extent(&self, j: usize) -> (u64, u32, u32) {
         (self.offsets[j], self.frame_lens[j], self.raw_lens[j])
     }
 
     /// Compares block `j`'s first key with `key`.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "entries are looked up below len(), and every column has len() entries"
+    )]
     pub(super) fn cmp_key(&self, j: usize, key: &DecoratedKey) -> Ordering {
         self.tokens[j]
             .cmp(&key.token.0)

@@ -3,6 +3,7 @@
 //! Opening reads and verifies the footer, index, bloom filter and statistics and keeps
 //! them in memory; data blocks are read on demand through the shared [`BlockCache`],
 //! verified and decompressed once when loaded.
+#![deny(clippy::indexing_slicing)]
 
 use super::block::BlockView;
 use super::bloom::KeyBloom;
@@ -292,9 +293,10 @@ fn item_at(block: &[u8], pos: usize, end: usize) -> std::result::Result<ItemAt, 
     if pos >= end {
         return Ok(ItemAt::End);
     }
-    match block[pos] {
-        TAG_ROW => Ok(ItemAt::Row),
-        TAG_PARTITION => Ok(ItemAt::Partition),
-        t => Err(format!("unexpected item tag {t} at {pos}")),
+    match block.get(pos) {
+        Some(&TAG_ROW) => Ok(ItemAt::Row),
+        Some(&TAG_PARTITION) => Ok(ItemAt::Partition),
+        Some(t) => Err(format!("unexpected item tag {t} at {pos}")),
+        None => Err(format!("item at {pos} is past the block's end")),
     }
 }

@@ -4,6 +4,7 @@
 //! `Bytes::slice_ref`s of the cached block buffer, so reading a row allocates only its
 //! cell vector. Rows carry their body length so that a reader can skip rows outside a
 //! slice after looking at the clustering alone.
+#![deny(clippy::indexing_slicing)]
 
 use crate::cell::{RangeTombstone, Row};
 use crate::codec::{DecodeError, Reader, put_bytes, put_varint};

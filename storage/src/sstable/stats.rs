@@ -2,6 +2,7 @@
 //! counts, and a tombstone histogram for deciding when a compaction would purge much.
 //!
 //! Serialized as a sequence of fields (see `docs/design/sstable.md`), checksummed by the footer.
+#![deny(clippy::indexing_slicing)]
 
 use crate::cell::{CellKind, Row, Timestamp};
 use crate::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64};
@@ -25,7 +26,11 @@ impl TombstoneHistogram {
             .bins
             .binary_search_by_key(&local_deletion_time, |b| b.0)
         {
-            Ok(i) => self.bins[i].1 += 1,
+            Ok(i) => {
+                if let Some(bin) = self.bins.get_mut(i) {
+                    bin.1 += 1;
+                }
+            }
             Err(i) => {
                 self.bins.insert(i, (local_deletion_time, 1));
                 if self.bins.len() > MAX_BINS {
@@ -35,6 +40,10 @@ impl TombstoneHistogram {
         }
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "i + 1 < len by the range i is taken from"
+    )]
     fn merge_closest(&mut self) {
         let Some(i) = (0..self.bins.len() - 1)
             .min_by_key(|&i| self.bins[i + 1].0.saturating_sub(self.bins[i].0))
@@ -153,7 +162,7 @@ impl SsTableStats {
         for _ in 0..n {
             bins.push((r.varint_i64()?, r.varint()?));
         }
-        if !r.is_empty() || min_key > max_key || bins.windows(2).any(|w| w[0].0 >= w[1].0) {
+        if !r.is_empty() || min_key > max_key || !bins.is_sorted_by(|a, b| a.0 < b.0) {
             return Err(DecodeError("inconsistent statistics".into()));
         }
         let [

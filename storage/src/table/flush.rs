@@ -22,8 +22,19 @@ impl Table {
         // commit-log append and its view read, so the position splits them cleanly.
         let pos = at.unwrap_or_else(|| self.ctx.commitlog.current_position());
         let old = guard.active.clone();
+        // Memtables cover consecutive stretches of the log, oldest first: a
+        // flush marks everything below its bound as in SSTables.
+        debug_assert!(
+            guard
+                .flushing
+                .last()
+                .and_then(|s| s.upper_bound.get())
+                .is_none_or(|prev| *prev <= pos),
+            "memtable switched at {pos:?}, before the previous switch"
+        );
         // The slot was created unswitched and only this path sets the bound.
-        let _ = old.upper_bound.set(pos);
+        let first_switch = old.upper_bound.set(pos).is_ok();
+        debug_assert!(first_switch, "an active memtable was already switched");
         let mut flushing = guard.flushing.clone();
         flushing.push(old);
         let id = self.next_memtable_id.fetch_add(1, Ordering::Relaxed);
@@ -76,6 +87,13 @@ impl Table {
                     level: 0,
                 });
             }
+            // Flushes go oldest memtable first under the flush lock, so the
+            // watermark only moves forward; the max is a release-build guard.
+            debug_assert!(
+                upper_bound >= next.flushed_up_to,
+                "flush bound {upper_bound:?} below the watermark {:?}",
+                next.flushed_up_to
+            );
             next.flushed_up_to = next.flushed_up_to.max(upper_bound);
             next.store(self.ctx.fs.as_ref(), &self.dir)?;
             *manifest = next;

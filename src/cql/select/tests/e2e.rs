@@ -77,7 +77,7 @@ impl Env {
     }
 
     pub(super) fn apply(&self, m: &Mutation) {
-        self.engine.apply(m, NOW).unwrap();
+        self.engine.apply(m).unwrap();
     }
 
     fn ctx(&self) -> ExecContext<'_> {

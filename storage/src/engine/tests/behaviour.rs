@@ -53,10 +53,7 @@ fn put(engine: &Engine, table: TableId, k: u8, c: u8, ts: i64) {
         Cell::live(ts, vec![k, c]),
     );
     engine
-        .apply(
-            &Mutation::new(table, DecoratedKey::new(Token(i64::from(k)), vec![k])).with_row(row),
-            START,
-        )
+        .apply(&Mutation::new(table, DecoratedKey::new(Token(i64::from(k)), vec![k])).with_row(row))
         .expect("apply");
 }
 
@@ -325,7 +322,7 @@ fn purges_blocked_by_a_memtable_are_not_planned() {
                 ));
             }
         }
-        engine.apply(&m, START).expect("apply");
+        engine.apply(&m).expect("apply");
         engine.flush(table).expect("flush");
         // Older data of the same partition, still in the memtable.
         let older = Row::new(ClusteringKey::new(&b"z"[..])).with_cell(
@@ -334,7 +331,7 @@ fn purges_blocked_by_a_memtable_are_not_planned() {
             Cell::live(50, &b"old"[..]),
         );
         engine
-            .apply(&Mutation::new(table, key.clone()).with_row(older), START)
+            .apply(&Mutation::new(table, key.clone()).with_row(older))
             .expect("apply");
     }
     node.clock.advance(10);
@@ -367,7 +364,7 @@ fn oversized_mutations_and_unknown_tables_are_refused() {
     let big =
         Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(1), None, Cell::live(1, vec![0u8; 4096]));
     let m = Mutation::new(T, DecoratedKey::new(Token(0), &b"k"[..])).with_row(big);
-    let err = engine.apply(&m, START).expect_err("too large");
+    let err = engine.apply(&m).expect_err("too large");
     assert!(
         matches!(err, Error::MutationTooLarge { max: 2048, .. }),
         "{err}"
@@ -378,7 +375,7 @@ fn oversized_mutations_and_unknown_tables_are_refused() {
     let unknown = TableId(99);
     let m = Mutation::new(unknown, DecoratedKey::new(Token(0), &b"k"[..]));
     assert!(matches!(
-        engine.apply(&m, START),
+        engine.apply(&m),
         Err(Error::UnknownTable(TableId(99)))
     ));
     let read = PartitionRead {
@@ -431,7 +428,7 @@ fn memtable_budget_is_given_back_in_full_when_overwrites_shrink_a_memtable() {
             Cell::live(ts, vec![7u8; len]),
         );
         engine
-            .apply(&Mutation::new(T, key.clone()).with_row(row), START)
+            .apply(&Mutation::new(T, key.clone()).with_row(row))
             .expect("apply");
     }
     assert!(engine.memtable_bytes() > 0);

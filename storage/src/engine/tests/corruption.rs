@@ -51,7 +51,7 @@ fn write_flushed_table(fs: &SimFs, clock: &Arc<ManualClock>, lz4: bool) -> Vec<M
                 Cell::live(i64::from(c) + 1, value),
             ));
         }
-        engine.apply(&m, START).expect("apply");
+        engine.apply(&m).expect("apply");
         muts.push(m);
     }
     engine.flush(TABLE).expect("flush");
@@ -288,7 +288,7 @@ fn a_torn_commit_log_tail_replays_the_valid_prefix() {
             Cell::live(1, value),
         );
         engine
-            .apply(&Mutation::new(TABLE, key.clone()).with_row(row), START)
+            .apply(&Mutation::new(TABLE, key.clone()).with_row(row))
             .expect("apply");
     }
     // Close without a flush: everything is in the commit log only.
@@ -319,7 +319,7 @@ fn a_torn_commit_log_tail_replays_the_valid_prefix() {
         Cell::live(1, &b"after"[..]),
     );
     engine
-        .apply(&Mutation::new(TABLE, key.clone()).with_row(row), START)
+        .apply(&Mutation::new(TABLE, key.clone()).with_row(row))
         .expect("apply");
     engine.close().expect("close");
     let engine = open(&fs, &clock).expect("reopen");

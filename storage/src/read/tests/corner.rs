@@ -32,7 +32,7 @@ fn read(muts: &[Mutation], cmd: &PartitionRead) -> (Option<Row>, Vec<Row>) {
         .iter()
         .map(|m| {
             let mt = Memtable::new(0);
-            mt.apply(m, 0);
+            mt.apply(m);
             mt
         })
         .collect();
@@ -156,7 +156,7 @@ fn a_static_only_partition_is_scanned_but_not_after_resuming_inside_it() {
     m.static_row =
         Some(Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(9), None, Cell::live(5, &b"s"[..])));
     let mt = Memtable::new(0);
-    mt.apply(&m, 0);
+    mt.apply(&m);
     let mut c = ScanCommand {
         range: KeyRange::ALL,
         resume_after: None,
@@ -185,7 +185,7 @@ fn equal_timestamp_tombstone_wins_and_tombstones_are_counted() {
         .iter()
         .map(|m| {
             let mt = Memtable::new(0);
-            mt.apply(m, 0);
+            mt.apply(m);
             mt
         })
         .collect();
@@ -215,9 +215,9 @@ fn compaction_keeps_expired_cells_that_tie_with_data_outside_it() {
         ))
     };
     let inside = Memtable::new(0);
-    inside.apply(&row(0), 0); // expires at 10
+    inside.apply(&row(0)); // expires at 10
     let outside = Memtable::new(1);
-    outside.apply(&row(90), 0); // expires at 100, same timestamp: it wins
+    outside.apply(&row(90)); // expires at 100, same timestamp: it wins
     let max = outside.min_timestamp();
     let compacted: Vec<_> = merge_for_compaction(
         scans(&[inside], &KeyRange::ALL),

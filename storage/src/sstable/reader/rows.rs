@@ -6,6 +6,10 @@
 //! bounds (the keys before a start bound, and the keys after an end bound, are
 //! downward- and upward-closed sets) block `j` can be skipped when `c_{j+1}` is before
 //! the start, and reading can stop at the first block whose `c_j` is after the end.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "indexes the query's slices by position, never bytes read from disk"
+)]
 
 use super::{ItemAt, SsTable, item_at};
 use crate::cell::Row;

@@ -1,7 +1,12 @@
-//! UUIDs the node makes: version 1 (time-based) for `now()` and version 4 for `uuid()`.
+//! UUIDs the node makes and how it writes them: version 1 (time-based) for `now()`,
+//! version 4 (random) for `uuid()`, host ids, table ids and batch ids, version 3
+//! (name-based) for schema versions and the built-in tables' ids; and the usual
+//! 8-4-4-4-12 text form.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use md5::{Digest, Md5};
 
 /// 100-ns intervals between 1582-10-15 (the UUID epoch) and 1970-01-01.
 const UUID_EPOCH_OFFSET: u64 = 0x01B2_1DD2_1381_4000;
@@ -48,6 +53,41 @@ pub(crate) fn random_uuid() -> [u8; 16] {
     out
 }
 
+/// A name-based uuid (RFC 4122 version 3) of `bytes`, as Java's
+/// `UUID.nameUUIDFromBytes` computes it.
+pub(crate) fn name_uuid(bytes: &[u8]) -> [u8; 16] {
+    let mut uuid: [u8; 16] = Md5::digest(bytes).into();
+    uuid[6] = (uuid[6] & 0x0F) | 0x30;
+    uuid[8] = (uuid[8] & 0x3F) | 0x80;
+    uuid
+}
+
+/// A uuid in its usual 8-4-4-4-12 hex form.
+pub(crate) fn format_uuid(u: &[u8; 16]) -> String {
+    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A uuid read from its text form, hyphens optional.
+pub(crate) fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: String = text.trim().chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +107,24 @@ mod tests {
         let u = random_uuid();
         assert_eq!(cql_lite::value::uuid_version(&u), 4);
         assert_ne!(u, random_uuid());
+    }
+
+    #[test]
+    fn name_uuids_match_javas_name_uuid_from_bytes() {
+        // UUID.nameUUIDFromBytes(new byte[0]) in Java.
+        assert_eq!(
+            name_uuid(b""),
+            [
+                0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0x32, 0x04, 0xa9, 0x80, 0x09, 0x98, 0xec, 0xf8,
+                0x42, 0x7e
+            ]
+        );
+        assert_eq!(cql_lite::value::uuid_version(&name_uuid(b"ks")), 3);
+    }
+
+    #[test]
+    fn uuids_print_and_parse() {
+        let u = random_uuid();
+        assert_eq!(parse_uuid(&format_uuid(&u)), Some(u));
     }
 }

@@ -22,9 +22,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_yaml_ng::{Mapping, Value};
+use storage::Clock;
 use storage::EngineOptions;
-use storage::clock::Clock;
-use storage::commitlog::SyncMode;
+use storage::SyncMode;
 
 mod reader;
 #[cfg(test)]
@@ -201,7 +201,7 @@ impl Default for Config {
             data_file_directories: vec![PathBuf::from("./basalt-data/data")],
             commitlog_directory: PathBuf::from("./basalt-data/commitlog"),
             // The engine's default: durable acknowledgements at little cost
-            // (see `storage::commitlog::SyncMode`'s default).
+            // (see `storage::SyncMode`'s default).
             commitlog_sync: CommitLogSync::Group,
             commitlog_sync_period: 10_000,
             commitlog_sync_group_window_us: 20,

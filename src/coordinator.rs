@@ -10,15 +10,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use cql_lite::{Consistency, ErrorResponse, WriteType};
-use storage::read::{PartitionRead, ScanCommand};
 use storage::{Mutation, TableId};
+use storage::{PartitionRead, ScanCommand};
 
 /// A boxed future, so [`Coordinator`] can be used as a trait object.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 // The shapes of reads and their results are the cluster coordinator's own, so
 // the single-node and cluster coordinators answer the CQL layer alike.
-pub use ::cluster::coordinator::{PartitionData, ReadLimits, ReadOutcome};
+pub(crate) use ::cluster::{PartitionData, ReadLimits, ReadOutcome};
 
 /// Routes reads and writes to where the data lives, at a consistency level.
 pub trait Coordinator: Send + Sync + std::fmt::Debug + 'static {
@@ -52,8 +52,9 @@ pub trait Coordinator: Send + Sync + std::fmt::Debug + 'static {
     fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>>;
 }
 
-pub mod cluster;
+pub(crate) mod cluster;
 mod local;
 
-pub use cluster::DistributedCoordinator;
-pub use local::{LocalCoordinator, storage_error};
+pub(crate) use cluster::DistributedCoordinator;
+pub use local::LocalCoordinator;
+pub(crate) use local::storage_error;

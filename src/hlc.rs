@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of physical time in microseconds since the Unix epoch.
-pub trait WallClock: Send + Sync {
+pub(crate) trait WallClock: Send + Sync {
     /// The current time in µs since the epoch; may go backwards.
     fn now_micros(&self) -> i64;
 }
@@ -31,7 +31,7 @@ impl<F: Fn() -> i64 + Send + Sync> WallClock for F {
 
 /// The operating system's real-time clock.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SystemWallClock;
+pub(crate) struct SystemWallClock;
 
 impl WallClock for SystemWallClock {
     fn now_micros(&self) -> i64 {
@@ -54,14 +54,14 @@ impl WallClock for SystemWallClock {
 /// timestamps, TTLs, hint and batchlog ages) and fault-injection tests can
 /// give one node a wrong clock.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct OffsetWallClock {
+pub(crate) struct OffsetWallClock {
     /// µs added to the system clock's reading.
     pub offset_micros: i64,
 }
 
 impl OffsetWallClock {
     /// The system clock plus `offset_ms` milliseconds.
-    pub fn from_millis(offset_ms: i64) -> Self {
+    pub(crate) fn from_millis(offset_ms: i64) -> Self {
         OffsetWallClock {
             offset_micros: offset_ms.saturating_mul(1000),
         }
@@ -85,12 +85,12 @@ impl WallClock for OffsetWallClock {
 /// for as long as that lead lasts, and writes from correctly clocked nodes
 /// would lose to them. An hour is far beyond real clock skew between healthy
 /// nodes, so ignoring larger leads only ever discards nonsense.
-pub const DEFAULT_MAX_FORWARD_DRIFT: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_MAX_FORWARD_DRIFT: Duration = Duration::from_secs(3600);
 
 /// An observed timestamp was too far in the future and was ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("timestamp {observed} µs is {} µs ahead of the local clock ({physical} µs); ignored", observed.saturating_sub(*physical))]
-pub struct FutureTimestamp {
+pub(crate) struct FutureTimestamp {
     /// The timestamp that was offered.
     pub observed: i64,
     /// The local wall clock when it was offered.
@@ -101,7 +101,7 @@ pub struct FutureTimestamp {
 ///
 /// Lock-free: `now` is a compare-and-swap loop on one `AtomicI64`, so any
 /// number of tasks can share an `Hlc` (behind an `Arc` or a `&`).
-pub struct Hlc<C = SystemWallClock> {
+pub(crate) struct Hlc<C = SystemWallClock> {
     clock: C,
     /// The largest timestamp issued or observed.
     last: AtomicI64,
@@ -119,7 +119,7 @@ impl<C> fmt::Debug for Hlc<C> {
 
 impl Hlc<SystemWallClock> {
     /// A clock on the system's wall time.
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Hlc::new(SystemWallClock)
     }
 }
@@ -133,13 +133,13 @@ impl Default for Hlc<SystemWallClock> {
 impl<C: WallClock> Hlc<C> {
     /// A clock on `clock`, ignoring observed timestamps more than
     /// [`DEFAULT_MAX_FORWARD_DRIFT`] ahead of it.
-    pub fn new(clock: C) -> Self {
+    pub(crate) fn new(clock: C) -> Self {
         Hlc::with_max_forward_drift(clock, DEFAULT_MAX_FORWARD_DRIFT)
     }
 
     /// A clock on `clock`, ignoring observed timestamps more than `drift`
     /// ahead of it.
-    pub fn with_max_forward_drift(clock: C, drift: Duration) -> Self {
+    pub(crate) fn with_max_forward_drift(clock: C, drift: Duration) -> Self {
         Hlc {
             clock,
             last: AtomicI64::new(i64::MIN),
@@ -152,7 +152,7 @@ impl<C: WallClock> Hlc<C> {
     ///
     /// Strictly increasing across all callers, until the saturation point
     /// `i64::MAX` (about 292,000 years after 1970), where it stays.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         let mut last = self.last.load(Ordering::Acquire);
         loop {
             let next = self.clock.now_micros().max(last.saturating_add(1));
@@ -174,7 +174,7 @@ impl<C: WallClock> Hlc<C> {
     /// A timestamp more than the maximum forward drift ahead of the wall clock
     /// is ignored (see [`DEFAULT_MAX_FORWARD_DRIFT`] for why) and reported so
     /// the caller can log it.
-    pub fn observe(&self, timestamp: i64) -> Result<(), FutureTimestamp> {
+    pub(crate) fn observe(&self, timestamp: i64) -> Result<(), FutureTimestamp> {
         let physical = self.clock.now_micros();
         if timestamp.saturating_sub(physical) > self.max_forward_drift_micros {
             return Err(FutureTimestamp {
@@ -187,13 +187,14 @@ impl<C: WallClock> Hlc<C> {
     }
 
     /// The largest timestamp issued or observed so far (`i64::MIN` before any).
-    pub fn last(&self) -> i64 {
+    #[cfg(test)]
+    pub(crate) fn last(&self) -> i64 {
         self.last.load(Ordering::Acquire)
     }
 
     /// The wall clock's reading in µs, for TTLs and `now()`: unlike [`Hlc::now`]
     /// it does not count up, so expiry follows real time.
-    pub fn wall_micros(&self) -> i64 {
+    pub(crate) fn wall_micros(&self) -> i64 {
         self.clock.now_micros()
     }
 }
@@ -203,9 +204,9 @@ mod tests;
 
 /// The engine's clock (whole seconds, or ms for flush periods) read from a wall clock.
 #[derive(Debug, Default)]
-pub struct StorageClock<C = SystemWallClock>(pub C);
+pub(crate) struct StorageClock<C = SystemWallClock>(pub C);
 
-impl<C: WallClock + fmt::Debug + 'static> storage::clock::Clock for StorageClock<C> {
+impl<C: WallClock + fmt::Debug + 'static> storage::Clock for StorageClock<C> {
     fn now_seconds(&self) -> i64 {
         self.0.now_micros().div_euclid(1_000_000)
     }

@@ -18,7 +18,7 @@
 //! is given (see [`StartOptions::base_port`]). Every node names the first as
 //! its seed. [`Cluster`] is the API; [`cli`] is `basalt cluster` on top of it.
 
-pub mod cli;
+pub(crate) mod cli;
 mod layout;
 mod process;
 
@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 use layout::{LAYOUT_FILE, Layout, NodePaths};
 
-pub use layout::{CLUSTER_NAME, MAX_NODES, NodeSpec};
+pub use layout::MAX_NODES;
+pub use layout::NodeSpec;
 
 /// How long one node may take to accept CQL connections after it is spawned.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use basalt::cli::{Cli, Command, ServerArgs, init_logging};
+use basalt::{Cli, Command, ServerArgs, init_logging};
 use clap::Parser;
 
 /// mimalloc instead of glibc's malloc: the request path allocates many small,
@@ -13,14 +13,14 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::try_parse().unwrap_or_else(|e| basalt::nodetool::exit_on_usage_error(e));
+    let cli = Cli::try_parse().unwrap_or_else(|e| basalt::exit_on_usage_error(e));
     if let Err(e) = init_logging() {
         eprintln!("basalt: cannot set up logging: {e}");
     }
     match cli.command {
         Command::Server(args) => server(&args),
-        Command::Cluster(args) => basalt::launcher::cli::run(&args),
-        Command::Nodetool(args) => basalt::nodetool::run(&args),
+        Command::Cluster(args) => basalt::run_cluster(&args),
+        Command::Nodetool(args) => basalt::run_nodetool(&args),
     }
 }
 
@@ -45,7 +45,7 @@ fn server(args: &ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(basalt::node::run(&config)) {
+    match runtime.block_on(basalt::run_server(&config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("basalt: {e}");

@@ -5,22 +5,20 @@
 //! requests first, then flush memtables and close the commit log, so every
 //! acknowledged write is in an SSTable or a synced log segment.
 
-pub mod cluster;
+pub(crate) mod cluster;
 mod control;
 mod counters;
 mod handler;
-pub mod identity;
+pub(crate) mod identity;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::cluster::batchlog::{
-    BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig,
-};
-use ::cluster::coordinator::{ClusterCoordinator, CoordinatorConfig};
-use ::cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
-use ::cluster::replica::TimestampObserver;
+use ::cluster::TimestampObserver;
+use ::cluster::{BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig};
+use ::cluster::{ClusterCoordinator, CoordinatorConfig};
+use ::cluster::{HintReplayConfig as ReplayConfig, HintReplayer, HintStore, HintStoreConfig};
 
 use cql_lite::Event;
 use cql_lite::server::{Server, ServerConfig};
@@ -36,8 +34,8 @@ use crate::hlc::{Hlc, OffsetWallClock, StorageClock, WallClock};
 use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
-pub use cluster::{ClusterParts, ClusterService};
-pub use handler::CqlHandler;
+pub(crate) use cluster::{ClusterParts, ClusterService};
+pub(crate) use handler::CqlHandler;
 
 /// Why a node could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +76,7 @@ impl Node {
         let engine = open_engine(config).await?;
         let wall = wall_clock(config);
         let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
-        let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
+        let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
         let identity =
             identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
         let stores_fs = Arc::clone(&fs);
@@ -172,7 +170,7 @@ impl Node {
     }
 
     /// The logged batches this node keeps for coordinators.
-    pub fn batchlog(&self) -> ::cluster::batchlog::BatchlogCounters {
+    pub fn batchlog(&self) -> ::cluster::BatchlogCounters {
         self.batchlog.counters()
     }
 
@@ -241,13 +239,13 @@ fn wall_clock(config: &Config) -> OffsetWallClock {
 }
 
 /// A store's clock in ms since the epoch, on the node's wall clock.
-fn millis_clock(wall: OffsetWallClock) -> ::cluster::hints::HintClock {
+fn millis_clock(wall: OffsetWallClock) -> ::cluster::HintClock {
     Arc::new(move || u64::try_from(wall.now_micros() / 1000).unwrap_or(0))
 }
 
 async fn open_engine(config: &Config) -> Result<Arc<Engine>, NodeError> {
     let options = config.engine_options(Arc::new(StorageClock(wall_clock(config))));
-    let fs: Arc<dyn storage::io::FileSystem> = Arc::new(storage::io::StdFs);
+    let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
     let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
@@ -276,7 +274,7 @@ fn forward_schema_events(
 /// `hints_flush_period` or 1 MiB, `max_hint_window`), stamped by the node's
 /// wall clock.
 async fn open_hints(
-    fs: Arc<dyn storage::io::FileSystem>,
+    fs: Arc<dyn storage::FileSystem>,
     config: &Config,
     data_dir: &std::path::Path,
     wall: OffsetWallClock,
@@ -291,7 +289,7 @@ async fn open_hints(
 /// Opens the batchlog this node keeps for other coordinators, in
 /// `<data_dir>/batchlog`, aged by the node's wall clock.
 async fn open_batchlog(
-    fs: Arc<dyn storage::io::FileSystem>,
+    fs: Arc<dyn storage::FileSystem>,
     data_dir: &std::path::Path,
     wall: OffsetWallClock,
 ) -> Result<Arc<BatchlogStore>, NodeError> {

@@ -28,27 +28,30 @@ use crate::schema::TableDef;
 
 /// Why a value could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
-pub enum CodecError {
+pub(crate) enum CodecError {
     /// A value does not fit its column's type.
     #[error("{0}")]
     Value(#[from] ValueError),
     /// A partition key component is over 64 KiB.
     #[error("{0}")]
-    KeyTooLong(#[from] cluster::partitioner::KeyTooLong),
+    KeyTooLong(#[from] cluster::KeyTooLong),
     /// Stored bytes do not decode as the schema says.
     #[error("stored key does not match the table's key: {0}")]
     Corrupt(String),
 }
 
 /// The v4 serialization of `value` as a `ty`.
-pub fn encode_value(ty: &CqlType, value: &CqlValue) -> Result<Bytes, CodecError> {
+pub(crate) fn encode_value(ty: &CqlType, value: &CqlValue) -> Result<Bytes, CodecError> {
     let mut out = Vec::new();
     value::serialize(ty, value, &mut out)?;
     Ok(Bytes::from(out))
 }
 
 /// The partition key of `values` (one per partition key column, in key order).
-pub fn partition_key(table: &TableDef, values: &[CqlValue]) -> Result<DecoratedKey, CodecError> {
+pub(crate) fn partition_key(
+    table: &TableDef,
+    values: &[CqlValue],
+) -> Result<DecoratedKey, CodecError> {
     let mut parts = Vec::with_capacity(values.len());
     for (column, v) in table.partition_key().zip(values) {
         let mut out = Vec::new();
@@ -56,13 +59,16 @@ pub fn partition_key(table: &TableDef, values: &[CqlValue]) -> Result<DecoratedK
         parts.push(out);
     }
     let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    let bytes = cluster::partitioner::composite_key(&slices)?;
-    let token = cluster::partitioner::murmur3_token(&bytes);
+    let bytes = cluster::composite_key(&slices)?;
+    let token = cluster::murmur3_token(&bytes);
     Ok(DecoratedKey::new(token, bytes))
 }
 
 /// The partition key values stored in `key`.
-pub fn decode_partition_key(table: &TableDef, key: &[u8]) -> Result<Vec<CqlValue>, CodecError> {
+pub(crate) fn decode_partition_key(
+    table: &TableDef,
+    key: &[u8],
+) -> Result<Vec<CqlValue>, CodecError> {
     let columns: Vec<&CqlType> = table.partition_key().map(|c| &c.ty).collect();
     if let [only] = columns.as_slice() {
         return Ok(vec![value::deserialize(only, key)?]);
@@ -85,7 +91,7 @@ pub fn decode_partition_key(table: &TableDef, key: &[u8]) -> Result<Vec<CqlValue
 
 /// The clustering key of a full set of clustering values, or of a prefix of them
 /// (for range bounds and partial deletions).
-pub fn clustering_key(
+pub(crate) fn clustering_key(
     layout: &ClusteringLayout,
     values: &[CqlValue],
 ) -> Result<ClusteringKey, CodecError> {
@@ -98,7 +104,7 @@ pub fn clustering_key(
 }
 
 /// The clustering values stored in `key`.
-pub fn decode_clustering(
+pub(crate) fn decode_clustering(
     layout: &ClusteringLayout,
     key: &ClusteringKey,
 ) -> Result<Vec<CqlValue>, CodecError> {
@@ -106,7 +112,7 @@ pub fn decode_clustering(
 }
 
 /// The cell path of a set element or a map key.
-pub fn element_path(element_ty: &CqlType, element: &CqlValue) -> Result<Bytes, CodecError> {
+pub(crate) fn element_path(element_ty: &CqlType, element: &CqlValue) -> Result<Bytes, CodecError> {
     let mut out = Vec::new();
     byte_comparable::encode_value(element_ty, element, Order::Asc, &mut out)?;
     Ok(Bytes::from(out))
@@ -114,7 +120,7 @@ pub fn element_path(element_ty: &CqlType, element: &CqlValue) -> Result<Bytes, C
 
 /// Where a list element goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListPosition {
+pub(crate) enum ListPosition {
     /// Before every existing element (later prepends come first).
     Prepend,
     /// After every existing element (later appends come last).
@@ -125,7 +131,7 @@ pub enum ListPosition {
 /// orders the elements of one statement (0 for its first element, whether it
 /// appends or prepends). Prepends (tag 0) sort before appends (tag 1); prepends
 /// count time downwards so a later prepend comes first.
-pub fn list_path(position: ListPosition, timestamp_micros: i64, sequence: u32) -> Bytes {
+pub(crate) fn list_path(position: ListPosition, timestamp_micros: i64, sequence: u32) -> Bytes {
     // Flipping the sign bit makes the big-endian bytes sort as the signed value.
     let time = (timestamp_micros as u64) ^ (1 << 63);
     let (tag, time, sequence) = match position {
@@ -141,7 +147,7 @@ pub fn list_path(position: ListPosition, timestamp_micros: i64, sequence: u32) -
 
 /// Rebuilds a non-frozen collection from its live cells (in path order, as storage
 /// returns them). `None` when no element is live: an empty collection is null in CQL.
-pub fn decode_collection(
+pub(crate) fn decode_collection(
     ty: &CqlType,
     cells: &[&ColumnCell],
     now: i64,

@@ -20,7 +20,7 @@ fn node_and_clock_seq() -> u64 {
 
 /// A version-1 UUID for `now_micros`, unique within the process: two calls in the same
 /// microsecond (or with the clock going back) take the next 100-ns tick.
-pub fn timeuuid(now_micros: i64) -> [u8; 16] {
+pub(crate) fn timeuuid(now_micros: i64) -> [u8; 16] {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let wanted = (now_micros.max(0) as u64) * 10 + UUID_EPOCH_OFFSET;
     let mut last = LAST.load(Ordering::Relaxed);
@@ -46,7 +46,7 @@ pub fn timeuuid(now_micros: i64) -> [u8; 16] {
 }
 
 /// A random version-4 UUID.
-pub fn random_uuid() -> [u8; 16] {
+pub(crate) fn random_uuid() -> [u8; 16] {
     let mut out: [u8; 16] = rand::random();
     out[6] = (out[6] & 0x0F) | 0x40;
     out[8] = (out[8] & 0x3F) | 0x80;
@@ -55,7 +55,7 @@ pub fn random_uuid() -> [u8; 16] {
 
 /// A name-based uuid (RFC 4122 version 3) of `bytes`, as Java's
 /// `UUID.nameUUIDFromBytes` computes it.
-pub fn name_uuid(bytes: &[u8]) -> [u8; 16] {
+pub(crate) fn name_uuid(bytes: &[u8]) -> [u8; 16] {
     let mut uuid: [u8; 16] = Md5::digest(bytes).into();
     uuid[6] = (uuid[6] & 0x0F) | 0x30;
     uuid[8] = (uuid[8] & 0x3F) | 0x80;
@@ -63,7 +63,7 @@ pub fn name_uuid(bytes: &[u8]) -> [u8; 16] {
 }
 
 /// A uuid in its usual 8-4-4-4-12 hex form.
-pub fn format_uuid(u: &[u8; 16]) -> String {
+pub(crate) fn format_uuid(u: &[u8; 16]) -> String {
     let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",
@@ -76,7 +76,7 @@ pub fn format_uuid(u: &[u8; 16]) -> String {
 }
 
 /// A uuid read from its text form, hyphens optional.
-pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+pub(crate) fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let hex: String = text.trim().chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 {
         return None;

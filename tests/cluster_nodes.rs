@@ -10,8 +10,8 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
 
-use basalt::config::Config;
-use basalt::node::Node;
+use basalt::Config;
+use basalt::Node;
 use bytes::Bytes;
 use cql_lite::client::{Client, ClientError};
 use cql_lite::{Consistency, ErrorKind, QueryParameters, QueryResult};

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::time::Duration;
 
-use basalt::config::Config;
-use basalt::node::Node;
+use basalt::Config;
+use basalt::Node;
 use cql_lite::client::Client;
 use cql_lite::{Consistency, QueryParameters};
 use support::nodetool_ok;

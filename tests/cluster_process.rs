@@ -28,9 +28,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use basalt::admin::api::Status;
-use basalt::launcher::{Cluster, StartOptions};
-use basalt::nodetool::client::AdminClient;
+use basalt::AdminClient;
+use basalt::admin_api::Status;
+use basalt::{Cluster, StartOptions};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use scylla::client::session::Session;

@@ -25,16 +25,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use basalt::coordinator::LocalCoordinator;
-use basalt::cql::executor::{Executor, ExecutorParts};
-use basalt::cql::{Guardrails, Outcome, TimeSource};
-use basalt::schema::{NodeInfo, SchemaService, SystemTables};
+use basalt::LocalCoordinator;
+use basalt::{Executor, ExecutorParts};
+use basalt::{Guardrails, Outcome, TimeSource};
+use basalt::{NodeInfo, SchemaService, SystemTables};
 use cql_lite::{
     Columns, Consistency, CqlType, ErrorResponse, QueryParameters, QueryResult, Rows,
     SchemaChangeTarget, SchemaChangeType,
 };
-use storage::clock::ManualClock;
-use storage::io::sim::SimFs;
+use storage::ManualClock;
+use storage::sim::SimFs;
 use storage::{Engine, EngineOptions};
 
 /// 2023-11-14T22:13:20Z: a fixed start so timestamps in transcripts are stable.
@@ -151,8 +151,8 @@ fn node_info() -> NodeInfo {
         host_id: *b"\x5e\x1d\x0f\x00\x00\x00\x40\x00\x80\x00\x00\x00\x00\x00\x00\x01",
         tokens: vec![-6_000_000_000_000_000_000, 0, 6_000_000_000_000_000_000],
         partitioner: "org.apache.cassandra.dht.Murmur3Partitioner".to_owned(),
-        release_version: basalt::schema::RELEASE_VERSION.to_owned(),
-        cql_version: basalt::schema::CQL_VERSION.to_owned(),
+        release_version: basalt::RELEASE_VERSION.to_owned(),
+        cql_version: basalt::CQL_VERSION.to_owned(),
         gossip_generation: 1_700_000_000,
     }
 }

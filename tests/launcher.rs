@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use basalt::launcher::{Cluster, LauncherError, StartOptions};
+use basalt::{Cluster, LauncherError, StartOptions};
 use cql_lite::client::Client;
 use cql_lite::{Consistency, QueryParameters, QueryResult};
 use support::processes::{BINARY, bounded, free_base_port, loopback};
@@ -80,10 +80,7 @@ fn three_nodes_start_answer_cql_survive_a_kill_and_are_cleared() {
         assert_eq!(started, ["node1", "node2", "node3"]);
         for (k, node) in (1..=3).zip(cluster.nodes()) {
             assert_eq!(node.address, loopback(k));
-            assert_eq!(
-                release_version(node.cql_addr()),
-                basalt::schema::RELEASE_VERSION
-            );
+            assert_eq!(release_version(node.cql_addr()), basalt::RELEASE_VERSION);
         }
         expect_running(&cluster, [true, true, true]);
 
@@ -101,7 +98,7 @@ fn three_nodes_start_answer_cql_survive_a_kill_and_are_cleared() {
 
         cluster.start_node("node2").expect("node2 restarts");
         let node2 = cluster.node("node2").expect("node2").cql_addr();
-        assert_eq!(release_version(node2), basalt::schema::RELEASE_VERSION);
+        assert_eq!(release_version(node2), basalt::RELEASE_VERSION);
         expect_running(&cluster, [true, true, true]);
 
         // SIGTERM to one node leaves the others running.
@@ -140,7 +137,7 @@ fn the_cli_starts_reports_kills_and_clears_a_cluster() {
         assert!(ok, "{out}");
         // The nodes outlive the launcher process that started them.
         let cql = SocketAddr::new(loopback(2), base.parse().expect("port"));
-        assert_eq!(release_version(cql), basalt::schema::RELEASE_VERSION);
+        assert_eq!(release_version(cql), basalt::RELEASE_VERSION);
 
         let (ok, out) = basalt_cluster(dir, &["kill", "node2"]);
         assert!(ok, "{out}");

@@ -5,7 +5,7 @@ mod support;
 
 use std::process::Command;
 
-use basalt::nodetool::client::AdminClient;
+use basalt::AdminClient;
 use support::{TestNode, bounded, free_port, nodetool, nodetool_ok};
 
 async fn load_some_data(node: &TestNode) {

@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::StdFs;
-use storage::options::TableOptions;
-use storage::read::{ColumnFilter, PartitionRead, ScanCommand, ScanItem};
+use storage::ManualClock;
+use storage::StdFs;
+use storage::SyncMode;
+use storage::TableOptions;
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, EngineOptions, KeyRange,
     Mutation, Row, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead, ScanCommand, ScanItem};
 
 use crate::engine::{BLOCK_CACHE_BYTES, KvEngine, WalMode};
 

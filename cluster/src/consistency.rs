@@ -85,7 +85,7 @@ impl fmt::Display for ConsistencyLevel {
 }
 
 /// A majority of `rf` replicas: `rf / 2 + 1`.
-pub fn quorum_for(rf: usize) -> usize {
+pub(crate) fn quorum_for(rf: usize) -> usize {
     rf / 2 + 1
 }
 
@@ -98,7 +98,11 @@ pub fn quorum_for(rf: usize) -> usize {
 /// SimpleStrategy, which knows no DCs, the local and per-DC levels use the
 /// whole factor. The count may exceed the replicas that exist; then
 /// [`check_available`] fails.
-pub fn block_for(cl: ConsistencyLevel, replication: &ReplicationInfo, local_dc: &str) -> usize {
+pub(crate) fn block_for(
+    cl: ConsistencyLevel,
+    replication: &ReplicationInfo,
+    local_dc: &str,
+) -> usize {
     let total = replication.total();
     match cl {
         ConsistencyLevel::Any | ConsistencyLevel::One | ConsistencyLevel::LocalOne => 1,
@@ -117,7 +121,7 @@ pub fn block_for(cl: ConsistencyLevel, replication: &ReplicationInfo, local_dc: 
 }
 
 /// EACH_QUORUM's requirement in every data center that holds replicas.
-pub fn each_quorum(replication: &ReplicationInfo) -> BTreeMap<String, usize> {
+pub(crate) fn each_quorum(replication: &ReplicationInfo) -> BTreeMap<String, usize> {
     match replication {
         ReplicationInfo::Simple { .. } => BTreeMap::new(),
         // A DC with factor 0 holds nothing, so it cannot be asked for a quorum.
@@ -151,7 +155,7 @@ pub struct Unavailable {
 /// only the local DC's live replicas; EACH_QUORUM checks every DC's quorum and
 /// reports the first that falls short; the rest count live replicas
 /// everywhere.
-pub fn check_available(
+pub(crate) fn check_available(
     cl: ConsistencyLevel,
     replication: &ReplicationInfo,
     local_dc: &str,
@@ -195,7 +199,7 @@ pub fn check_available(
 
 /// Counts the live replicas per data center, for [`check_available`].
 /// Replicas the ring does not know are not counted.
-pub fn live_per_dc(
+pub(crate) fn live_per_dc(
     ring: &Ring,
     replicas: &[HostId],
     is_alive: impl Fn(HostId) -> bool,

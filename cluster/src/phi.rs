@@ -18,8 +18,11 @@
 //! Time is passed in as monotonic milliseconds; the detector never reads a
 //! clock.
 
-use std::collections::{HashMap, VecDeque};
+#[cfg(test)]
+use std::collections::HashMap;
+use std::collections::VecDeque;
 
+#[cfg(test)]
 use crate::ring::HostId;
 
 /// `log10(e)`: turns Cassandra's `Δt / mean` into φ.
@@ -57,7 +60,7 @@ impl Default for FailureDetectorConfig {
 /// One peer's heartbeat history: the last arrival and a bounded window of
 /// the intervals between arrivals.
 #[derive(Clone, Debug)]
-pub struct ArrivalWindow {
+pub(crate) struct ArrivalWindow {
     last_ms: Option<u64>,
     intervals: VecDeque<u64>,
     /// The sum of `intervals`, kept so the mean costs nothing per query.
@@ -70,7 +73,7 @@ pub struct ArrivalWindow {
 
 impl ArrivalWindow {
     /// An empty window with `config`'s sizes and limits.
-    pub fn new(config: &FailureDetectorConfig) -> ArrivalWindow {
+    pub(crate) fn new(config: &FailureDetectorConfig) -> ArrivalWindow {
         ArrivalWindow {
             last_ms: None,
             intervals: VecDeque::new(),
@@ -83,7 +86,7 @@ impl ArrivalWindow {
     }
 
     /// Records a heartbeat arriving at `now_ms`.
-    pub fn report(&mut self, now_ms: u64) {
+    pub(crate) fn report(&mut self, now_ms: u64) {
         match self.last_ms {
             None => self.push(self.initial_interval_ms),
             Some(last) => {
@@ -107,22 +110,23 @@ impl ArrivalWindow {
     }
 
     /// The mean interval in milliseconds, once a heartbeat has arrived.
-    pub fn mean_ms(&self) -> Option<f64> {
+    pub(crate) fn mean_ms(&self) -> Option<f64> {
         (!self.intervals.is_empty()).then(|| self.sum_ms as f64 / self.intervals.len() as f64)
     }
 
     /// How many intervals the window holds.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.intervals.len()
     }
 
     /// Whether no heartbeat has arrived yet.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.intervals.is_empty()
     }
 
     /// φ at `now_ms`; 0 before any heartbeat (no evidence either way).
-    pub fn phi(&self, now_ms: u64) -> f64 {
+    pub(crate) fn phi(&self, now_ms: u64) -> f64 {
         match (self.last_ms, self.mean_ms()) {
             // A zero mean (heartbeats in the same millisecond) would divide by
             // zero; one millisecond is the clock's resolution anyway.
@@ -136,7 +140,7 @@ impl ArrivalWindow {
     /// Whether the peer is still considered alive at `now_ms`: a heartbeat
     /// has arrived, φ is at most `threshold`, and the silence is shorter than
     /// the cap. Before any heartbeat a peer is not alive.
-    pub fn is_alive(&self, now_ms: u64, threshold: f64) -> bool {
+    pub(crate) fn is_alive(&self, now_ms: u64, threshold: f64) -> bool {
         let Some(last) = self.last_ms else {
             return false;
         };
@@ -147,15 +151,19 @@ impl ArrivalWindow {
 }
 
 /// The failure detector of a node: one arrival window per peer.
+// Gossip keeps its own arrival windows (`gossip::liveness`); this per-node
+// map of them is exercised by the detector's tests only.
+#[cfg(test)]
 #[derive(Clone, Debug, Default)]
-pub struct FailureDetector {
+pub(crate) struct FailureDetector {
     config: FailureDetectorConfig,
     windows: HashMap<HostId, ArrivalWindow>,
 }
 
+#[cfg(test)]
 impl FailureDetector {
     /// A detector that knows no peers yet.
-    pub fn new(config: FailureDetectorConfig) -> FailureDetector {
+    pub(crate) fn new(config: FailureDetectorConfig) -> FailureDetector {
         FailureDetector {
             config,
             windows: HashMap::new(),
@@ -164,7 +172,7 @@ impl FailureDetector {
 
     /// Records a heartbeat from `host` at `now_ms` (gossip saw its heartbeat
     /// version grow).
-    pub fn report(&mut self, host: HostId, now_ms: u64) {
+    pub(crate) fn report(&mut self, host: HostId, now_ms: u64) {
         let config = &self.config;
         self.windows
             .entry(host)
@@ -173,13 +181,13 @@ impl FailureDetector {
     }
 
     /// φ of `host` at `now_ms`, if it was ever heard from.
-    pub fn phi(&self, host: HostId, now_ms: u64) -> Option<f64> {
+    pub(crate) fn phi(&self, host: HostId, now_ms: u64) -> Option<f64> {
         self.windows.get(&host).map(|w| w.phi(now_ms))
     }
 
     /// Whether `host` is alive at `now_ms` under the configured threshold.
     /// A host never heard from is not.
-    pub fn is_alive(&self, host: HostId, now_ms: u64) -> bool {
+    pub(crate) fn is_alive(&self, host: HostId, now_ms: u64) -> bool {
         self.windows
             .get(&host)
             .is_some_and(|w| w.is_alive(now_ms, self.config.phi_convict_threshold))
@@ -187,12 +195,12 @@ impl FailureDetector {
 
     /// Forgets `host` (it left the cluster, or restarted with a new
     /// generation and must start from the initial assumption again).
-    pub fn remove(&mut self, host: HostId) {
+    pub(crate) fn remove(&mut self, host: HostId) {
         self.windows.remove(&host);
     }
 
     /// The peer's arrival window, for `nodetool failuredetector`-style views.
-    pub fn window(&self, host: HostId) -> Option<&ArrivalWindow> {
+    pub(crate) fn window(&self, host: HostId) -> Option<&ArrivalWindow> {
         self.windows.get(&host)
     }
 }

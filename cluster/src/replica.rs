@@ -15,8 +15,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use storage::read::{PartitionRead, ScanCommand, ScanItem};
 use storage::{Engine, Mutation, TableId};
+use storage::{PartitionRead, ScanCommand, ScanItem};
 
 use crate::batch_writer::{BatchWriter, WriteError};
 use crate::batchlog::{BatchId, BatchRemoveRequest, BatchStoreRequest, BatchlogStore, StoreError};

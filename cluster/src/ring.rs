@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 
-pub use storage::Token;
+pub(crate) use storage::Token;
 
 /// A host's identity, stable across address changes (Cassandra's host id UUID).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,25 +10,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use cluster::batchlog::{
+use cluster::BoxFuture;
+use cluster::ConsistencyLevel as Cl;
+use cluster::Replica;
+use cluster::SimpleStrategy;
+use cluster::murmur3_token;
+use cluster::sim::{LoopbackPeers, MemoryHints, StaticTopology};
+use cluster::{
     BatchId, BatchReplay, BatchlogReplayConfig, BatchlogReplayer, BatchlogStore,
     BatchlogStoreConfig,
 };
-use cluster::consistency::ConsistencyLevel as Cl;
-use cluster::coordinator::loopback::{LoopbackPeers, StaticTopology};
-use cluster::coordinator::{
-    ClusterCoordinator, CoordinatorConfig, CoordinatorError, MemoryHints, WriteType,
-};
-use cluster::net::BoxFuture;
-use cluster::partitioner::murmur3_token;
-use cluster::replica::Replica;
-use cluster::replication::SimpleStrategy;
-use cluster::ring::{Endpoint, HostId, Ring};
-use storage::read::{ColumnFilter, PartitionRead};
+use cluster::{ClusterCoordinator, CoordinatorConfig, CoordinatorError, WriteType};
+use cluster::{HostId, Ring, RingEndpoint as Endpoint};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 const TABLE: TableId = TableId(1);
 const NODES: usize = 4;
@@ -70,7 +68,7 @@ fn cluster() -> Cluster {
         ring.add(ep, tokens).expect("distinct tokens");
         let clock = Arc::clone(&now);
         let store = BatchlogStore::open(
-            Arc::new(storage::io::StdFs),
+            Arc::new(storage::StdFs),
             BatchlogStoreConfig::new(dir.path().join(format!("node{i}"))),
             Arc::new(move || clock.load(Ordering::SeqCst)),
         )
@@ -241,7 +239,7 @@ async fn a_batch_whose_coordinator_died_is_replayed_to_every_replica() {
         let replicas: Vec<usize> = (1..NODES)
             .filter(|&i| {
                 let ring = c.topology_ring();
-                cluster::replication::ReplicationStrategy::replicas(&RF3, &ring, key(&k).token)
+                cluster::ReplicationStrategy::replicas(&RF3, &ring, key(&k).token)
                     .contains(&host(i))
             })
             .collect();
@@ -319,6 +317,6 @@ impl Cluster {
     }
 
     fn topology_ring(&self) -> Arc<Ring> {
-        cluster::coordinator::Topology::ring(self.topology.as_ref())
+        cluster::Topology::ring(self.topology.as_ref())
     }
 }

@@ -15,21 +15,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::consistency::{ConsistencyLevel as Cl, Unavailable};
-use cluster::coordinator::loopback::{LoopbackPeers, StaticTopology};
-use cluster::coordinator::{
-    ClusterCoordinator, CoordinatorConfig, CoordinatorError, MemoryHints, ReadLimits, ReadOutcome,
-    WriteType,
+use cluster::Replica;
+use cluster::murmur3_token;
+use cluster::sim::{LoopbackPeers, MemoryHints, StaticTopology};
+use cluster::{
+    ClusterCoordinator, CoordinatorConfig, CoordinatorError, ReadLimits, ReadOutcome, WriteType,
 };
-use cluster::partitioner::murmur3_token;
-use cluster::replica::Replica;
-use cluster::replication::{NetworkTopologyStrategy, ReplicationStrategy, SimpleStrategy};
-use cluster::ring::{Endpoint, HostId, Ring};
-use storage::read::{ColumnFilter, PartitionRead, ScanCommand};
+use cluster::{ConsistencyLevel as Cl, Unavailable};
+use cluster::{HostId, Ring, RingEndpoint as Endpoint};
+use cluster::{NetworkTopologyStrategy, ReplicationStrategy, SimpleStrategy};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine, KeyRange,
     Mutation, RangeTombstone, Row, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead, ScanCommand};
 
 const TABLE: TableId = TableId(1);
 const LIMITS: ReadLimits = ReadLimits {

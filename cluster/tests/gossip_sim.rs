@@ -5,12 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use cluster::gossip::state::encode_tokens;
-use cluster::gossip::{
-    ApplicationState, GossipConfig, GossipEvent, GossipMessage, Gossiper, Status,
-};
-use cluster::net::Endpoint;
-use cluster::net::sim::{Delay, SimConfig, SimNetwork, SimTransport};
+use cluster::Endpoint;
+use cluster::encode_tokens;
+use cluster::sim::{Delay, SimConfig, SimNetwork, SimTransport};
+use cluster::{ApplicationState, GossipConfig, GossipEvent, GossipMessage, Gossiper, Status};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use storage::Token;

@@ -8,19 +8,19 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::consistency::ConsistencyLevel as Cl;
-use cluster::coordinator::loopback::{LoopbackPeers, StaticTopology};
-use cluster::coordinator::{ClusterCoordinator, CoordinatorConfig, WriteType};
-use cluster::hints::{HintReplayer, HintStore, HintStoreConfig, ReplayConfig};
-use cluster::partitioner::murmur3_token;
-use cluster::replica::Replica;
-use cluster::replication::SimpleStrategy;
-use cluster::ring::{Endpoint, HostId, Ring};
-use storage::read::{ColumnFilter, PartitionRead};
+use cluster::ConsistencyLevel as Cl;
+use cluster::Replica;
+use cluster::SimpleStrategy;
+use cluster::murmur3_token;
+use cluster::sim::{LoopbackPeers, StaticTopology};
+use cluster::{ClusterCoordinator, CoordinatorConfig, WriteType};
+use cluster::{HintReplayConfig as ReplayConfig, HintReplayer, HintStore, HintStoreConfig};
+use cluster::{HostId, Ring, RingEndpoint as Endpoint};
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 const TABLE: TableId = TableId(1);
 const NOW_MS: u64 = 1_700_000_000_000;
@@ -72,7 +72,7 @@ impl Cluster {
     fn store(&self) -> Arc<HintStore> {
         let config = HintStoreConfig::new(self.dir.path().join("hints"));
         Arc::new(
-            HintStore::open(Arc::new(storage::io::StdFs), config, Arc::new(|| NOW_MS))
+            HintStore::open(Arc::new(storage::StdFs), config, Arc::new(|| NOW_MS))
                 .expect("test step"),
         )
     }

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::net::frame::{self, DEFAULT_MAX_PAYLOAD, Frame, FrameKind};
-use cluster::net::messaging::{Messaging, MessagingError};
-use cluster::net::sim::{SimConfig, SimNetwork};
-use cluster::net::tcp::{TcpConfig, TcpTransport};
-use cluster::net::{Lane, Message, Transport, TransportError, Verb};
+use cluster::frame::{self, DEFAULT_MAX_PAYLOAD, Frame, FrameKind};
+use cluster::sim::{SimConfig, SimNetwork};
+use cluster::{Lane, Message, Transport, TransportError, Verb};
+use cluster::{Messaging, MessagingError};
+use cluster::{TcpConfig, TcpTransport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -4,7 +4,7 @@
 //! (docs/ARCHITECTURE.md). This module is where CQL order becomes byte order: every type
 //! that can be a primary-key component gets an encoding that is
 //!
-//! - **order-preserving**: `memcmp` of two encodings is [`compare`] of the values;
+//! - **order-preserving**: `memcmp` of two encodings is [`value::compare`] of the values;
 //! - **prefix-free**: no value's encoding is a proper prefix of another's, so the
 //!   components of a key can simply be concatenated, and a prefix of components is a byte
 //!   prefix of every key extending it (the prefix semantics of storage's bounds);

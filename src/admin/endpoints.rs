@@ -14,7 +14,7 @@ use cql_lite::value::CqlValue;
 use crate::schema::TableDef;
 
 /// The token of `key` in `table`, or why the key does not fit the table.
-pub fn token_of(table: &TableDef, key: &str) -> Result<i64, String> {
+pub(crate) fn token_of(table: &TableDef, key: &str) -> Result<i64, String> {
     let columns: Vec<_> = table.partition_key().collect();
     let parts: Vec<&str> = if columns.len() == 1 {
         vec![key]

@@ -7,11 +7,11 @@
 //! statistics) block, so they run on the blocking pool.
 
 pub mod api;
-pub mod endpoints;
+pub(crate) mod endpoints;
 mod prometheus;
 mod routes;
 mod tables;
-pub mod view;
+pub(crate) mod view;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,13 +30,13 @@ use crate::schema::SchemaService;
 
 #[cfg(test)]
 pub(crate) use routes::status_report;
-pub use view::{ClusterView, LocalNode, LocalView};
+pub(crate) use view::ClusterView;
 
 /// A boxed future, for [`NodeControl`]'s object-safe async method.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the admin API may do to the node's lifecycle.
-pub trait NodeControl: Send + Sync + std::fmt::Debug {
+pub(crate) trait NodeControl: Send + Sync + std::fmt::Debug {
     /// `nodetool drain`: stop serving clients, then flush every memtable.
     fn drain(&self) -> BoxFuture<'_, Result<(), String>>;
     /// Whether the CQL server accepts clients.
@@ -47,7 +47,7 @@ pub trait NodeControl: Send + Sync + std::fmt::Debug {
 
 /// Everything the handlers read.
 #[derive(Debug)]
-pub struct AdminState {
+pub(crate) struct AdminState {
     /// The cluster.
     pub view: Arc<dyn ClusterView>,
     /// This node's storage.
@@ -64,7 +64,7 @@ pub struct AdminState {
 
 /// A running admin server.
 #[derive(Debug)]
-pub struct AdminServer {
+pub(crate) struct AdminServer {
     local_addr: SocketAddr,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
@@ -75,7 +75,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl AdminServer {
     /// Binds `address` and serves the API until [`AdminServer::shutdown`].
-    pub async fn start(address: SocketAddr, state: AdminState) -> std::io::Result<AdminServer> {
+    pub(crate) async fn start(
+        address: SocketAddr,
+        state: AdminState,
+    ) -> std::io::Result<AdminServer> {
         let listener = tokio::net::TcpListener::bind(address).await?;
         let local_addr = listener.local_addr()?;
         let router = routes::router(Arc::new(state));
@@ -99,13 +102,13 @@ impl AdminServer {
     }
 
     /// Where the API listens.
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// Stops accepting, waits briefly for requests in flight, and drops the
     /// state (so the engine it holds can be closed).
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         let _ = self.stop.send(());
         let abort = self.task.abort_handle();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.task)

@@ -144,7 +144,7 @@ pub(super) async fn table_stats(
 
 /// The API's view of one table's engine statistics.
 pub(super) fn table_stat(name: String, s: &storage::TableStats, leveled: bool) -> api::TableStat {
-    let mean = |l: &storage::metrics::LatencySummary| (l.count > 0).then_some(l.mean_micros);
+    let mean = |l: &storage::LatencySummary| (l.count > 0).then_some(l.mean_micros);
     let levels = leveled.then(|| {
         let top = s.levels.iter().map(|l| l.level).max().unwrap_or(0);
         let mut counts = vec![0; top as usize + 1];

@@ -3,34 +3,34 @@
 //! The API and nodetool are written against a list of node records so they work
 //! the same for one node and for many: a running node hands the server the
 //! cluster service's `GossipView` (gossip and the token ring, in
-//! `node/cluster/admin_view.rs`); [`LocalView`] describes one node alone.
+//! `node/cluster/admin_view.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use storage::Engine;
 
-use crate::schema::{Replication, SchemaService};
+use crate::schema::Replication;
 
 /// A host id (a uuid's 16 bytes).
-pub type HostId = [u8; 16];
+pub(crate) type HostId = [u8; 16];
 
 /// Whether a node is up, as this node sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// Answering.
     Up,
     /// Convicted by the failure detector, or said it was shutting down.
     Down,
     /// Not known yet.
+    #[expect(dead_code, reason = "the admin API renders it; no view reports it yet")]
     Unknown,
 }
 
 /// A node's place in the ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RingState {
+pub(crate) enum RingState {
     /// Owns its tokens.
     Normal,
     /// Streaming its data away before it leaves.
@@ -43,7 +43,7 @@ pub enum RingState {
 
 /// One node as this node sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeRecord {
+pub(crate) struct NodeRecord {
     /// Its host id.
     pub host_id: HostId,
     /// Its internode address.
@@ -71,7 +71,7 @@ pub struct NodeRecord {
 
 /// One endpoint's gossip state, for `gossipinfo`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GossipRecord {
+pub(crate) struct GossipRecord {
     /// Its internode address.
     pub address: IpAddr,
     /// Its generation (start time in seconds).
@@ -83,7 +83,7 @@ pub struct GossipRecord {
 }
 
 /// The cluster as the admin API shows it.
-pub trait ClusterView: Send + Sync + Debug {
+pub(crate) trait ClusterView: Send + Sync + Debug {
     /// `cluster_name`.
     fn cluster_name(&self) -> String;
     /// The snitch's Java class name.
@@ -104,144 +104,12 @@ pub trait ClusterView: Send + Sync + Debug {
     fn gossip(&self) -> Vec<GossipRecord>;
 }
 
-/// What [`LocalView`] is built from.
-#[derive(Debug, Clone)]
-pub struct LocalNode {
-    /// `cluster_name`.
-    pub cluster_name: String,
-    /// The snitch's Java class name.
-    pub snitch: String,
-    /// Host id.
-    pub host_id: HostId,
-    /// `listen_address`.
-    pub address: IpAddr,
-    /// `storage_port`.
-    pub storage_port: u16,
-    /// `rpc_address`.
-    pub native_address: IpAddr,
-    /// `native_transport_port`.
-    pub native_port: u16,
-    /// Data center.
-    pub datacenter: String,
-    /// Rack.
-    pub rack: String,
-    /// Tokens.
-    pub tokens: Vec<i64>,
-    /// Gossip generation.
-    pub generation: i32,
-}
-
-/// A cluster of one: this node, up and normal, owning everything.
-#[derive(Debug)]
-pub struct LocalView {
-    node: LocalNode,
-    engine: Arc<Engine>,
-    schema: Arc<SchemaService>,
-    started: std::time::Instant,
-}
-
-impl LocalView {
-    /// The view of `node`, with its load from `engine` and its schema version
-    /// from `schema`.
-    pub fn new(node: LocalNode, engine: Arc<Engine>, schema: Arc<SchemaService>) -> Self {
-        LocalView {
-            node,
-            engine,
-            schema,
-            started: std::time::Instant::now(),
-        }
-    }
-
-    fn record(&self) -> NodeRecord {
-        NodeRecord {
-            host_id: self.node.host_id,
-            address: self.node.address,
-            storage_port: self.node.storage_port,
-            datacenter: self.node.datacenter.clone(),
-            rack: self.node.rack.clone(),
-            liveness: Liveness::Up,
-            state: RingState::Normal,
-            load_bytes: Some(disk_load(&self.engine)),
-            tokens: self.node.tokens.clone(),
-            schema_version: self.schema.version(),
-            release_version: crate::schema::RELEASE_VERSION.to_owned(),
-        }
-    }
-}
-
 /// Bytes of live SSTables over every table of `engine`.
-pub fn disk_load(engine: &Engine) -> u64 {
+pub(crate) fn disk_load(engine: &Engine) -> u64 {
     engine
         .tables()
         .into_iter()
         .filter_map(|t| engine.table_stats(t).ok())
         .map(|s| s.sstable_bytes)
         .sum()
-}
-
-impl ClusterView for LocalView {
-    fn cluster_name(&self) -> String {
-        self.node.cluster_name.clone()
-    }
-
-    fn snitch(&self) -> String {
-        self.node.snitch.clone()
-    }
-
-    fn partitioner(&self) -> String {
-        crate::schema::system_keyspaces::PARTITIONER.to_owned()
-    }
-
-    fn local_host_id(&self) -> HostId {
-        self.node.host_id
-    }
-
-    fn nodes(&self) -> Vec<NodeRecord> {
-        vec![self.record()]
-    }
-
-    fn ownership(&self, _replication: Option<&Replication>) -> BTreeMap<HostId, f64> {
-        // One node holds every replica there is: 100% whatever the factor.
-        BTreeMap::from([(self.node.host_id, 1.0)])
-    }
-
-    fn replicas(&self, _replication: &Replication, _token: i64) -> Vec<IpAddr> {
-        vec![self.node.address]
-    }
-
-    fn gossip(&self) -> Vec<GossipRecord> {
-        let n = &self.node;
-        let host = crate::uuids::format_uuid(&n.host_id);
-        let schema = crate::uuids::format_uuid(&self.schema.version());
-        let first = n.tokens.first().copied().unwrap_or_default();
-        let load = disk_load(&self.engine) as f64;
-        let native = format!("{}:{}", n.native_address, n.native_port);
-        let states = [
-            ("STATUS", format!("NORMAL,{first}")),
-            ("LOAD", format!("{load:.1}")),
-            ("SCHEMA", schema),
-            ("DC", n.datacenter.clone()),
-            ("RACK", n.rack.clone()),
-            ("RELEASE_VERSION", crate::schema::RELEASE_VERSION.to_owned()),
-            ("INTERNAL_IP", n.address.to_string()),
-            ("RPC_ADDRESS", n.native_address.to_string()),
-            ("NET_VERSION", "12".to_owned()),
-            ("HOST_ID", host),
-            ("RPC_READY", "true".to_owned()),
-            ("NATIVE_ADDRESS_AND_PORT", native),
-            ("STATUS_WITH_PORT", format!("NORMAL,{first}")),
-            ("TOKENS", "<hidden>".to_owned()),
-        ];
-        let states = states
-            .into_iter()
-            .zip(1u64..)
-            .map(|((name, value), version)| (name.to_owned(), version, value))
-            .collect();
-        vec![GossipRecord {
-            address: n.address,
-            generation: n.generation,
-            heartbeat: self.started.elapsed().as_secs(),
-            states,
-        }]
-    }
 }

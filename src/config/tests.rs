@@ -2,7 +2,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use storage::clock::ManualClock;
+use storage::ManualClock;
 
 use super::*;
 

@@ -11,23 +11,21 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use cluster::batchlog::{BatchId, BatchReplay};
-use cluster::consistency::ConsistencyLevel;
-use cluster::coordinator::{self as cc, ClusterCoordinator, CoordinatorError};
-use cluster::replica::TimestampObserver;
-use cluster::replication::{
-    NetworkTopologyStrategy, ReplicationInfo, ReplicationStrategy, SimpleStrategy,
-};
-use cluster::ring::{HostId, Ring};
+use cluster::ConsistencyLevel;
+use cluster::TimestampObserver;
+use cluster::{self as cc, ClusterCoordinator, CoordinatorError};
+use cluster::{BatchId, BatchReplay};
+use cluster::{HostId, Ring};
+use cluster::{NetworkTopologyStrategy, ReplicationInfo, ReplicationStrategy, SimpleStrategy};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
-use storage::read::{PartitionRead, ScanCommand};
 use storage::{Mutation, TableId, Token};
+use storage::{PartitionRead, ScanCommand};
 
 use super::{BoxFuture, Coordinator, ReadLimits, ReadOutcome};
 use crate::schema::{Replication, Schema, SchemaService};
 
 /// Truncates a table on every other node; the failure's explanation.
-pub type PeerTruncate =
+pub(crate) type PeerTruncate =
     Arc<dyn Fn(TableId) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 /// `LocalStrategy`: the data lives on this node only.
@@ -57,7 +55,7 @@ struct StrategyCache {
 }
 
 /// [`Coordinator`] over the cluster's coordinator.
-pub struct DistributedCoordinator {
+pub(crate) struct DistributedCoordinator {
     inner: ClusterCoordinator,
     schema: Arc<SchemaService>,
     local_host: HostId,
@@ -78,7 +76,7 @@ impl std::fmt::Debug for DistributedCoordinator {
 impl DistributedCoordinator {
     /// A coordinator routing by `schema`'s keyspaces through `inner`;
     /// TRUNCATE runs on `local_engine` and through `truncate_peers`.
-    pub fn new(
+    pub(crate) fn new(
         inner: ClusterCoordinator,
         schema: Arc<SchemaService>,
         local_engine: Arc<storage::Engine>,
@@ -96,13 +94,13 @@ impl DistributedCoordinator {
     }
 
     /// Stale replicas read repair has written to since the node started.
-    pub fn read_repairs(&self) -> u64 {
+    pub(crate) fn read_repairs(&self) -> u64 {
         self.inner.read_repairs()
     }
 
     /// Tells `observer` the newest timestamp of every read's result (the
     /// node's hybrid logical clock advances past what it sees from peers).
-    pub fn with_timestamp_observer(mut self, observer: TimestampObserver) -> Self {
+    pub(crate) fn with_timestamp_observer(mut self, observer: TimestampObserver) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -242,7 +240,10 @@ fn strategies(schema: &Schema, local: HostId) -> Strategies {
 }
 
 /// A keyspace's replication as a placement strategy.
-pub fn strategy_of(replication: &Replication, local: HostId) -> Arc<dyn ReplicationStrategy> {
+pub(crate) fn strategy_of(
+    replication: &Replication,
+    local: HostId,
+) -> Arc<dyn ReplicationStrategy> {
     let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
     match replication {
         Replication::Simple { replication_factor } => Arc::new(SimpleStrategy {
@@ -260,7 +261,7 @@ pub fn strategy_of(replication: &Replication, local: HostId) -> Arc<dyn Replicat
 }
 
 /// The cluster's level for a protocol consistency code.
-pub fn level(consistency: Consistency) -> ConsistencyLevel {
+pub(crate) fn level(consistency: Consistency) -> ConsistencyLevel {
     match consistency {
         Consistency::Any => ConsistencyLevel::Any,
         Consistency::One => ConsistencyLevel::One,
@@ -277,7 +278,7 @@ pub fn level(consistency: Consistency) -> ConsistencyLevel {
 }
 
 /// The protocol's consistency code for a cluster level.
-pub fn consistency(level: ConsistencyLevel) -> Consistency {
+pub(crate) fn consistency(level: ConsistencyLevel) -> Consistency {
     match level {
         ConsistencyLevel::Any => Consistency::Any,
         ConsistencyLevel::One => Consistency::One,
@@ -326,7 +327,7 @@ fn int(n: usize) -> i32 {
 }
 
 /// A coordinator failure as the client sees it.
-pub fn error_response(error: CoordinatorError) -> ErrorResponse {
+pub(crate) fn error_response(error: CoordinatorError) -> ErrorResponse {
     let message = error.to_string();
     let kind = match error {
         CoordinatorError::Unavailable(u) => ErrorKind::Unavailable {
@@ -493,14 +494,12 @@ mod tests {
 
     #[test]
     fn unavailable_keeps_its_fields() {
-        let e = error_response(CoordinatorError::Unavailable(
-            cluster::consistency::Unavailable {
-                cl: ConsistencyLevel::All,
-                required: 3,
-                alive: 2,
-                dc: None,
-            },
-        ));
+        let e = error_response(CoordinatorError::Unavailable(cluster::Unavailable {
+            cl: ConsistencyLevel::All,
+            required: 3,
+            alive: 2,
+            dc: None,
+        }));
         assert_eq!(
             e.kind,
             ErrorKind::Unavailable {

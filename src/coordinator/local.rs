@@ -9,10 +9,10 @@
 
 use std::sync::Arc;
 
-use cluster::batch_writer::{BatchWriter, WriteError};
+use cluster::{BatchWriteError as WriteError, BatchWriter};
 use cql_lite::{Consistency, ErrorKind, ErrorResponse, WriteType};
-use storage::read::{PartitionRead, ScanCommand, ScanItem};
 use storage::{Engine, Mutation, TableId};
+use storage::{PartitionRead, ScanCommand, ScanItem};
 
 use super::{BoxFuture, Coordinator, PartitionData, ReadLimits, ReadOutcome};
 
@@ -34,7 +34,7 @@ impl LocalCoordinator {
 }
 
 /// A storage failure as the client sees it.
-pub fn storage_error(error: &storage::Error) -> ErrorResponse {
+pub(crate) fn storage_error(error: &storage::Error) -> ErrorResponse {
     match error {
         storage::Error::Overloaded(_) => {
             ErrorResponse::new(ErrorKind::Overloaded, error.to_string())

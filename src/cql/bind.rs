@@ -16,7 +16,7 @@ use crate::cql::error::invalid;
 /// What a bind marker stands for: drivers use the name (named markers) and the type
 /// (to serialize the value).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MarkerSpec {
+pub(crate) struct MarkerSpec {
     /// The keyspace of the statement's table.
     pub keyspace: String,
     /// The statement's table.
@@ -29,7 +29,7 @@ pub struct MarkerSpec {
 
 impl MarkerSpec {
     /// The spec as the protocol's Prepared result carries it.
-    pub fn column_spec(&self) -> ColumnSpec {
+    pub(crate) fn column_spec(&self) -> ColumnSpec {
         ColumnSpec {
             keyspace: self.keyspace.clone(),
             table: self.table.clone(),
@@ -41,13 +41,13 @@ impl MarkerSpec {
 
 /// The markers of a statement being prepared, in text order.
 #[derive(Debug, Clone, Default)]
-pub struct Markers {
+pub(crate) struct Markers {
     specs: Vec<MarkerSpec>,
 }
 
 impl Markers {
     /// Records a marker for a receiver; returns its index.
-    pub fn add(&mut self, marker: &BindMarker, receiver: MarkerSpec) -> usize {
+    pub(crate) fn add(&mut self, marker: &BindMarker, receiver: MarkerSpec) -> usize {
         let mut spec = receiver;
         if let BindMarker::Named(name) = marker {
             spec.name.clone_from(name);
@@ -57,24 +57,20 @@ impl Markers {
     }
 
     /// The specs, in marker order.
-    pub fn specs(&self) -> &[MarkerSpec] {
+    pub(crate) fn specs(&self) -> &[MarkerSpec] {
         &self.specs
     }
 
-    /// How many markers there are.
-    pub fn len(&self) -> usize {
-        self.specs.len()
-    }
-
     /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.specs.is_empty()
     }
 }
 
 /// A value bound for one request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Bound {
+pub(crate) enum Bound {
     /// `NULL` (or a null marker value): deletes when written.
     Null,
     /// An unset marker value: leaves the receiver untouched.
@@ -85,7 +81,7 @@ pub enum Bound {
 
 /// A prepared term.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Term {
+pub(crate) enum Term {
     /// A constant; `None` is `NULL`.
     Const(Option<CqlValue>),
     /// The value of marker `index`, typed `ty`.
@@ -108,7 +104,7 @@ pub enum Term {
 
 /// Functions whose value depends on when (or where) they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeFunction {
+pub(crate) enum TimeFunction {
     /// `now()` / `currentTimeUUID()`: a new timeuuid.
     Now,
     /// `uuid()`: a random (version 4) uuid.
@@ -125,14 +121,14 @@ pub enum TimeFunction {
 
 /// What binding needs from the request besides the values.
 #[derive(Debug, Clone, Copy)]
-pub struct BindTime {
+pub(crate) struct BindTime {
     /// Microseconds since the epoch when the statement runs.
     pub now_micros: i64,
 }
 
 impl Term {
     /// Resolves `term` for a receiver of type `ty` named `receiver.name`.
-    pub fn prepare(
+    pub(crate) fn prepare(
         term: &ast::Term,
         receiver: &MarkerSpec,
         markers: &mut Markers,
@@ -160,7 +156,7 @@ impl Term {
     }
 
     /// Binds the term to one request's values.
-    pub fn bind(&self, values: &[Value], time: BindTime) -> Result<Bound, ErrorResponse> {
+    pub(crate) fn bind(&self, values: &[Value], time: BindTime) -> Result<Bound, ErrorResponse> {
         match self {
             Term::Const(None) => Ok(Bound::Null),
             Term::Const(Some(v)) => Ok(Bound::Value(v.clone())),
@@ -182,7 +178,7 @@ impl Term {
     }
 
     /// Binds a term that must have a value (keys, LIMIT, TTL...).
-    pub fn bind_value(
+    pub(crate) fn bind_value(
         &self,
         values: &[Value],
         time: BindTime,

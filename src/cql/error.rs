@@ -2,7 +2,7 @@
 //! codes and wording, and the node's own below.
 
 use cql_lite::ErrorResponse;
-pub use cql_lite::errors::*;
+pub(crate) use cql_lite::errors::*;
 
 /// The longest partition key Cassandra accepts.
 pub(crate) const MAX_KEY_LENGTH: usize = 65_535;

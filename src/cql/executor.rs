@@ -24,7 +24,7 @@ use crate::schema::{Schema, SchemaService, SystemTables, TableDef};
 
 /// A statement prepared against a schema.
 #[derive(Debug)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// SELECT.
     Select(SelectPlan),
     /// INSERT, UPDATE or DELETE.
@@ -43,7 +43,7 @@ pub enum Plan {
 
 /// A plan with what it was prepared from.
 #[derive(Debug)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// The query text.
     pub text: String,
     /// The session keyspace it was prepared with.

@@ -9,15 +9,15 @@
 //! This module never touches storage directly: reads and writes go through the
 //! coordinator seam, so the cluster can replace the single-node one.
 
-pub mod bind;
-pub mod error;
-pub mod executor;
-pub mod prepared;
+pub(crate) mod bind;
+pub(crate) mod error;
+pub(crate) mod executor;
+pub(crate) mod prepared;
 mod restrictions;
-pub mod select;
-pub mod write;
+pub(crate) mod select;
+pub(crate) mod write;
 
-pub use crate::schema::{VirtualTables, resolve_keyspace};
+pub(crate) use crate::schema::{VirtualTables, resolve_keyspace};
 
 use bytes::Bytes;
 use cql_lite::{Consistency, QueryResult};
@@ -79,7 +79,7 @@ impl<C: WallClock + 'static> TimeSource for Hlc<C> {
 
 /// Everything a plan needs to run one request.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecContext<'a> {
+pub(crate) struct ExecContext<'a> {
     /// The schema snapshot the plan was checked against.
     pub schema: &'a Schema,
     /// Where reads and writes go.
@@ -99,12 +99,12 @@ pub struct ExecContext<'a> {
 
 impl ExecContext<'_> {
     /// Wall-clock seconds since the epoch (what storage's TTL arithmetic uses).
-    pub fn now_seconds(&self) -> i64 {
+    pub(crate) fn now_seconds(&self) -> i64 {
         self.now_micros.div_euclid(1_000_000)
     }
 
     /// The time functions like `now()` see.
-    pub fn bind_time(&self) -> bind::BindTime {
+    pub(crate) fn bind_time(&self) -> bind::BindTime {
         bind::BindTime {
             now_micros: self.now_micros,
         }
@@ -113,7 +113,7 @@ impl ExecContext<'_> {
 
 /// A request's paging parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Paging {
+pub(crate) struct Paging {
     /// Rows per page (`None` or ≤ 0: everything in one page).
     pub page_size: Option<i32>,
     /// The state the previous page returned.

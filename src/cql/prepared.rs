@@ -7,10 +7,10 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 
 /// A prepared statement id (16 bytes of MD5).
-pub type StatementId = [u8; 16];
+pub(crate) type StatementId = [u8; 16];
 
 /// The id of `query` prepared with `keyspace` as the session keyspace.
-pub fn statement_id(keyspace: Option<&str>, query: &str) -> StatementId {
+pub(crate) fn statement_id(keyspace: Option<&str>, query: &str) -> StatementId {
     let mut md5 = Md5::new();
     md5.update(keyspace.unwrap_or("").as_bytes());
     md5.update(query.as_bytes());
@@ -18,7 +18,7 @@ pub fn statement_id(keyspace: Option<&str>, query: &str) -> StatementId {
 }
 
 /// A bounded map from id to prepared statement, evicting the least recently used.
-pub struct PreparedCache<T> {
+pub(crate) struct PreparedCache<T> {
     entries: quick_cache::sync::Cache<StatementId, Arc<T>>,
 }
 
@@ -32,31 +32,27 @@ impl<T> std::fmt::Debug for PreparedCache<T> {
 
 impl<T: Send + Sync + 'static> PreparedCache<T> {
     /// A cache holding at most `capacity` statements.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         PreparedCache {
             entries: quick_cache::sync::Cache::new(capacity.max(1)),
         }
     }
 
     /// The statement with `id`, if still cached.
-    pub fn get(&self, id: &[u8]) -> Option<Arc<T>> {
+    pub(crate) fn get(&self, id: &[u8]) -> Option<Arc<T>> {
         let id: StatementId = id.try_into().ok()?;
         self.entries.get(&id)
     }
 
     /// Caches `statement` under `id`.
-    pub fn insert(&self, id: StatementId, statement: Arc<T>) {
+    pub(crate) fn insert(&self, id: StatementId, statement: Arc<T>) {
         self.entries.insert(id, statement);
     }
 
     /// How many statements are cached.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    /// Whether none are.
-    pub fn is_empty(&self) -> bool {
-        self.entries.len() == 0
     }
 }
 

@@ -10,7 +10,7 @@ use super::LauncherError;
 use crate::config::Config;
 
 /// The cluster name every launched node is configured with.
-pub const CLUSTER_NAME: &str = "basalt-local";
+pub(crate) const CLUSTER_NAME: &str = "basalt-local";
 /// The most nodes one launcher cluster has: 127.0.0.1 … 127.0.0.9 keeps the
 /// node names (`node1` … `node9`) and addresses in step.
 pub const MAX_NODES: usize = 9;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use cluster::batchlog::BatchlogStore;
-use cluster::hints::HintStore;
+use cluster::BatchlogStore;
+use cluster::HintStore;
 
 use crate::coordinator::DistributedCoordinator;
 use crate::metrics::Metrics;

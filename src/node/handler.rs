@@ -12,14 +12,14 @@ use crate::metrics::{Kind, Metrics, Op, Outcome};
 /// Answers QUERY, PREPARE, EXECUTE and BATCH with the executor, and records
 /// each request's latency and outcome in the node's [`Metrics`].
 #[derive(Debug)]
-pub struct CqlHandler {
+pub(crate) struct CqlHandler {
     executor: Arc<Executor>,
     metrics: Arc<Metrics>,
 }
 
 impl CqlHandler {
     /// A handler running requests on `executor`, recording into `metrics`.
-    pub fn new(executor: Arc<Executor>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(executor: Arc<Executor>, metrics: Arc<Metrics>) -> Self {
         CqlHandler { executor, metrics }
     }
 }

@@ -3,13 +3,13 @@
 //! Drivers key hosts by `host_id`, and tokens decide which data a node owns, so
 //! both must survive restarts. They live in `<data dir>/node.identity`, a small
 //! text file (`host_id <uuid>` and one `token <i64>` line each), written by
-//! `storage::io::durable`'s atomic replace (`node.identity.tmp`, fsync, rename,
+//! `storage::durable`'s atomic replace (`node.identity.tmp`, fsync, rename,
 //! directory fsync) through the `FileSystem` seam.
 
 use std::path::Path;
 
-use storage::io::FileSystem;
-use storage::io::durable;
+use storage::FileSystem;
+use storage::durable;
 
 use crate::uuids::{format_uuid, parse_uuid, random_uuid};
 
@@ -28,7 +28,7 @@ const MAX_FILE_BYTES: u64 = 2 << 20;
 
 /// Loads the identity stored under `dir`, or creates one with `num_tokens`
 /// random tokens.
-pub fn load_or_create(
+pub(crate) fn load_or_create(
     fs: &dyn FileSystem,
     dir: &Path,
     num_tokens: usize,
@@ -99,7 +99,7 @@ fn parse(text: &str) -> Result<Identity, String> {
 
 /// The gossip generation of this start: seconds since the epoch, so it grows
 /// with every restart, as Cassandra's does.
-pub fn generation() -> i32 {
+pub(crate) fn generation() -> i32 {
     use crate::hlc::WallClock;
     let seconds = crate::hlc::SystemWallClock.now_micros() / 1_000_000;
     i32::try_from(seconds).unwrap_or(i32::MAX)
@@ -110,8 +110,8 @@ mod tests {
     use super::*;
 
     use std::path::PathBuf;
-    use storage::io::StdFs;
-    use storage::io::sim::{SimFs, replace_crash_points};
+    use storage::StdFs;
+    use storage::sim::{SimFs, replace_crash_points};
 
     #[test]
     fn identity_survives_a_restart_and_corruption_is_an_error() {

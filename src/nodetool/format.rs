@@ -7,7 +7,7 @@ use crate::admin::api;
 
 /// Bytes as Cassandra's `FileUtils.stringifyFileSize` writes them: `0 bytes`,
 /// `68.5 KiB`, `1.21 GiB` (two decimals at most, trailing zeros dropped).
-pub fn file_size(bytes: u64) -> String {
+pub(crate) fn file_size(bytes: u64) -> String {
     const UNITS: [(f64, &str); 4] = [
         (1024.0 * 1024.0 * 1024.0 * 1024.0, "TiB"),
         (1024.0 * 1024.0 * 1024.0, "GiB"),
@@ -31,7 +31,7 @@ fn two_decimals(value: f64) -> String {
 
 /// Columns padded to their widest cell and joined by two spaces, as Cassandra's
 /// `TableBuilder` prints them (the last column padded too).
-pub fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|i| {
@@ -56,7 +56,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
 }
 
 /// `nodetool status`.
-pub fn status(status: &api::Status) -> String {
+pub(crate) fn status(status: &api::Status) -> String {
     let mut rows = vec![header_row()];
     for dc in &status.datacenters {
         rows.extend(dc.nodes.iter().map(node_row));
@@ -110,7 +110,7 @@ fn node_row(n: &api::NodeStatus) -> Vec<String> {
 }
 
 /// `nodetool ring`.
-pub fn ring(ring: &api::Ring) -> String {
+pub(crate) fn ring(ring: &api::Ring) -> String {
     let width = ring
         .datacenters
         .iter()

@@ -5,9 +5,9 @@
 //! an unreachable node, 2 when the node reports an error.
 
 mod cli;
-pub mod client;
-pub mod format;
-pub mod report;
+pub(crate) mod client;
+pub(crate) mod format;
+pub(crate) mod report;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use super::format::file_size;
 use crate::admin::api;
 
 /// `nodetool info [-T]`.
-pub fn info(info: &api::Info, all_tokens: bool) -> String {
+pub(crate) fn info(info: &api::Info, all_tokens: bool) -> String {
     let mb = |bytes: u64| format!("{:.2}", bytes as f64 / (1024.0 * 1024.0));
     let cache = |save: u32| {
         format!(
@@ -56,7 +56,7 @@ pub fn info(info: &api::Info, all_tokens: bool) -> String {
 }
 
 /// `nodetool describecluster`.
-pub fn describe_cluster(d: &api::DescribeCluster) -> String {
+pub(crate) fn describe_cluster(d: &api::DescribeCluster) -> String {
     let mut out = String::from("Cluster Information:\n");
     let _ = writeln!(out, "\tName: {}", d.name);
     let _ = writeln!(out, "\tSnitch: {}", d.snitch);
@@ -88,7 +88,7 @@ pub fn describe_cluster(d: &api::DescribeCluster) -> String {
 }
 
 /// `nodetool gossipinfo`.
-pub fn gossip_info(g: &api::GossipInfo) -> String {
+pub(crate) fn gossip_info(g: &api::GossipInfo) -> String {
     let mut out = String::new();
     for e in &g.endpoints {
         let _ = writeln!(out, "/{}", e.address);
@@ -102,12 +102,12 @@ pub fn gossip_info(g: &api::GossipInfo) -> String {
 }
 
 /// `nodetool getendpoints`: one address a line.
-pub fn endpoints(e: &api::Endpoints) -> String {
+pub(crate) fn endpoints(e: &api::Endpoints) -> String {
     e.endpoints.iter().map(|a| format!("{a}\n")).collect()
 }
 
 /// `nodetool version`.
-pub fn version(v: &api::Version) -> String {
+pub(crate) fn version(v: &api::Version) -> String {
     format!("ReleaseVersion: {}\n", v.release_version)
 }
 
@@ -116,7 +116,7 @@ fn millis(micros: Option<f64>) -> String {
 }
 
 /// `nodetool tablestats`.
-pub fn table_stats(stats: &api::TableStats) -> String {
+pub(crate) fn table_stats(stats: &api::TableStats) -> String {
     let total: usize = stats.keyspaces.iter().map(|k| k.tables.len()).sum();
     let mut out = format!("Total number of tables: {total}\n----------------\n");
     for ks in &stats.keyspaces {

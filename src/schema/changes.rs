@@ -13,7 +13,7 @@ use super::system_keyspaces::is_system;
 use super::{KeyspaceDef, Schema};
 
 /// The events that take a driver from `old` to `new` (user keyspaces only).
-pub fn changes(old: &Schema, new: &Schema) -> Vec<SchemaChange> {
+pub(crate) fn changes(old: &Schema, new: &Schema) -> Vec<SchemaChange> {
     let mut events = Vec::new();
     let user = |s: &Schema| {
         s.keyspaces

@@ -40,12 +40,12 @@ use super::{
 };
 
 /// The encoding's version, its first byte.
-pub const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 2;
 /// The first version, which [`decode_v1`] reads.
 const V1: u8 = 1;
 
 /// Encodes the user keyspaces of `schema`, with their tombstones.
-pub fn encode(schema: &Schema) -> Vec<u8> {
+pub(crate) fn encode(schema: &Schema) -> Vec<u8> {
     let mut out = vec![VERSION];
     let user: Vec<&KeyspaceDef> = schema
         .keyspaces
@@ -70,7 +70,7 @@ pub fn encode(schema: &Schema) -> Vec<u8> {
 }
 
 /// Decodes what [`encode`] wrote (user keyspaces only).
-pub fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
     let mut r = Reader::new(bytes);
     let version = r.u8()?;
     if version != VERSION {
@@ -91,7 +91,7 @@ pub fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
 
 /// Decodes a version 1 encoding (no version byte): every timestamp is 0 and
 /// there are no tombstones.
-pub fn decode_v1(bytes: &[u8]) -> Result<Schema, DecodeError> {
+pub(crate) fn decode_v1(bytes: &[u8]) -> Result<Schema, DecodeError> {
     let mut r = Reader::new(bytes);
     let schema = decode_keyspaces(&mut r, V1)?;
     finish(&r)?;
@@ -101,7 +101,7 @@ pub fn decode_v1(bytes: &[u8]) -> Result<Schema, DecodeError> {
 /// A schema another node sent ([`encode`]'s bytes), checked as network input:
 /// nothing in it can make the node panic later (duplicate names, key columns
 /// out of position, system keyspaces are refused).
-pub fn decode_user_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
+pub(crate) fn decode_user_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
     decode(bytes)
 }
 

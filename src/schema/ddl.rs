@@ -23,17 +23,17 @@ use cql_lite::{ErrorKind, ErrorResponse, SchemaChange, SchemaChangeTarget, Schem
 use super::Schema;
 use super::system_keyspaces;
 
-pub use params::{storage_options, table_params};
+pub(crate) use params::storage_options;
 
 /// Where fresh table ids come from: random in production, counted in tests.
-pub trait IdSource {
+pub(crate) trait IdSource {
     /// A new table id (a uuid).
     fn table_id(&mut self) -> [u8; 16];
 }
 
 /// Random version-4 uuids, as Cassandra gives new tables.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct RandomIds;
+pub(crate) struct RandomIds;
 
 impl IdSource for RandomIds {
     fn table_id(&mut self) -> [u8; 16] {
@@ -43,7 +43,7 @@ impl IdSource for RandomIds {
 
 /// What a statement runs with besides the schema.
 #[derive(Debug, Clone, Copy)]
-pub struct DdlContext<'a> {
+pub(crate) struct DdlContext<'a> {
     /// The session's keyspace (`USE`), for unqualified table names.
     pub session_keyspace: Option<&'a str>,
     /// The statement's timestamp in µs; a dropped column remembers it.
@@ -55,7 +55,7 @@ pub struct DdlContext<'a> {
 
 /// A schema change that happened: the new schema and what to tell clients.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
+pub(crate) struct Change {
     /// The schema after the statement.
     pub schema: Schema,
     /// The RESULT Schema_change / EVENT SCHEMA_CHANGE body.
@@ -64,7 +64,7 @@ pub struct Change {
 
 /// Applies a DDL statement to `schema`. `Ok(None)` means the schema did not
 /// change (an `IF [NOT] EXISTS` no-op); any statement that is not DDL is refused.
-pub fn apply(
+pub(crate) fn apply(
     schema: &Schema,
     stmt: &Statement,
     ctx: &DdlContext<'_>,
@@ -100,7 +100,7 @@ pub fn apply(
 /// The latest timestamp the user keyspaces hold (created, altered, added,
 /// dropped, tombstones); `i64::MIN` for none. Poisoned column ids do not count:
 /// their `dropped_at` is a marker, not a time.
-pub fn latest_timestamp(schema: &Schema) -> i64 {
+pub(crate) fn latest_timestamp(schema: &Schema) -> i64 {
     let mut latest = schema
         .dropped_keyspaces
         .values()

@@ -26,7 +26,7 @@ const SNITCH: &str = "org.apache.cassandra.locator.DynamicEndpointSnitch";
 
 /// Runs a DESCRIBE against `schema`. `node` supplies `DESCRIBE CLUSTER`'s
 /// cluster name, partitioner and ring.
-pub fn describe(
+pub(crate) fn describe(
     schema: &Schema,
     stmt: &Describe,
     session_keyspace: Option<&str>,
@@ -192,7 +192,7 @@ fn quote_string(s: &str) -> String {
 }
 
 /// A double as Java's `Double.toString` prints it (`0.01`, `1.0`, `1.0E-5`).
-pub fn java_double(d: f64) -> String {
+pub(crate) fn java_double(d: f64) -> String {
     let magnitude = d.abs();
     if d == 0.0 || (1e-3..1e7).contains(&magnitude) {
         let s = format!("{d}");
@@ -219,7 +219,7 @@ fn cql_map(map: &BTreeMap<String, String>, first: Option<&str>) -> String {
 }
 
 /// `CREATE KEYSPACE` as Cassandra 4 prints it (two spaces before `AND`).
-pub fn keyspace_cql(keyspace: &KeyspaceDef) -> String {
+pub(crate) fn keyspace_cql(keyspace: &KeyspaceDef) -> String {
     format!(
         "CREATE KEYSPACE {} WITH replication = {}  AND durable_writes = {};",
         quote_identifier(&keyspace.name),
@@ -229,7 +229,7 @@ pub fn keyspace_cql(keyspace: &KeyspaceDef) -> String {
 }
 
 /// `CREATE TABLE` as Cassandra 4 prints it.
-pub fn table_cql(table: &TableDef) -> String {
+pub(crate) fn table_cql(table: &TableDef) -> String {
     let mut out = format!(
         "CREATE TABLE {}.{} (\n",
         quote_identifier(&table.keyspace),

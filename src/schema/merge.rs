@@ -68,7 +68,7 @@ use super::{
 type Tombstones = BTreeMap<(String, [u8; 16]), TableTombstone>;
 
 /// The schema that holds what `a` and `b` both know (user keyspaces only).
-pub fn merge(a: &Schema, b: &Schema) -> Schema {
+pub(crate) fn merge(a: &Schema, b: &Schema) -> Schema {
     let mut out = Schema::default();
     let names: BTreeSet<&String> = a
         .keyspaces
@@ -110,7 +110,7 @@ pub fn merge(a: &Schema, b: &Schema) -> Schema {
 
 /// Removes the keyspace and table tombstones dropped before `before_micros`;
 /// whether any was. See the module doc for the risk this takes.
-pub fn purge(schema: &mut Schema, before_micros: i64) -> bool {
+pub(crate) fn purge(schema: &mut Schema, before_micros: i64) -> bool {
     let count = |s: &Schema| {
         s.dropped_keyspaces.len()
             + s.keyspaces

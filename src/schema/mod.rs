@@ -18,26 +18,25 @@
 //!   DDL timestamps act as a Lamport clock: `ddl::apply` never stamps a change
 //!   at or before a timestamp the schema already holds.
 
-pub mod changes;
-pub mod codec;
-pub mod ddl;
-pub mod describe;
-pub mod merge;
-pub mod persist;
-pub mod service;
-pub mod system;
-pub mod system_keyspaces;
-pub mod version;
+pub(crate) mod changes;
+pub(crate) mod codec;
+pub(crate) mod ddl;
+pub(crate) mod describe;
+pub(crate) mod merge;
+pub(crate) mod persist;
+pub(crate) mod service;
+pub(crate) mod system;
+pub(crate) mod system_keyspaces;
+pub(crate) mod version;
 
-pub use codec::decode_user_schema;
-pub use ddl::{Change, DdlContext, IdSource, RandomIds, storage_options};
-pub use describe::describe;
-pub use merge::{merge, purge};
+#[cfg(test)]
+pub(crate) use codec::decode_user_schema;
+pub(crate) use describe::describe;
 pub use persist::PersistError;
 pub use service::{OpenError, SchemaService};
-pub use system::{NodeInfo, PeerInfo, SystemTables, VirtualTables};
+pub(crate) use system::VirtualTables;
+pub use system::{NodeInfo, PeerInfo, SystemTables};
 pub use system_keyspaces::{CQL_VERSION, RELEASE_VERSION};
-pub use version::schema_version;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -191,14 +190,14 @@ pub struct DroppedColumn {
     pub ty: CqlType,
     /// Its storage id (never reused).
     pub id: ColumnId,
-    /// When it was dropped (µs); [`POISONED`] for an id two nodes handed to
+    /// When it was dropped (µs); `POISONED` for an id two nodes handed to
     /// different columns concurrently (see `merge`).
     pub dropped_at: i64,
 }
 
 /// The `dropped_at` of a column id that concurrent DDL on two nodes gave to two
 /// different columns: neither may be read, so both are dropped for good.
-pub const POISONED: i64 = i64::MAX;
+pub(crate) const POISONED: i64 = i64::MAX;
 
 /// Table options, as `WITH` sets them and `system_schema.tables` shows them.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,7 +284,7 @@ pub(crate) fn sort_columns(columns: &mut [ColumnDef]) {
 }
 
 /// The keyspace a statement means: the one it names, else the session's.
-pub fn resolve_keyspace<'a>(
+pub(crate) fn resolve_keyspace<'a>(
     named: Option<&'a str>,
     session: Option<&'a str>,
 ) -> Result<&'a str, ErrorResponse> {

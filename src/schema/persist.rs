@@ -13,7 +13,7 @@
 //! still load (every timestamp 0), and are rewritten as format 2 at the next save.
 //!
 //! The CRC covers everything before it (see `docs/design/schema-catalog.md`).
-//! A save is `storage::io::durable`'s atomic replace: it writes
+//! A save is `storage::durable`'s atomic replace: it writes
 //! `schema.db.tmp`, fsyncs it, renames it over `schema.db` and fsyncs the
 //! directory, so a crash at any point leaves either the old catalog or the new
 //! one. A file that fails its
@@ -23,13 +23,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use storage::io::FileSystem;
-use storage::io::durable;
+use storage::FileSystem;
+use storage::durable;
 
 use super::{Schema, codec};
 
 /// The catalog's file name inside its directory.
-pub const FILE_NAME: &str = "schema.db";
+pub(crate) const FILE_NAME: &str = "schema.db";
 /// Far above any real catalog (a thousand tables take well under a MiB); a
 /// larger file is refused before anything is allocated for it.
 const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -71,7 +71,7 @@ fn io_error(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> Persis
 }
 
 /// The bytes of the catalog file for `schema` (its user keyspaces).
-pub fn encode_file(schema: &Schema) -> Vec<u8> {
+pub(crate) fn encode_file(schema: &Schema) -> Vec<u8> {
     let payload = codec::encode(schema);
     let mut out = Vec::with_capacity(HEADER + payload.len() + 4);
     out.extend_from_slice(MAGIC);
@@ -86,7 +86,7 @@ pub fn encode_file(schema: &Schema) -> Vec<u8> {
 }
 
 /// The user keyspaces a catalog file holds, checked.
-pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
+pub(crate) fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
     if bytes.len() < HEADER + 4 {
         return Err(format!("{} bytes is too short", bytes.len()));
     }
@@ -115,7 +115,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
 }
 
 /// Durably replaces the catalog in `dir` with `schema`'s user keyspaces.
-pub fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
+pub(crate) fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
     fs.create_dir_all(dir)
         .map_err(io_error(dir, "creating the directory"))?;
     let target = dir.join(FILE_NAME);
@@ -130,7 +130,7 @@ pub fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), Pers
 }
 
 /// The user keyspaces saved in `dir`, or `None` if no catalog was ever saved.
-pub fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
+pub(crate) fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
     let target = dir.join(FILE_NAME);
     // A save that crashed before its rename: the catalog it did not replace
     // is still the current one.

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use cql_lite::ast::Statement;
 use cql_lite::{ErrorResponse, SchemaChange};
-use storage::io::FileSystem;
-use storage::options::TableOptions;
+use storage::FileSystem;
+use storage::TableOptions;
 use storage::{Engine, TableId};
 use tokio::sync::broadcast;
 
@@ -49,7 +49,7 @@ use cql_lite::errors::server;
 const EVENT_BACKLOG: usize = 256;
 /// How long tombstones of dropped keyspaces and tables are kept by default:
 /// Cassandra's default `gc_grace_seconds`, the same bet on outage length.
-pub const DEFAULT_TOMBSTONE_HORIZON: Duration = Duration::from_secs(864_000);
+pub(crate) const DEFAULT_TOMBSTONE_HORIZON: Duration = Duration::from_secs(864_000);
 
 /// Why the catalog could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ pub struct SchemaService {
 
 /// What the storage engine must do to follow a schema change.
 #[derive(Debug, Default, PartialEq)]
-pub struct StorageDiff {
+pub(crate) struct StorageDiff {
     /// Tables to create, with their options.
     pub create: Vec<(TableId, TableOptions)>,
     /// Tables whose options changed.
@@ -111,7 +111,7 @@ fn stored_tables(schema: &Schema) -> BTreeMap<TableId, &TableDef> {
 }
 
 /// The storage work that takes `old` to `new` (stored tables only).
-pub fn storage_diff(old: &Schema, new: &Schema) -> Result<StorageDiff, ErrorResponse> {
+pub(crate) fn storage_diff(old: &Schema, new: &Schema) -> Result<StorageDiff, ErrorResponse> {
     let (before, after) = (stored_tables(old), stored_tables(new));
     let mut diff = StorageDiff::default();
     for (id, table) in &after {

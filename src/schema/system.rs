@@ -17,7 +17,7 @@ use super::{ColumnKind, KeyspaceDef, Replication, Schema, TableDef};
 
 /// The rows of virtual tables (`system.local`, `system_schema.*`...), computed
 /// from the node's state rather than read from storage.
-pub trait VirtualTables: Send + Sync + std::fmt::Debug {
+pub(crate) trait VirtualTables: Send + Sync + std::fmt::Debug {
     /// Every row of `table`, each with one value per column of `table.columns`
     /// (in that order; `None` is null), sorted by primary key.
     fn rows(
@@ -203,7 +203,7 @@ fn tokens(tokens: &[i64]) -> Option<CqlValue> {
 
 /// A keyspace's `replication` map as Cassandra shows it: `class` with the
 /// strategy's full Java name, then its options.
-pub fn replication_map(replication: &Replication) -> BTreeMap<String, String> {
+pub(crate) fn replication_map(replication: &Replication) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     let class = match replication {
         Replication::Simple { replication_factor } => {

@@ -23,14 +23,15 @@ pub const RELEASE_VERSION: &str = "5.0.0";
 /// The CQL version Cassandra 5.0 reports (cqlsh parses it as integers).
 pub const CQL_VERSION: &str = "3.4.7";
 /// The native protocol version, as `system.local` shows it.
-pub const NATIVE_PROTOCOL_VERSION: &str = "4";
+pub(crate) const NATIVE_PROTOCOL_VERSION: &str = "4";
 /// The partitioner, as drivers expect its class name.
-pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+#[cfg(test)]
+pub(crate) const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
 
 /// `system`.
-pub const SYSTEM: &str = "system";
+pub(crate) const SYSTEM: &str = "system";
 /// `system_schema`.
-pub const SYSTEM_SCHEMA: &str = "system_schema";
+pub(crate) const SYSTEM_SCHEMA: &str = "system_schema";
 
 /// Keyspace names reserved for the node; users cannot create, alter or drop them
 /// or create tables in them.
@@ -45,7 +46,7 @@ const RESERVED: [&str; 7] = [
 ];
 
 /// Whether `keyspace` is one of the node's own.
-pub fn is_system(keyspace: &str) -> bool {
+pub(crate) fn is_system(keyspace: &str) -> bool {
     RESERVED.contains(&keyspace)
 }
 
@@ -322,7 +323,7 @@ fn system_schema_tables() -> Vec<TableDef> {
 }
 
 /// Every built-in keyspace, by name.
-pub fn keyspaces() -> BTreeMap<String, KeyspaceDef> {
+pub(crate) fn keyspaces() -> BTreeMap<String, KeyspaceDef> {
     [
         keyspace(SYSTEM, system_tables()),
         keyspace(SYSTEM_SCHEMA, system_schema_tables()),
@@ -337,7 +338,7 @@ pub fn keyspaces() -> BTreeMap<String, KeyspaceDef> {
 
 /// `user` (user keyspaces, as persisted or replicated) with the built-in
 /// keyspaces added; any user keyspace with a reserved name is replaced.
-pub fn with_system(user: Schema) -> Schema {
+pub(crate) fn with_system(user: Schema) -> Schema {
     let mut schema = user;
     schema.keyspaces.retain(|name, _| !is_system(name));
     schema.keyspaces.extend(keyspaces());

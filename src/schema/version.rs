@@ -21,6 +21,6 @@ use super::codec;
 use crate::uuids::name_uuid;
 
 /// The version of `schema`.
-pub fn schema_version(schema: &Schema) -> [u8; 16] {
+pub(crate) fn schema_version(schema: &Schema) -> [u8; 16] {
     name_uuid(&codec::encode(schema))
 }

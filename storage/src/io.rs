@@ -7,7 +7,8 @@
 //! append-only) on top of the seam.
 
 pub mod durable;
-pub mod sim;
+#[cfg(any(test, feature = "sim"))]
+pub(crate) mod sim;
 
 use std::fmt::Debug;
 use std::io;

@@ -85,7 +85,7 @@ const ROW_ENTRY_OVERHEAD: usize = (size_of::<ClusteringKey>() + size_of::<Row>()
 const ALLOC_OVERHEAD: usize = 16;
 
 /// The in-memory table of recent writes.
-pub struct Memtable {
+pub(crate) struct Memtable {
     id: u64,
     partitions: SkipMap<MemKey, MemPartition>,
     size: AtomicI64,
@@ -320,7 +320,7 @@ impl PartitionData {
 
 impl Memtable {
     /// An empty memtable with an identifier chosen by the caller.
-    pub fn new(id: u64) -> Arc<Memtable> {
+    pub(crate) fn new(id: u64) -> Arc<Memtable> {
         Arc::new(Memtable {
             id,
             partitions: SkipMap::new(),
@@ -329,21 +329,17 @@ impl Memtable {
         })
     }
 
-    /// The identifier given at creation.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     /// Applies a mutation, reconciling with what is there; returns the bytes it
     /// added to the accounting (0 when it shrank it). Reconciliation does not
     /// depend on time, so no `now` is taken.
-    pub fn apply(&self, m: &Mutation) -> usize {
+    pub(crate) fn apply(&self, m: &Mutation) -> usize {
         self.apply_cow(Cow::Borrowed(m))
     }
 
     /// Like [`Memtable::apply`] but consumes the mutation, saving the row
     /// clones when the partition is already in its decoded form.
-    pub fn apply_owned(&self, m: Mutation) -> usize {
+    #[cfg(test)]
+    pub(crate) fn apply_owned(&self, m: Mutation) -> usize {
         self.apply_cow(Cow::Owned(m))
     }
 
@@ -373,28 +369,28 @@ impl Memtable {
     }
 
     /// Bytes of memory the contents are estimated to occupy.
-    pub fn size_bytes(&self) -> usize {
+    pub(crate) fn size_bytes(&self) -> usize {
         usize::try_from(self.size.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// Whether nothing was written.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.partitions.is_empty()
     }
 
     /// The number of partitions.
-    pub fn partition_count(&self) -> usize {
+    pub(crate) fn partition_count(&self) -> usize {
         self.partitions.len()
     }
 
     /// The smallest write or deletion timestamp applied (`i64::MAX` when empty),
     /// so compaction knows which tombstones might still shadow data here.
-    pub fn min_timestamp(&self) -> Timestamp {
+    pub(crate) fn min_timestamp(&self) -> Timestamp {
         Timestamp(self.min_timestamp.load(Ordering::Relaxed))
     }
 
     /// Whether the partition is present (exact, unlike a bloom filter).
-    pub fn may_contain(&self, key: &DecoratedKey) -> bool {
+    pub(crate) fn may_contain(&self, key: &DecoratedKey) -> bool {
         self.partitions.contains_key(&MemKey::of(key))
     }
 }

@@ -12,7 +12,7 @@ const BUCKETS: usize = 32 * SUB_BUCKETS;
 
 /// A lock-free latency histogram in microseconds.
 #[derive(Debug)]
-pub struct LatencyHistogram {
+pub(crate) struct LatencyHistogram {
     buckets: [AtomicU64; BUCKETS],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -64,7 +64,7 @@ pub struct LatencySummary {
 
 impl LatencyHistogram {
     /// Records one operation.
-    pub fn record(&self, d: Duration) {
+    pub(crate) fn record(&self, d: Duration) {
         let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -72,7 +72,7 @@ impl LatencyHistogram {
     }
 
     /// Summarises what was recorded so far.
-    pub fn summary(&self) -> LatencySummary {
+    pub(crate) fn summary(&self) -> LatencySummary {
         let counts: Vec<u64> = self
             .buckets
             .iter()

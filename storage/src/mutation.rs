@@ -14,7 +14,7 @@ use crate::key::{Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, 
 use bytes::{BufMut, Bytes};
 
 /// The encoding version written by this build.
-pub const MUTATION_FORMAT_VERSION: u8 = 1;
+pub(crate) const MUTATION_FORMAT_VERSION: u8 = 1;
 
 /// An update of one partition of one table.
 ///

@@ -12,7 +12,7 @@ use bytes::BufMut;
 
 /// Version byte of [`TableOptions::encode`]. Version 2 added the memtable
 /// flush period; version 1 encodings still decode (with no period).
-pub const OPTIONS_FORMAT_VERSION: u8 = 2;
+pub(crate) const OPTIONS_FORMAT_VERSION: u8 = 2;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;

@@ -46,10 +46,10 @@ pub enum Unfiltered {
 }
 
 /// A boxed stream of unfiltered items.
-pub type UnfilteredIter = Box<dyn Iterator<Item = Result<Unfiltered>> + Send>;
+pub(crate) type UnfilteredIter = Box<dyn Iterator<Item = Result<Unfiltered>> + Send>;
 
 /// A boxed stream of rows of one partition.
-pub type RowIter = Box<dyn Iterator<Item = Result<Row>> + Send>;
+pub(crate) type RowIter = Box<dyn Iterator<Item = Result<Row>> + Send>;
 
 /// A position in partition order, for range bounds.
 ///

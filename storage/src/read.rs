@@ -21,7 +21,7 @@ mod tests;
 
 use context::{Mode, PartitionCtx};
 use cursor::{Cursor, next_merged_row};
-pub use merge::merge_for_compaction;
+pub(crate) use merge::merge_for_compaction;
 use merge::{MergeConfig, MergeIter};
 
 /// Which columns a read returns.

@@ -6,9 +6,9 @@
 //! `docs/design/sstable.md`. A single file makes publication atomic (one rename) and
 //! deletion and snapshots trivial.
 //!
-//! Module map: [`format`] (footer, block frames, names), [`block`] (block contents),
-//! [`row`] (row and header encodings), [`index`] (in-memory sparse index), [`bloom`],
-//! [`stats`], [`writer`], [`reader`] (open, point reads, scans).
+//! Module map: [`format`] (footer, block frames, names), `block` (block contents),
+//! `row` (row and header encodings), `index` (in-memory sparse index), `bloom`,
+//! `stats`, `writer`, `reader` (open, point reads, scans).
 
 mod block;
 mod bloom;

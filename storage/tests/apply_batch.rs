@@ -7,14 +7,14 @@
 
 use std::sync::Arc;
 
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::sim::SimFs;
-use storage::read::{ColumnFilter, PartitionRead};
+use storage::ManualClock;
+use storage::SyncMode;
+use storage::sim::SimFs;
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, EngineOptions, Mutation,
     Row, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 const NOW: i64 = 1_700_000_000;
 const TABLE: TableId = TableId(7);

@@ -18,14 +18,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::StdFs;
-use storage::read::{ColumnFilter, ScanCommand, ScanItem};
+use storage::ManualClock;
+use storage::StdFs;
+use storage::SyncMode;
 use storage::{
     Cell, ClusteringKey, ColumnId, DecoratedKey, Engine, EngineOptions, KeyRange, Mutation, Row,
     TableId, Token,
 };
+use storage::{ColumnFilter, ScanCommand, ScanItem};
 
 const TABLE: TableId = TableId(0xc0ffee);
 const ENV: &str = "BASALT_CRASH_CHILD";

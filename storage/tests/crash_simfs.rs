@@ -26,20 +26,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::FileSystem;
-use storage::io::sim::{FaultKind, SimFs};
+use storage::FileSystem;
+use storage::ManualClock;
+use storage::SyncMode;
 use storage::manifest::{MANIFEST_FILE, Manifest};
-use storage::options::{
-    CompactionStrategyOptions, LeveledOptions, SizeTieredOptions, TableOptions,
-};
-use storage::read::{ColumnFilter, PartitionRead, ScanCommand, ScanItem};
+use storage::sim::{FaultKind, SimFs};
 use storage::sstable::data_path;
 use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, DeletionTime, Engine,
     EngineOptions, Error, KeyRange, Mutation, Row, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead, ScanCommand, ScanItem};
+use storage::{CompactionStrategyOptions, LeveledOptions, SizeTieredOptions, TableOptions};
 
 const TABLE: TableId = TableId(0x5eed);
 /// The writers' `now`, and the local deletion time of their tombstones.

@@ -10,8 +10,8 @@ use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use basalt::config::Config;
-use basalt::node::Node;
+use basalt::Config;
+use basalt::Node;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use tempfile::TempDir;
@@ -101,7 +101,7 @@ pub(crate) async fn bounded<F: Future<Output = ()>>(body: F) {
 
 /// Runs `basalt nodetool -h 127.0.0.1 -p PORT <args>` through the library, off
 /// the runtime (the client blocks).
-pub(crate) async fn nodetool(port: u16, args: &[&str]) -> basalt::nodetool::Output {
+pub(crate) async fn nodetool(port: u16, args: &[&str]) -> basalt::NodetoolOutput {
     use clap::Parser;
     let port = port.to_string();
     let argv: Vec<String> = ["basalt", "nodetool", "-h", "127.0.0.1", "-p", &port]
@@ -109,13 +109,13 @@ pub(crate) async fn nodetool(port: u16, args: &[&str]) -> basalt::nodetool::Outp
         .chain(args)
         .map(|s| (*s).to_owned())
         .collect();
-    let basalt::cli::Command::Nodetool(args) = basalt::cli::Cli::try_parse_from(argv)
+    let basalt::Command::Nodetool(args) = basalt::Cli::try_parse_from(argv)
         .expect("valid arguments")
         .command
     else {
         panic!("not a nodetool command");
     };
-    tokio::task::spawn_blocking(move || basalt::nodetool::execute(&args))
+    tokio::task::spawn_blocking(move || basalt::execute_nodetool(&args))
         .await
         .expect("nodetool ran")
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use basalt::launcher::Cluster;
+use basalt::Cluster;
 
 /// The `basalt` executable the nodes run.
 pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_basalt");

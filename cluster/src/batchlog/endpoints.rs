@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::ring::{HostId, Ring};
 
 /// How many nodes keep each batch.
-pub const BATCHLOG_COPIES: usize = 2;
+pub(crate) const BATCHLOG_COPIES: usize = 2;
 
 /// The nodes that should keep a batch the coordinator `local` is about to
 /// write; `spread` (derived from the batch id) rotates the choice so that
@@ -17,7 +17,7 @@ pub const BATCHLOG_COPIES: usize = 2;
 /// A data center with no other node keeps the batch on `local` itself.
 /// `None` means the data center has other nodes but none is alive: the
 /// batch cannot be logged anywhere that survives the coordinator.
-pub fn batchlog_endpoints(
+pub(crate) fn batchlog_endpoints(
     ring: &Ring,
     local: HostId,
     is_alive: impl Fn(HostId) -> bool,

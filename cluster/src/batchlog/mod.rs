@@ -16,12 +16,13 @@
 //! applying a batch twice (a lost `BATCH_REMOVE`, a replay racing a slow
 //! coordinator) changes nothing.
 
-pub mod endpoints;
-pub mod replay;
-pub mod store;
-pub mod wire;
+pub(crate) mod endpoints;
+pub(crate) mod replay;
+pub(crate) mod store;
+pub(crate) mod wire;
 
-pub use endpoints::batchlog_endpoints;
+pub(crate) use endpoints::batchlog_endpoints;
 pub use replay::{BatchReplay, BatchlogReplayConfig, BatchlogReplayer};
 pub use store::{BatchlogCounters, BatchlogStore, BatchlogStoreConfig, StoreError};
-pub use wire::{BatchId, BatchRemoveRequest, BatchStoreRequest, encode_batch_store};
+pub(crate) use wire::encode_batch_store;
+pub use wire::{BatchId, BatchRemoveRequest, BatchStoreRequest};

@@ -5,7 +5,7 @@
 //! len: u32 LE | crc: u32 LE | payload`, where the payload is the
 //! `BATCH_STORE` request as it arrived and the CRC32C covers `stored_ms`,
 //! `len` and the payload (see `docs/design/batchlog.md`). A file is written
-//! by `storage::io::durable`'s atomic replace — `<batch-id>.batch.tmp`,
+//! by `storage::durable`'s atomic replace — `<batch-id>.batch.tmp`,
 //! fsynced, renamed, the directory fsynced — before the store acknowledges:
 //! an acknowledged batch survives a crash of this node. Every file access
 //! goes through the `FileSystem` seam. `stored_ms` is this
@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use storage::io::FileSystem;
-use storage::io::durable;
+use storage::FileSystem;
+use storage::durable;
 
 use super::wire::{BatchId, BatchStoreRequest};
 use crate::hints::HintClock;

@@ -65,7 +65,7 @@ fn get_id(r: &mut Reader<'_>) -> Result<BatchId, storage::codec::DecodeError> {
 }
 
 /// Encodes a BATCH_STORE request for `mutations` without copying them.
-pub fn encode_batch_store(id: BatchId, mutations: &[Mutation]) -> Vec<u8> {
+pub(crate) fn encode_batch_store(id: BatchId, mutations: &[Mutation]) -> Vec<u8> {
     let size: usize = mutations.iter().map(Mutation::estimated_size).sum();
     let mut out = Vec::with_capacity(size + 32);
     out.push(WIRE_VERSION);

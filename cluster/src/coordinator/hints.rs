@@ -2,9 +2,11 @@
 //! answer: the [`HintSink`] seam.
 //!
 //! The node uses the durable, replayed [`crate::hints::HintStore`];
-//! [`MemoryHints`] keeps hints in memory (bounded) for tests.
+//! `MemoryHints` keeps hints in memory (bounded) for tests, behind the `sim`
+//! feature.
 
 use std::fmt;
+#[cfg(any(test, feature = "sim"))]
 use std::sync::Mutex;
 
 use storage::Mutation;
@@ -19,12 +21,14 @@ pub trait HintSink: Send + Sync + fmt::Debug {
 }
 
 /// Hints kept in memory, at most `capacity` of them.
+#[cfg(any(test, feature = "sim"))]
 #[derive(Debug)]
 pub struct MemoryHints {
     capacity: usize,
     hints: Mutex<Vec<(HostId, Mutation)>>,
 }
 
+#[cfg(any(test, feature = "sim"))]
 impl MemoryHints {
     /// An empty store that refuses hints beyond `capacity`.
     pub fn new(capacity: usize) -> Self {
@@ -48,6 +52,7 @@ impl MemoryHints {
     }
 }
 
+#[cfg(any(test, feature = "sim"))]
 impl HintSink for MemoryHints {
     fn store(&self, host: HostId, mutation: &Mutation) -> bool {
         let mut hints = self.hints.lock().unwrap_or_else(|p| p.into_inner());

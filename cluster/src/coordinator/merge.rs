@@ -25,7 +25,7 @@ use super::PartitionData;
 /// Not MD5 as in Cassandra: digests are compared only between Basalt nodes,
 /// xxh3 is several times faster on the hot read path, and collisions are not
 /// an adversarial concern here (a collision would only skip a read repair).
-pub fn digest(partition: &Mutation) -> [u8; 16] {
+pub(crate) fn digest(partition: &Mutation) -> [u8; 16] {
     xxhash_rust::xxh3::xxh3_128(&partition.to_bytes()).to_le_bytes()
 }
 
@@ -48,7 +48,7 @@ fn rt_order(a: &RangeTombstone, b: &RangeTombstone) -> Ordering {
 /// the static row (shadowed data and implied deletions removed), rows left
 /// empty dropped, range tombstones no stronger than the partition deletion
 /// dropped, the rest merged by range and sorted.
-pub fn normalize(m: &mut Mutation) {
+pub(crate) fn normalize(m: &mut Mutation) {
     let pd = m.partition_deletion;
     let mut rts = std::mem::take(&mut m.range_tombstones);
     rts.sort_by(rt_order);
@@ -82,7 +82,7 @@ pub fn normalize(m: &mut Mutation) {
 
 /// Merges two versions of one partition (`a`'s table and key are kept).
 /// The result is not normalized.
-pub fn merge(mut a: Mutation, b: Mutation) -> Mutation {
+pub(crate) fn merge(mut a: Mutation, b: Mutation) -> Mutation {
     a.partition_deletion = merge_opt_deletion(a.partition_deletion, b.partition_deletion);
     a.range_tombstones.extend(b.range_tombstones);
     a.static_row = match (a.static_row.take(), b.static_row) {
@@ -94,7 +94,7 @@ pub fn merge(mut a: Mutation, b: Mutation) -> Mutation {
 }
 
 /// Merges every version and normalizes the result; `None` when there are none.
-pub fn merge_all(versions: impl IntoIterator<Item = Mutation>) -> Option<Mutation> {
+pub(crate) fn merge_all(versions: impl IntoIterator<Item = Mutation>) -> Option<Mutation> {
     let mut merged = versions.into_iter().reduce(merge)?;
     normalize(&mut merged);
     Some(merged)
@@ -102,7 +102,7 @@ pub fn merge_all(versions: impl IntoIterator<Item = Mutation>) -> Option<Mutatio
 
 /// Drops the rows after `last` in read order (ascending, or descending when
 /// `reversed`): what lies beyond a replica's limit is unknown to it.
-pub fn cut_rows_after(m: &mut Mutation, last: &ClusteringKey, reversed: bool) {
+pub(crate) fn cut_rows_after(m: &mut Mutation, last: &ClusteringKey, reversed: bool) {
     if reversed {
         m.rows.retain(|r| r.clustering >= *last);
     } else {
@@ -113,7 +113,7 @@ pub fn cut_rows_after(m: &mut Mutation, last: &ClusteringKey, reversed: bool) {
 /// What a client sees of a partition at `now`: live rows in read order (at
 /// most `limit`), the static row if live. `None` when nothing is live. The
 /// flag tells whether the limit cut rows off.
-pub fn live_view(
+pub(crate) fn live_view(
     m: Mutation,
     now: i64,
     reversed: bool,
@@ -144,7 +144,7 @@ pub fn live_view(
 
 /// How far into a partition a scan position reaches.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Within {
+pub(crate) enum Within {
     /// Up to and including this row.
     Row(ClusteringKey),
     /// The whole partition.
@@ -153,7 +153,7 @@ pub enum Within {
 
 /// A position in a scan's output: a partition, and how much of it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ScanPosition {
+pub(crate) struct ScanPosition {
     /// The partition.
     pub key: DecoratedKey,
     /// How much of it is covered.
@@ -162,7 +162,7 @@ pub struct ScanPosition {
 
 /// The last position a replica's scan answer covers; `partial` says the
 /// limit stopped inside the last partition.
-pub fn last_position(partitions: &[Mutation], partial: bool) -> Option<ScanPosition> {
+pub(crate) fn last_position(partitions: &[Mutation], partial: bool) -> Option<ScanPosition> {
     let last = partitions.last()?;
     let within = match last.rows.last() {
         Some(row) if partial => Within::Row(row.clustering.clone()),
@@ -175,7 +175,7 @@ pub fn last_position(partitions: &[Mutation], partial: bool) -> Option<ScanPosit
 }
 
 /// Drops everything after `cut` from a scan answer.
-pub fn cut_scan_after(partitions: &mut Vec<Mutation>, cut: &ScanPosition) {
+pub(crate) fn cut_scan_after(partitions: &mut Vec<Mutation>, cut: &ScanPosition) {
     partitions.retain(|p| p.key <= cut.key);
     if let (Some(p), Within::Row(c)) = (partitions.last_mut(), &cut.within)
         && p.key == cut.key

@@ -33,18 +33,21 @@ use crate::replica::Replica;
 use crate::ring::{HostId, Ring};
 
 mod acks;
-pub mod hints;
+pub(crate) mod hints;
 mod logged;
-pub mod loopback;
-pub mod merge;
+#[cfg(any(test, feature = "sim"))]
+pub(crate) mod loopback;
+pub(crate) mod merge;
 mod read;
 mod scan;
 mod send;
 pub mod verbs;
-pub mod wire;
+pub(crate) mod wire;
 mod write;
 
-pub use hints::{HintSink, MemoryHints};
+pub use hints::HintSink;
+#[cfg(any(test, feature = "sim"))]
+pub use hints::MemoryHints;
 pub use logged::LoggedBatch;
 
 /// Why a request to a peer produced no answer.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use storage::read::PartitionRead;
+use storage::PartitionRead;
 use storage::{Mutation, TableId};
 use tokio::task::JoinSet;
 use tokio::time::Instant;

@@ -10,7 +10,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use storage::read::ScanCommand;
+use storage::ScanCommand;
 use storage::{
     DecoratedKey, KeyRange, Mutation, PartitionBound, PartitionPosition, TableId, Token,
 };

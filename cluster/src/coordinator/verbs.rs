@@ -1,7 +1,7 @@
 //! The internode verbs of the coordinator's replica protocol.
 //!
 //! Each is a request; its response travels back as the transport's reply to
-//! the request's id, with the payload [`super::wire`] defines for it. Gossip
+//! the request's id, with the payload the `wire` module defines for it. Gossip
 //! owns verbs 1–3; the replica protocol starts at 10 so the two never collide.
 
 use crate::net::Verb;

@@ -12,14 +12,14 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use storage::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64};
-use storage::read::{ColumnFilter, PartitionRead};
 use storage::{
     Bound, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, KeyRange, Mutation,
     PartitionBound, PartitionPosition, TableId, Token,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 /// The payload format written by this build.
-pub const WIRE_VERSION: u8 = 1;
+pub(crate) const WIRE_VERSION: u8 = 1;
 
 /// Bytes that did not decode as the payload expected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -351,7 +351,7 @@ impl MutationRequest {
 }
 
 /// Encodes a MUTATION request for `mutation` without copying it first.
-pub fn encode_mutation_request(mutation: &Mutation) -> Vec<u8> {
+pub(crate) fn encode_mutation_request(mutation: &Mutation) -> Vec<u8> {
     let mut out = Vec::with_capacity(mutation.estimated_size() + 40);
     out.push(WIRE_VERSION);
     put_mutation(&mut out, mutation);
@@ -507,17 +507,17 @@ fn decode_response<T>(
 }
 
 /// Encodes a MUTATION's answer (an ack carries nothing but its status).
-pub fn encode_mutation_response(result: &Result<(), ReplicaError>) -> Vec<u8> {
+pub(crate) fn encode_mutation_response(result: &Result<(), ReplicaError>) -> Vec<u8> {
     encode_response(result, |_, ()| {})
 }
 
 /// Decodes a MUTATION's answer.
-pub fn decode_mutation_response(buf: &[u8]) -> Result<Result<(), ReplicaError>, WireError> {
+pub(crate) fn decode_mutation_response(buf: &[u8]) -> Result<Result<(), ReplicaError>, WireError> {
     decode_response(buf, "mutation response", |_| Ok(()))
 }
 
 /// Encodes a READ's answer.
-pub fn encode_read_response(result: &Result<ReadResponse, ReplicaError>) -> Vec<u8> {
+pub(crate) fn encode_read_response(result: &Result<ReadResponse, ReplicaError>) -> Vec<u8> {
     encode_response(result, |out, resp| {
         out.push(u8::from(resp.hit_limit));
         put_varint(out, resp.tombstones_scanned);
@@ -535,7 +535,9 @@ pub fn encode_read_response(result: &Result<ReadResponse, ReplicaError>) -> Vec<
 }
 
 /// Decodes a READ's answer.
-pub fn decode_read_response(buf: &[u8]) -> Result<Result<ReadResponse, ReplicaError>, WireError> {
+pub(crate) fn decode_read_response(
+    buf: &[u8],
+) -> Result<Result<ReadResponse, ReplicaError>, WireError> {
     decode_response(buf, "read response", |r| {
         let hit_limit = get_bool(r)?;
         let tombstones_scanned = r.varint()?;
@@ -557,7 +559,7 @@ pub fn decode_read_response(buf: &[u8]) -> Result<Result<ReadResponse, ReplicaEr
 }
 
 /// Encodes a RANGE_READ's answer.
-pub fn encode_range_response(result: &Result<RangeReadResponse, ReplicaError>) -> Vec<u8> {
+pub(crate) fn encode_range_response(result: &Result<RangeReadResponse, ReplicaError>) -> Vec<u8> {
     encode_response(result, |out, resp| {
         out.push(u8::from(resp.hit_limit) | u8::from(resp.last_partial) << 1);
         put_varint(out, resp.tombstones_scanned);
@@ -569,7 +571,7 @@ pub fn encode_range_response(result: &Result<RangeReadResponse, ReplicaError>) -
 }
 
 /// Decodes a RANGE_READ's answer.
-pub fn decode_range_response(
+pub(crate) fn decode_range_response(
     buf: &[u8],
 ) -> Result<Result<RangeReadResponse, ReplicaError>, WireError> {
     decode_response(buf, "range read response", |r| {

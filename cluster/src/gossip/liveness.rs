@@ -32,7 +32,7 @@ pub trait Detector: fmt::Debug + Send {
     }
 }
 
-/// Gossip's detector: Cassandra's phi-accrual windows from [`crate::phi`],
+/// Gossip's detector: Cassandra's phi-accrual windows from `phi`,
 /// one per endpoint, with their silence cap. φ alone, with 1 s heartbeats,
 /// crosses the default threshold 8 after about 18.4 s; the cap (10 s by
 /// default) reports an endpoint silent that long as infinitely suspicious, so
@@ -115,7 +115,7 @@ pub enum GossipEvent {
 
 /// The live and unreachable peer sets, judged by a [`Detector`].
 #[derive(Debug)]
-pub struct Liveness {
+pub(crate) struct Liveness {
     detector: Box<dyn Detector>,
     threshold: f64,
     live: BTreeSet<Endpoint>,
@@ -124,7 +124,7 @@ pub struct Liveness {
 
 impl Liveness {
     /// Liveness judged by `detector`, convicting above `threshold`.
-    pub fn new(detector: Box<dyn Detector>, threshold: f64) -> Self {
+    pub(crate) fn new(detector: Box<dyn Detector>, threshold: f64) -> Self {
         Liveness {
             detector,
             threshold,
@@ -134,34 +134,39 @@ impl Liveness {
     }
 
     /// Peers currently UP.
-    pub fn live(&self) -> &BTreeSet<Endpoint> {
+    pub(crate) fn live(&self) -> &BTreeSet<Endpoint> {
         &self.live
     }
 
     /// Known peers currently DOWN (they are still gossiped to, sometimes).
-    pub fn unreachable(&self) -> &BTreeSet<Endpoint> {
+    pub(crate) fn unreachable(&self) -> &BTreeSet<Endpoint> {
         &self.unreachable
     }
 
     /// Whether `endpoint` is UP.
-    pub fn is_live(&self, endpoint: Endpoint) -> bool {
+    pub(crate) fn is_live(&self, endpoint: Endpoint) -> bool {
         self.live.contains(&endpoint)
     }
 
     /// The detector's current suspicion of `endpoint`.
-    pub fn phi(&self, endpoint: Endpoint, now_ms: u64) -> f64 {
+    pub(crate) fn phi(&self, endpoint: Endpoint, now_ms: u64) -> f64 {
         self.detector.phi(endpoint, now_ms)
     }
 
     /// A newer heartbeat of `endpoint` arrived: feed the detector and mark
     /// it UP if it was not.
-    pub fn heartbeat(&mut self, endpoint: Endpoint, now_ms: u64, events: &mut Vec<GossipEvent>) {
+    pub(crate) fn heartbeat(
+        &mut self,
+        endpoint: Endpoint,
+        now_ms: u64,
+        events: &mut Vec<GossipEvent>,
+    ) {
         self.detector.report(endpoint, now_ms);
         self.mark_up(endpoint, events);
     }
 
     /// Marks `endpoint` UP (emitting `Up` if it was not).
-    pub fn mark_up(&mut self, endpoint: Endpoint, events: &mut Vec<GossipEvent>) {
+    pub(crate) fn mark_up(&mut self, endpoint: Endpoint, events: &mut Vec<GossipEvent>) {
         self.unreachable.remove(&endpoint);
         if self.live.insert(endpoint) {
             events.push(GossipEvent::Up(endpoint));
@@ -169,7 +174,7 @@ impl Liveness {
     }
 
     /// Marks `endpoint` DOWN (emitting `Down` if it was UP), keeping it known.
-    pub fn mark_down(&mut self, endpoint: Endpoint, events: &mut Vec<GossipEvent>) {
+    pub(crate) fn mark_down(&mut self, endpoint: Endpoint, events: &mut Vec<GossipEvent>) {
         if self.live.remove(&endpoint) {
             events.push(GossipEvent::Down(endpoint));
         }
@@ -177,19 +182,19 @@ impl Liveness {
     }
 
     /// Forgets `endpoint` entirely (it left the cluster).
-    pub fn remove(&mut self, endpoint: Endpoint) {
+    pub(crate) fn remove(&mut self, endpoint: Endpoint) {
         self.live.remove(&endpoint);
         self.unreachable.remove(&endpoint);
         self.detector.remove(endpoint);
     }
 
     /// Forgets `endpoint`'s arrival history (it restarted).
-    pub fn reset_history(&mut self, endpoint: Endpoint) {
+    pub(crate) fn reset_history(&mut self, endpoint: Endpoint) {
         self.detector.remove(endpoint);
     }
 
     /// Convicts every live peer whose phi is above the threshold.
-    pub fn interpret(&mut self, now_ms: u64, events: &mut Vec<GossipEvent>) {
+    pub(crate) fn interpret(&mut self, now_ms: u64, events: &mut Vec<GossipEvent>) {
         let convicted: Vec<Endpoint> = self
             .live
             .iter()

@@ -7,10 +7,10 @@
 //! - [`liveness`]: the phi-accrual failure detector and UP/DOWN events;
 //! - [`codec`]: the messages' byte form, for any [`crate::net::Transport`].
 
-pub mod codec;
-pub mod exchange;
-pub mod liveness;
-pub mod state;
+pub(crate) mod codec;
+pub(crate) mod exchange;
+pub(crate) mod liveness;
+pub(crate) mod state;
 
 pub use exchange::{
     GossipConfig, GossipDigest, GossipDigestAck, GossipDigestAck2, GossipDigestSyn, GossipError,

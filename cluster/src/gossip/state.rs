@@ -159,7 +159,7 @@ pub fn encode_tokens(tokens: &[Token]) -> String {
 }
 
 /// Parses [`encode_tokens`] output; `None` if any part is not an `i64`.
-pub fn parse_tokens(value: &str) -> Option<Vec<Token>> {
+pub(crate) fn parse_tokens(value: &str) -> Option<Vec<Token>> {
     if value.is_empty() {
         return Some(Vec::new());
     }
@@ -286,26 +286,27 @@ impl EndpointState {
 /// The node-wide version counter: every local change (heartbeat or value)
 /// takes the next number, so peers can ask for "everything above N".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct VersionGenerator {
+pub(crate) struct VersionGenerator {
     last: i32,
 }
 
 impl VersionGenerator {
     /// A counter whose first version will be 1 (0 is the initial heartbeat).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The next version. It saturates rather than wraps: at one bump a
     /// second `i32` lasts 68 years, and a wrapped version would look older
     /// than every value ever sent.
-    pub fn next_version(&mut self) -> i32 {
+    pub(crate) fn next_version(&mut self) -> i32 {
         self.last = self.last.saturating_add(1);
         self.last
     }
 
     /// The last version handed out.
-    pub fn current(&self) -> i32 {
+    #[cfg(test)]
+    pub(crate) fn current(&self) -> i32 {
         self.last
     }
 }

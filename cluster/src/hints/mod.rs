@@ -4,15 +4,13 @@
 //! alive again.
 //!
 //! On disk, `<dir>/<host-id>-<n>.hints` per target host: append-only files of
-//! `storage::io::durable`, a versioned header then length + CRC32C framed
+//! `storage::durable`, a versioned header then length + CRC32C framed
 //! records, each the write's creation time in ms and the encoded
 //! [`storage::Mutation`] (`docs/design/hints.md`). A host's files are deleted
 //! once every hint in them was acknowledged.
 
-pub mod replay;
-pub mod store;
+pub(crate) mod replay;
+pub(crate) mod store;
 
 pub use replay::{HintReplayer, ReplayConfig, ReplayError};
-pub use store::{
-    Hint, HintClock, HintCounters, HintFile, HintFileError, HintReader, HintStore, HintStoreConfig,
-};
+pub use store::{HintClock, HintCounters, HintFile, HintStore, HintStoreConfig};

@@ -1,6 +1,6 @@
 //! The durable hint store: one append-only file at a time per target host.
 //!
-//! A file is a framed append-only file of `storage::io::durable` (see
+//! A file is a framed append-only file of `storage::durable` (see
 //! `docs/design/hints.md`): a header with the magic `BHNT` and the format
 //! version (1), then records `len: u32 LE | crc: u32 LE | payload`, where the
 //! CRC32C covers the length bytes and the payload, and the payload is the
@@ -31,9 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use storage::FileSystem;
 use storage::Mutation;
-use storage::io::FileSystem;
-use storage::io::durable::{
+use storage::durable::{
     FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameErrorKind, FramedFormat, FramedReader,
     FramedWriter,
 };
@@ -46,7 +46,7 @@ const MAX_RECORD: u32 = 256 << 20;
 /// The hint file format: version 1 has the header; headerless files are
 /// version 0. The magic read as a length is over 1 GiB, far above
 /// `MAX_RECORD`, so no version 0 file can start with it.
-pub const HINTS_FORMAT: FramedFormat = FramedFormat {
+pub(crate) const HINTS_FORMAT: FramedFormat = FramedFormat {
     magic: *b"BHNT",
     version: 1,
     max_record: MAX_RECORD,
@@ -102,7 +102,7 @@ pub struct HintCounters {
 
 /// One hint read back.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Hint {
+pub(crate) struct Hint {
     /// When the write was created, ms since the Unix epoch.
     pub created_ms: u64,
     /// The write.
@@ -111,7 +111,7 @@ pub struct Hint {
 
 /// Where and why reading a hint file stopped early.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HintFileError {
+pub(crate) struct HintFileError {
     /// The file.
     pub path: PathBuf,
     /// The offset of the bad record.
@@ -446,7 +446,7 @@ impl HintStore {
     }
 
     /// A reader of one of the files [`HintStore::seal`] handed out.
-    pub fn reader(&self, file: &HintFile) -> io::Result<HintReader> {
+    pub(crate) fn reader(&self, file: &HintFile) -> io::Result<HintReader> {
         HintReader::open(self.fs.as_ref(), &file.path)
     }
 
@@ -510,7 +510,7 @@ impl HintSink for HintStore {
 /// Reads one hint file back, record by record; stops at the first torn or
 /// corrupt record and yields it as an error. Never panics on any bytes.
 #[derive(Debug)]
-pub struct HintReader {
+pub(crate) struct HintReader {
     path: PathBuf,
     frames: FramedReader,
     done: bool,
@@ -518,13 +518,14 @@ pub struct HintReader {
 
 impl HintReader {
     /// Reads the file at `path` on `fs`.
-    pub fn open(fs: &dyn FileSystem, path: &Path) -> io::Result<HintReader> {
+    pub(crate) fn open(fs: &dyn FileSystem, path: &Path) -> io::Result<HintReader> {
         let frames = FramedReader::open(fs, path, &HINTS_FORMAT)?;
         Ok(HintReader::with_frames(path, frames))
     }
 
     /// Reads `bytes` as if they were the file at `path`.
-    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> HintReader {
+    #[cfg(test)]
+    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> HintReader {
         let frames = FramedReader::from_bytes(path, bytes, &HINTS_FORMAT);
         HintReader::with_frames(path, frames)
     }
@@ -538,7 +539,8 @@ impl HintReader {
     }
 
     /// The file's format version: 1, or 0 for a file without a header.
-    pub fn version(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> u32 {
         self.frames.version()
     }
 
@@ -586,9 +588,9 @@ mod tests {
     use crate::testing::host;
     use proptest::prelude::*;
     use std::fs;
-    use storage::io::StdFs;
-    use storage::io::durable::encode_frame;
-    use storage::io::sim::{FaultKind, SimFs};
+    use storage::StdFs;
+    use storage::durable::encode_frame;
+    use storage::sim::{FaultKind, SimFs};
     use storage::{Cell, ClusteringKey, ColumnId, DecoratedKey, Row, TableId, Token};
 
     fn put(k: u8, v: &str) -> Mutation {

@@ -27,7 +27,7 @@ impl Lane {
 /// New latency-critical verbs (an echo/ping, schema pulls) add an arm here;
 /// a transport can also be configured with another function (see
 /// [`TcpConfig::lane_of`](super::tcp::TcpConfig::lane_of)).
-pub fn default_lane(verb: Verb) -> Lane {
+pub(crate) fn default_lane(verb: Verb) -> Lane {
     match verb {
         Verb::GOSSIP_DIGEST_SYN | Verb::GOSSIP_DIGEST_ACK | Verb::GOSSIP_DIGEST_ACK2 => {
             Lane::Urgent

@@ -26,11 +26,11 @@ use super::{BoxFuture, Endpoint, Envelope, Message, MessageKind, Transport, Tran
 /// A verb handler: gets the payload and the sender, returns the reply's
 /// payload (`None`: no reply; the requester times out). Boxed so handlers
 /// of any type share one map.
-pub type Handler =
+pub(crate) type Handler =
     Arc<dyn Fn(Vec<u8>, Endpoint) -> BoxFuture<'static, Option<Vec<u8>>> + Send + Sync>;
 
 /// Handlers that may run at once by default; requests beyond are dropped.
-pub const DEFAULT_MAX_CONCURRENT_HANDLERS: usize = 4096;
+pub(crate) const DEFAULT_MAX_CONCURRENT_HANDLERS: usize = 4096;
 
 /// Why a request or a send failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -13,13 +13,14 @@
 
 pub mod frame;
 pub mod kind;
-pub mod lane;
-pub mod messaging;
-pub mod sim;
-pub mod tcp;
-pub mod transport;
+pub(crate) mod lane;
+pub(crate) mod messaging;
+#[cfg(any(test, feature = "sim"))]
+pub(crate) mod sim;
+pub(crate) mod tcp;
+pub(crate) mod transport;
 
-pub use kind::MessageKind;
+pub(crate) use kind::MessageKind;
 pub use lane::Lane;
 pub use transport::{BoxFuture, Envelope, Message, Transport, TransportError, Verb};
 

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use storage::clock::ManualClock;
-use storage::commitlog::SyncMode;
-use storage::io::sim::SimFs;
-use storage::options::TableOptions;
+use storage::ManualClock;
+use storage::SyncMode;
+use storage::TableOptions;
+use storage::sim::SimFs;
 use storage::{Engine, EngineOptions, TableId};
 
 /// An engine on a simulated file system with `table` created: fsync per

@@ -37,7 +37,7 @@ use selectors::Selection;
 
 /// A prepared SELECT: what to read, how to filter it and what to return.
 #[derive(Debug)]
-pub struct SelectPlan {
+pub(crate) struct SelectPlan {
     table: Arc<TableDef>,
     selection: Selection,
     restrictions: Restrictions,
@@ -53,7 +53,7 @@ pub struct SelectPlan {
 impl SelectPlan {
     /// Resolves `select` against `schema`; markers are registered in text order
     /// (selection, WHERE, PER PARTITION LIMIT, LIMIT).
-    pub fn prepare(
+    pub(crate) fn prepare(
         schema: &Schema,
         session_keyspace: Option<&str>,
         select: &ast::Select,
@@ -101,28 +101,30 @@ impl SelectPlan {
     }
 
     /// The keyspace of the table read.
-    pub fn keyspace(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn keyspace(&self) -> &str {
         &self.table.keyspace
     }
 
     /// The table read.
-    pub fn table(&self) -> &Arc<TableDef> {
+    #[cfg(test)]
+    pub(crate) fn table(&self) -> &Arc<TableDef> {
         &self.table
     }
 
     /// The result columns, as the Rows metadata and the Prepared result describe them.
-    pub fn result_specs(&self) -> Vec<ColumnSpec> {
+    pub(crate) fn result_specs(&self) -> Vec<ColumnSpec> {
         self.selection.specs(&self.table)
     }
 
     /// For each partition key column, the marker that binds it by `=`; empty unless
     /// every component is bound that way (drivers then route by token).
-    pub fn pk_indexes(&self) -> Vec<u16> {
+    pub(crate) fn pk_indexes(&self) -> Vec<u16> {
         self.restrictions.pk_indexes()
     }
 
     /// Runs the query for one request and returns one page of rows.
-    pub async fn execute(
+    pub(crate) async fn execute(
         &self,
         ctx: &ExecContext<'_>,
         values: &[Value],

@@ -4,8 +4,8 @@
 //! that stopped at its row limit is continued after its last row.
 
 use cql_lite::ErrorResponse;
-use storage::read::{ColumnFilter, PartitionRead, ScanCommand};
 use storage::{ClusteringKey, DecoratedKey, KeyRange, PartitionBound, PartitionPosition};
+use storage::{ColumnFilter, PartitionRead, ScanCommand};
 
 use crate::coordinator::{PartitionData, ReadLimits};
 use crate::cql::ExecContext;

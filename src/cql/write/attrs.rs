@@ -15,7 +15,7 @@ use crate::cql::error::invalid;
 use crate::schema::TableDef;
 
 /// The longest TTL Cassandra accepts: 20 years, in seconds.
-pub const MAX_TTL: i32 = 630_720_000;
+pub(crate) const MAX_TTL: i32 = 630_720_000;
 
 /// The prepared `USING` clause of one statement.
 #[derive(Debug, Clone, Default)]

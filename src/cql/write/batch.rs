@@ -23,14 +23,15 @@ const UNLOGGED_PARTITIONS_WARN: usize = 10;
 /// A prepared `BEGIN ... APPLY BATCH`: its statements, sharing one marker
 /// numbering in text order, with the batch's `USING TIMESTAMP` applied to each.
 #[derive(Debug, Clone)]
-pub struct BatchPlan {
+pub(crate) struct BatchPlan {
+    #[cfg_attr(not(test), expect(dead_code, reason = "only the tests read it back"))]
     kind: BatchKind,
     parts: Vec<WritePlan>,
 }
 
 impl BatchPlan {
     /// Prepares a batch's statements.
-    pub fn prepare(
+    pub(crate) fn prepare(
         schema: &Schema,
         session_keyspace: Option<&str>,
         batch: &ast::Batch,
@@ -71,19 +72,20 @@ impl BatchPlan {
     }
 
     /// The batch type.
-    pub fn kind(&self) -> BatchKind {
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> BatchKind {
         self.kind
     }
 
     /// The statements, in order.
-    pub fn parts(&self) -> &[WritePlan] {
+    pub(crate) fn parts(&self) -> &[WritePlan] {
         &self.parts
     }
 }
 
 /// Runs a batch: each part's mutations, merged per partition, size-checked,
 /// then written at the context's consistency as one logged or unlogged batch.
-pub async fn execute_batch(
+pub(crate) async fn execute_batch(
     ctx: &ExecContext<'_>,
     kind: BatchKind,
     parts: &[(&WritePlan, &[Value])],

@@ -4,10 +4,10 @@
 
 use bytes::Bytes;
 use cql_lite::{ErrorResponse, Value};
-use storage::read::{ColumnFilter, PartitionRead};
 use storage::{
     ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Mutation, RangeTombstone, Row,
 };
+use storage::{ColumnFilter, PartitionRead};
 
 use super::attrs::WriteTime;
 use super::keys::Target;

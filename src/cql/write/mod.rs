@@ -32,12 +32,11 @@ use storage::Mutation;
 use crate::cql::{ExecContext, Outcome};
 use crate::schema::TableDef;
 
-pub use attrs::MAX_TTL;
-pub use batch::{BatchPlan, execute_batch};
+pub(crate) use batch::{BatchPlan, execute_batch};
 
 /// A prepared INSERT, UPDATE or DELETE.
 #[derive(Debug, Clone)]
-pub struct WritePlan {
+pub(crate) struct WritePlan {
     keyspace: String,
     table: Arc<TableDef>,
     kind: Kind,
@@ -68,24 +67,24 @@ impl Kind {
 
 impl WritePlan {
     /// The keyspace of the table written.
-    pub fn keyspace(&self) -> &str {
+    pub(crate) fn keyspace(&self) -> &str {
         &self.keyspace
     }
 
     /// The table written.
-    pub fn table(&self) -> &Arc<TableDef> {
+    pub(crate) fn table(&self) -> &Arc<TableDef> {
         &self.table
     }
 
     /// For each partition key column, the marker index that binds it; empty
     /// unless every one is bound by a single `= ?` (the Prepared `pk_indexes`).
-    pub fn pk_indexes(&self) -> Vec<u16> {
+    pub(crate) fn pk_indexes(&self) -> Vec<u16> {
         self.keys.pk_indexes()
     }
 
     /// The mutations of one execution: one per partition written (several for
     /// `k IN (...)`), none when every value is unset.
-    pub async fn mutations(
+    pub(crate) async fn mutations(
         &self,
         ctx: &ExecContext<'_>,
         values: &[Value],
@@ -96,7 +95,7 @@ impl WritePlan {
 }
 
 /// Runs a single INSERT, UPDATE or DELETE.
-pub async fn execute(
+pub(crate) async fn execute(
     plan: &WritePlan,
     ctx: &ExecContext<'_>,
     values: &[Value],

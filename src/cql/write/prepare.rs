@@ -30,7 +30,7 @@ fn conditional() -> ErrorResponse {
 impl WritePlan {
     /// Prepares an INSERT, UPDATE or DELETE against `schema`, registering its
     /// markers in text order.
-    pub fn prepare(
+    pub(crate) fn prepare(
         schema: &Schema,
         session_keyspace: Option<&str>,
         stmt: &ast::Statement,

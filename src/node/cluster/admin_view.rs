@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 
-use cluster::gossip::{ApplicationState, EndpointState, Status};
+use cluster::effective_ownership;
 use cluster::membership::{self, Member};
-use cluster::replication::effective_ownership;
-use cluster::ring::Token;
+use cluster::{ApplicationState, EndpointState, Status};
 use storage::Engine;
+use storage::Token;
 
 use super::Shared;
 use crate::admin::view::{
@@ -116,7 +116,7 @@ impl GossipView {
         }
     }
 
-    fn ring(&self) -> Option<Arc<cluster::ring::Ring>> {
+    fn ring(&self) -> Option<Arc<cluster::Ring>> {
         let shared = self.shared.upgrade()?;
         let ring = Arc::clone(&shared.view.get().ring);
         (!ring.is_empty()).then_some(ring)
@@ -157,7 +157,7 @@ impl AdminView for GossipView {
         };
         match replication {
             Some(replication) => {
-                let strategy = strategy_of(replication, cluster::ring::HostId(local));
+                let strategy = strategy_of(replication, cluster::HostId(local));
                 effective_ownership(&ring, &*strategy)
                     .into_iter()
                     .map(|(host, owns)| (host.0, owns))
@@ -183,7 +183,7 @@ impl AdminView for GossipView {
                 .map(|n| n.address)
                 .collect();
         };
-        let strategy = strategy_of(replication, cluster::ring::HostId(local));
+        let strategy = strategy_of(replication, cluster::HostId(local));
         strategy
             .replicas(&ring, Token(token))
             .into_iter()

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use cluster::gossip::{GossipEvent, Status};
 use cluster::membership::Member;
+use cluster::{GossipEvent, Status};
 use cql_lite::{Event, StatusChangeType, TopologyChangeType};
 
 use super::Shared;

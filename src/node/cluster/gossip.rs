@@ -2,7 +2,7 @@
 //! rounds, and what follows an exchange that changed something (a new
 //! snapshot, `system.peers`, client events, schema pulls).
 //!
-//! The [`Gossiper`](cluster::gossip::Gossiper) is sans-IO: it is called under
+//! The [`Gossiper`](cluster::Gossiper) is sans-IO: it is called under
 //! a short mutex with the time, and the messages it returns are sent after
 //! the lock is released. Every gossip message travels one-way, answered to
 //! the sender's listen address, as in Cassandra.
@@ -10,9 +10,9 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use cluster::gossip::{ApplicationState, GossipMessage};
-use cluster::net::kind::ONE_WAY_ID;
-use cluster::net::{Endpoint, Message, Verb};
+use cluster::kind::ONE_WAY_ID;
+use cluster::{ApplicationState, GossipMessage};
+use cluster::{Endpoint, Message, Verb};
 
 use super::{GossipState, Shared, events};
 use crate::uuids::format_uuid;

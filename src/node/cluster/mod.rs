@@ -25,8 +25,8 @@ mod gossip;
 mod peers;
 mod schema_sync;
 mod truncate;
-pub use truncate::truncate_peers;
-pub mod verbs;
+pub(crate) use truncate::truncate_peers;
+pub(crate) mod verbs;
 mod view;
 
 use std::collections::{BTreeSet, HashSet};
@@ -34,15 +34,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
-use cluster::batchlog::BatchlogStore;
-use cluster::coordinator::Topology;
-use cluster::gossip::{ApplicationState, GossipConfig, Gossiper, Status};
+use cluster::BatchlogStore;
+use cluster::HostId;
+use cluster::Messaging;
+use cluster::Replica;
+use cluster::Topology;
 use cluster::membership::{self, LocalInfo};
-use cluster::net::messaging::Messaging;
-use cluster::net::tcp::{TcpConfig, TcpTransport};
-use cluster::net::{Endpoint, Transport};
-use cluster::replica::Replica;
-use cluster::ring::HostId;
+use cluster::{ApplicationState, GossipConfig, Gossiper, Status};
+use cluster::{Endpoint, Transport};
+use cluster::{TcpConfig, TcpTransport};
 use cql_lite::server::EventSender;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -60,7 +60,7 @@ pub use view::{ClusterView, ViewCell};
 use super::identity::{self, Identity};
 
 /// The partitioner every node must share (gossip refuses others).
-pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+pub(crate) const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
 
 /// What the cluster service is started with.
 #[derive(Debug)]
@@ -321,11 +321,11 @@ fn register_verbs(shared: &Arc<Shared>, metrics: &Arc<Metrics>) {
     let replica = Arc::downgrade(&shared.replica);
     // In `crate::metrics::REPLICA_VERBS` order.
     let verbs = [
-        cluster::coordinator::verbs::MUTATION,
-        cluster::coordinator::verbs::READ,
-        cluster::coordinator::verbs::RANGE_READ,
-        cluster::coordinator::verbs::BATCH_STORE,
-        cluster::coordinator::verbs::BATCH_REMOVE,
+        cluster::verbs::MUTATION,
+        cluster::verbs::READ,
+        cluster::verbs::RANGE_READ,
+        cluster::verbs::BATCH_STORE,
+        cluster::verbs::BATCH_REMOVE,
     ];
     for (index, verb) in verbs.into_iter().enumerate() {
         let replica: Weak<Replica> = replica.clone();

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::coordinator::{PeerError, Peers};
-use cluster::net::messaging::{Messaging, MessagingError};
-use cluster::net::{BoxFuture, Verb};
-use cluster::ring::HostId;
+use cluster::HostId;
+use cluster::{BoxFuture, Verb};
+use cluster::{Messaging, MessagingError};
+use cluster::{PeerError, Peers};
 
 use super::view::ViewCell;
 

@@ -12,7 +12,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use cluster::net::Endpoint;
+use cluster::Endpoint;
 
 use super::view::ClusterView;
 use super::{Shared, gossip, verbs};

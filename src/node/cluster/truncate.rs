@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::net::messaging::Messaging;
+use cluster::Messaging;
 use storage::TableId;
 
 use super::view::ClusterView;
@@ -40,7 +40,7 @@ pub(super) fn register(shared: &Arc<Shared>) {
 
 /// Truncates `table` on every member other than this node; the first
 /// failure's explanation.
-pub async fn truncate_peers(
+pub(crate) async fn truncate_peers(
     messaging: &Messaging,
     view: &ClusterView,
     table: TableId,
@@ -48,7 +48,7 @@ pub async fn truncate_peers(
     for m in view
         .members
         .iter()
-        .filter(|m| m.endpoint != view.local && m.status != cluster::gossip::Status::Left)
+        .filter(|m| m.endpoint != view.local && m.status != cluster::Status::Left)
     {
         if !view.is_alive(m.host_id) {
             return Err(format!("Cannot perform truncate: {} is down", m.endpoint));

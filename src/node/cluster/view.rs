@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::coordinator::Topology;
-use cluster::gossip::Status;
+use cluster::Endpoint;
+use cluster::Status;
+use cluster::Topology;
 use cluster::membership::{self, Member};
-use cluster::net::Endpoint;
-use cluster::ring::{HostId, Ring};
+use cluster::{HostId, Ring};
 
 /// One consistent view of the cluster.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ impl ClusterView {
     /// Rebuilds members and ring from gossip's states.
     pub fn rebuild(
         &self,
-        states: &BTreeMap<Endpoint, cluster::gossip::EndpointState>,
+        states: &BTreeMap<Endpoint, cluster::EndpointState>,
         live: &BTreeSet<Endpoint>,
         now: Instant,
     ) -> ClusterView {

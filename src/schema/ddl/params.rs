@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cql_lite::ErrorResponse;
 use cql_lite::ast::{Literal, Property, PropertyValue};
-use storage::options::{
+use storage::{
     CompactionStrategyOptions, Compression, CompressionOptions, LeveledOptions, MAX_TTL_SECONDS,
     SizeTieredOptions, TableOptions, TimeWindowOptions,
 };
@@ -160,7 +160,10 @@ pub(super) fn prop_bool(p: &Property) -> Result<bool, ErrorResponse> {
 
 /// The table options `props` set on top of `base`, checked as Cassandra checks
 /// them. `id` is not handled here (only CREATE TABLE takes it).
-pub fn table_params(base: &TableParams, props: &[Property]) -> Result<TableParams, ErrorResponse> {
+pub(crate) fn table_params(
+    base: &TableParams,
+    props: &[Property],
+) -> Result<TableParams, ErrorResponse> {
     check_unique(props)?;
     let mut params = base.clone();
     for p in props {
@@ -423,7 +426,7 @@ fn compression(map: &BTreeMap<String, String>) -> Result<BTreeMap<String, String
 /// compression chunk size and on/off, the bloom filter, gc grace, the
 /// default TTL and the memtable flush period are acted on; the rest is only
 /// shown.
-pub fn storage_options(params: &TableParams) -> Result<TableOptions, ErrorResponse> {
+pub(crate) fn storage_options(params: &TableParams) -> Result<TableOptions, ErrorResponse> {
     let options = TableOptions {
         compaction: storage_compaction(&params.compaction)?,
         compression: storage_compression(&params.compression)?,

@@ -403,7 +403,7 @@ fn storage_options_follow_the_params() {
     ]);
     let o = storage_options(&schema.table("ks", "t").unwrap().params).unwrap();
     match o.compaction {
-        storage::options::CompactionStrategyOptions::TimeWindow(w) => {
+        storage::CompactionStrategyOptions::TimeWindow(w) => {
             assert_eq!(w.window_size_seconds, 7_200);
         }
         other => panic!("{other:?}"),
@@ -414,10 +414,7 @@ fn storage_options_follow_the_params() {
     assert_eq!(o.memtable_flush_period_ms, 60_000);
     let u = storage_options(&schema.table("ks", "u").unwrap().params).unwrap();
     assert_eq!(u.memtable_flush_period_ms, 0);
-    assert_eq!(
-        u.compression.compression,
-        storage::options::Compression::None
-    );
+    assert_eq!(u.compression.compression, storage::Compression::None);
     assert!(storage_options(&crate::schema::TableParams::default()).is_ok());
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::schema::ddl::tests::build;
 use crate::schema::system_keyspaces::with_system;
-use storage::io::sim::{FaultKind, SimFs};
+use storage::sim::{FaultKind, SimFs};
 
 const KS: &str =
     "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
@@ -172,7 +172,7 @@ fn a_remote_schema_that_breaks_the_model_is_refused() {
 
 #[test]
 fn a_power_cut_at_every_step_of_a_save_leaves_the_old_or_the_new_catalog() {
-    use storage::io::sim::replace_crash_points;
+    use storage::sim::replace_crash_points;
     let old = build(&[KS]);
     for (kind, at) in replace_crash_points(&dir().join(FILE_NAME)) {
         let fs = SimFs::new();

@@ -1,8 +1,8 @@
 use super::*;
 use cql_lite::{SchemaChangeTarget, SchemaChangeType};
 use storage::EngineOptions;
-use storage::clock::ManualClock;
-use storage::io::sim::SimFs;
+use storage::ManualClock;
+use storage::sim::SimFs;
 
 fn engine(fs: &SimFs) -> Arc<Engine> {
     let options = EngineOptions::new("/data", Arc::new(ManualClock::new(1_700_000_000)));

@@ -5,9 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use std::sync::Arc;
+use storage::FileSystem;
 use storage::commitlog::{CommitLog, CommitLogOptions, SyncMode, segment_path};
-use storage::io::FileSystem;
-use storage::io::sim::SimFs;
+use storage::sim::SimFs;
 
 fuzz_target!(|data: &[u8]| {
     let fs = SimFs::new();

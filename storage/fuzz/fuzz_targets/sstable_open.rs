@@ -5,10 +5,10 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use std::sync::Arc;
+use storage::FileSystem;
+use storage::PartitionSource;
 use storage::cache::BlockCache;
-use storage::io::FileSystem;
-use storage::io::sim::SimFs;
-use storage::partition::PartitionSource;
+use storage::sim::SimFs;
 use storage::sstable::{SsTable, data_path};
 use storage::{ClusteringRange, DecoratedKey, KeyRange, Token};
 
@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let key = DecoratedKey::new(Token(0), &b"k"[..]);
     if sstable.may_contain(&key)
-        && let Ok(Some(stream)) = sstable.clone().read_partition(&key, &[ClusteringRange::ALL], true)
+        && let Ok(Some(stream)) =
+            sstable
+                .clone()
+                .read_partition(&key, &[ClusteringRange::ALL], true)
     {
         stream.rows.take(10_000).for_each(drop);
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use storage::compaction::{CompactionTask, SsTableDescriptor, TaskKind, strategy_for};
-use storage::options::{CompactionStrategyOptions, TimeWindowOptions};
+use storage::{CompactionStrategyOptions, TimeWindowOptions};
 use storage::{DecoratedKey, Timestamp, Token};
 
 const MIB: u64 = 1 << 20;

@@ -247,7 +247,7 @@ impl Iterator for MergeIter {
 /// below `max_purgeable(key)`, the oldest data of that partition outside the
 /// compaction), expired cells turned into tombstones, empty rows and
 /// partitions dropped. The output is in SSTable-writer order.
-pub fn merge_for_compaction(
+pub(crate) fn merge_for_compaction(
     sources: Vec<UnfilteredIter>,
     now: i64,
     gc_before: i64,

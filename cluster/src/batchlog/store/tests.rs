@@ -2,7 +2,7 @@ use std::fs;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use storage::io::StdFs;
+use storage::StdFs;
 use storage::{Cell, ClusteringKey, ColumnId, DecoratedKey, Mutation, Row, TableId, Token};
 
 use super::*;
@@ -155,8 +155,8 @@ fn the_store_is_bounded_and_storing_twice_keeps_one_copy() {
 
 #[test]
 fn a_power_cut_at_every_step_of_a_store_leaves_no_batch_or_the_whole_batch() {
-    use storage::io::durable::temp_path;
-    use storage::io::sim::{SimFs, replace_crash_points};
+    use storage::durable::temp_path;
+    use storage::sim::{SimFs, replace_crash_points};
     let dir = PathBuf::from("/data/batchlog");
     let open = |fs: &SimFs| {
         let config = BatchlogStoreConfig::new(&dir);

@@ -9,9 +9,9 @@ use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 use cql_lite::value::{self, CqlValue};
 use cql_lite::{Columns, Consistency, ErrorKind, ErrorResponse, QueryResult, Value};
-use storage::clock::ManualClock;
-use storage::io::sim::SimFs;
-use storage::options::TableOptions;
+use storage::ManualClock;
+use storage::TableOptions;
+use storage::sim::SimFs;
 use storage::{
     Cell, ColumnId, DeletionTime, Engine, EngineOptions, LivenessInfo, Mutation, Row, Timestamp,
 };

@@ -14,10 +14,10 @@ use cql_lite::byte_comparable::Order;
 use cql_lite::types::CqlType;
 use cql_lite::value::{self, CqlValue};
 use cql_lite::{Consistency, ErrorResponse, Value, WriteType, ast};
-use storage::clock::ManualClock;
-use storage::io::sim::SimFs;
-use storage::read::{ColumnFilter, PartitionRead, ScanCommand};
+use storage::ManualClock;
+use storage::sim::SimFs;
 use storage::{ClusteringRange, ColumnId, Engine, EngineOptions, Mutation, TableId};
+use storage::{ColumnFilter, PartitionRead, ScanCommand};
 
 use super::{BatchPlan, WritePlan, execute, execute_batch};
 use crate::coordinator::{

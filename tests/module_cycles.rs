@@ -67,6 +67,42 @@ fn modules_form_no_cycle_and_import_only_downwards() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Storage and cluster reach files only through `storage::io::FileSystem`, so
+/// the simulated file system sees, and can crash, every write they make. The
+/// seam's own implementation over the operating system (`storage::io`) is the
+/// one module allowed to name `std::fs`.
+#[test]
+fn storage_and_cluster_reach_files_only_through_the_file_system_seam() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let problems = direct_file_access(&root.join("storage/src"), &["io"])
+        .into_iter()
+        .chain(direct_file_access(&root.join("cluster/src"), &[]))
+        .collect::<Vec<_>>();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The lines of the crate under `dir` (test code left out) that name the
+/// standard or tokio file system, outside the modules `allowed`.
+fn direct_file_access(dir: &Path, allowed: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, module) in load_crate(dir) {
+        if allowed.contains(&path.as_str()) {
+            continue;
+        }
+        for (n, line) in module.code.lines().enumerate() {
+            if line.contains("std::fs") || line.contains("tokio::fs") {
+                found.push(format!(
+                    "{}:{}: {}",
+                    module.file.display(),
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// Every cycle and upward import in the crates under `root`, described.
 fn check(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();

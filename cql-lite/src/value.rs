@@ -974,5 +974,8 @@ fn varint_order(x: &Varint, y: &Varint) -> Ordering {
     }
 }
 
+mod normalize;
+pub use normalize::canonical;
+
 #[cfg(test)]
 pub(crate) mod tests;

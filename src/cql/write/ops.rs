@@ -2,11 +2,14 @@
 //! assignments, INSERT values, DELETE targets), prepared against the column's
 //! type, bound per execution and applied to a storage row.
 
+use std::cmp::Ordering;
+
 use bytes::Bytes;
 use cql_lite::types::CqlType;
 use cql_lite::value::CqlValue;
 use cql_lite::{ErrorResponse, Value, ast};
-use storage::{ColumnId, DeletionTime, Row};
+use storage::reconcile::compare_cells;
+use storage::{ColumnCell, ColumnId, DeletionTime, Row};
 
 use super::attrs::WriteTime;
 use super::keys::codec_error;
@@ -494,8 +497,25 @@ impl BoundOp<'_> {
     }
 }
 
+/// Adds a cell to `row`. Several operations of one statement may write the
+/// same cell (`SET m[2] = 9, m[2] = 6`, `SET s = s - {3}, s = s + {3}`): they
+/// share the statement's timestamp, so storage's reconciliation decides, as it
+/// would had they been written apart (a tombstone beats a live cell, then the
+/// greater value wins), not the order of the operations.
 fn put(row: &mut Row, column: ColumnId, path: Option<Bytes>, cell: storage::Cell) {
-    *row = std::mem::take(row).with_cell(column, path, cell);
+    let probe = (column, path.as_deref());
+    match row
+        .cells
+        .binary_search_by(|c| (c.column, c.path.as_deref()).cmp(&probe))
+    {
+        Ok(i) => {
+            let existing = &mut row.cells[i].cell;
+            if compare_cells(existing, &cell) == Ordering::Less {
+                *existing = cell;
+            }
+        }
+        Err(i) => row.cells.insert(i, ColumnCell { column, path, cell }),
+    }
 }
 
 /// Records a whole-collection deletion, keeping the stronger of two.

@@ -1,5 +1,6 @@
 //! Values Cassandra and a naive write path disagree on: nested frozen
-//! collections in client order.
+//! collections in client order, and several operations on one cell in one
+//! statement or batch.
 
 use super::*;
 
@@ -107,4 +108,72 @@ async fn a_row_written_sorted_is_updated_through_an_unsorted_bound_key() {
         .unwrap();
     let (_, v, _) = nest_row(&h).await.expect("one row");
     assert_eq!(v, nested_value(&[1, 3], 0));
+}
+
+#[tokio::test]
+async fn equal_operations_on_one_cell_keep_the_greater_value() {
+    let h = Harness::new();
+    h.ok("UPDATE kv SET m['a'] = 9, m['a'] = 6 WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv SET m['b'] = 6, m['b'] = 9 WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv SET m = m + {'c': 9}, m['c'] = 6 WHERE k = 1")
+        .await;
+    let entry = |k: &str, v| (text(k), int(v));
+    assert_eq!(
+        h.value("kv", 1, "m").await,
+        Some(CqlValue::Map(vec![
+            entry("a", 9),
+            entry("b", 9),
+            entry("c", 9)
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn a_removal_beats_an_addition_of_one_statement() {
+    let h = Harness::new();
+    h.ok("UPDATE kv SET s = s - {'c'}, s = s + {'c', 'd'} WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv SET m = m + {'x': 1}, m = m - {'x'}, m['y'] = 2 WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv SET m['z'] = 3, m['z'] = null WHERE k = 1")
+        .await;
+    assert_eq!(
+        h.value("kv", 1, "s").await,
+        Some(CqlValue::Set(vec![text("d")]))
+    );
+    assert_eq!(
+        h.value("kv", 1, "m").await,
+        Some(CqlValue::Map(vec![(text("y"), int(2))]))
+    );
+}
+
+#[tokio::test]
+async fn whole_column_and_element_operations_do_not_mix_in_one_statement() {
+    let h = Harness::new();
+    let err = h
+        .err("UPDATE kv SET l = [1], l = l + [2] WHERE k = 1", &[])
+        .await;
+    assert_eq!(err, "Multiple incompatible setting of column l");
+}
+
+#[tokio::test]
+async fn statements_of_a_batch_on_one_cell_reconcile_too() {
+    let h = Harness::new();
+    h.ok("BEGIN BATCH \
+          UPDATE kv SET v = 9, s = s + {'c'} WHERE k = 1; \
+          UPDATE kv SET v = 6, s = s - {'c'}, m['a'] = 1 WHERE k = 1; \
+          UPDATE kv SET m['a'] = null, l = [1] WHERE k = 1; \
+          UPDATE kv SET l = l + [2] WHERE k = 1 \
+          APPLY BATCH")
+        .await;
+    assert_eq!(h.value("kv", 1, "v").await, Some(int(9)));
+    assert_eq!(h.value("kv", 1, "s").await, None);
+    assert_eq!(h.value("kv", 1, "m").await, None);
+    assert_eq!(
+        h.value("kv", 1, "l").await,
+        Some(ints(&[1, 2])),
+        "the overwrite deletes just before the batch's timestamp"
+    );
 }

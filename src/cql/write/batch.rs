@@ -97,10 +97,9 @@ pub async fn execute_batch(
             ));
         }
     };
-    let mut sequence = 0;
     let mut all = Vec::new();
     for (plan, values) in parts {
-        all.extend(plan.mutations_from(ctx, values, &mut sequence).await?);
+        all.extend(plan.mutations(ctx, values).await?);
     }
     let mutations = merge(all);
     let mut names: Vec<String> = Vec::new();

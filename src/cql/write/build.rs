@@ -20,13 +20,12 @@ use crate::cql::ExecContext;
 type CurrentLists = Vec<(ColumnId, Vec<(Bytes, Bytes)>)>;
 
 impl WritePlan {
-    /// The mutations of one execution; `sequence` orders the list elements all
-    /// executions of one batch write (they may share a timestamp).
-    pub(super) async fn mutations_from(
+    /// The mutations of one execution: one per partition written (several for
+    /// `k IN (...)`), none when every value is unset.
+    pub async fn mutations(
         &self,
         ctx: &ExecContext<'_>,
         values: &[Value],
-        sequence: &mut u32,
     ) -> Result<Vec<Mutation>, ErrorResponse> {
         let bind_time = ctx.bind_time();
         let time = self.attrs.bind(&self.table, ctx, values)?;
@@ -44,7 +43,7 @@ impl WritePlan {
             if self.kind == Kind::Delete && self.ops.is_empty() {
                 self.delete_rows(&mut mutation, &target, &time);
             } else {
-                self.write_rows(ctx, &mut mutation, &target, &ops, &time, sequence)
+                self.write_rows(ctx, &mut mutation, &target, &ops, &time)
                     .await?;
             }
             if !is_empty(&mutation) {
@@ -94,7 +93,6 @@ impl WritePlan {
         target: &Target,
         ops: &[BoundOp<'_>],
         time: &WriteTime,
-        sequence: &mut u32,
     ) -> Result<(), ErrorResponse> {
         let (statics, regulars): (Vec<_>, Vec<_>) = ops
             .iter()
@@ -102,7 +100,7 @@ impl WritePlan {
             .partition(|op| op.column.kind == crate::schema::ColumnKind::Static);
         if !statics.is_empty() {
             let row = self
-                .build_row(ctx, &mutation.key, None, &statics, time, sequence)
+                .build_row(ctx, &mutation.key, None, &statics, time)
                 .await?;
             if !row.is_empty() {
                 mutation.static_row = Some(row);
@@ -116,14 +114,7 @@ impl WritePlan {
         }
         for clustering in rows {
             let mut row = self
-                .build_row(
-                    ctx,
-                    &mutation.key,
-                    Some(clustering),
-                    &regulars,
-                    time,
-                    sequence,
-                )
+                .build_row(ctx, &mutation.key, Some(clustering), &regulars, time)
                 .await?;
             if self.kind == Kind::Insert {
                 row.liveness = Some(time.liveness());
@@ -147,7 +138,6 @@ impl WritePlan {
         clustering: Option<&ClusteringKey>,
         ops: &[BoundOp<'_>],
         time: &WriteTime,
-        sequence: &mut u32,
     ) -> Result<Row, ErrorResponse> {
         let current = if ops.iter().any(BoundOp::needs_read) {
             self.read_lists(ctx, key, clustering, ops, time).await?
@@ -160,7 +150,7 @@ impl WritePlan {
                 .iter()
                 .find(|(id, _)| *id == op.column.id)
                 .map_or(&[][..], |(_, cells)| cells.as_slice());
-            op.apply(&mut row, time, sequence, list)?;
+            op.apply(&mut row, time, list)?;
         }
         Ok(row)
     }

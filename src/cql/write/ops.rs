@@ -15,7 +15,7 @@ use super::attrs::WriteTime;
 use super::keys::codec_error;
 use crate::cql::bind::{BindTime, Bound, MarkerSpec, Markers, Term};
 use crate::cql::error::invalid;
-use crate::rowcodec::{self, ListPosition};
+use crate::rowcodec::{self, ListIds, ListPosition};
 use crate::schema::{ColumnDef, ColumnKind, TableDef};
 
 /// One prepared operation on one column.
@@ -431,13 +431,11 @@ impl BoundOp<'_> {
     }
 
     /// Writes the operation into `row`. `list` holds the column's current
-    /// elements when [`BoundOp::needs_read`]; `sequence` orders list elements
-    /// written at the same timestamp.
+    /// elements when [`BoundOp::needs_read`].
     pub(super) fn apply(
         &self,
         row: &mut Row,
         time: &WriteTime,
-        sequence: &mut u32,
         list: &ListCells,
     ) -> Result<(), ErrorResponse> {
         let column = self.column;
@@ -446,7 +444,7 @@ impl BoundOp<'_> {
             Action::Write(value) if collection(&column.ty).is_some() => {
                 add_column_deletion(row, id, time.overwrite_deletion());
                 if let Some(v) = value {
-                    add_elements(row, column, v, time, sequence, ListPosition::Append)?;
+                    add_elements(row, column, v, time, ListPosition::Append)?;
                 }
             }
             Action::Write(Some(v)) => {
@@ -454,10 +452,8 @@ impl BoundOp<'_> {
                 put(row, id, None, time.cell(bytes));
             }
             Action::Write(None) => put(row, id, None, time.tombstone()),
-            Action::Add(v) => add_elements(row, column, v, time, sequence, ListPosition::Append)?,
-            Action::Prepend(v) => {
-                add_elements(row, column, v, time, sequence, ListPosition::Prepend)?;
-            }
+            Action::Add(v) => add_elements(row, column, v, time, ListPosition::Append)?,
+            Action::Prepend(v) => add_elements(row, column, v, time, ListPosition::Prepend)?,
             Action::Remove(v) => remove(row, column, v, time, list)?,
             Action::Put(key, value) => {
                 let (key_ty, value_ty) = map_types(&column.ty)?;
@@ -554,16 +550,14 @@ fn add_elements(
     column: &ColumnDef,
     value: &CqlValue,
     time: &WriteTime,
-    sequence: &mut u32,
     position: ListPosition,
 ) -> Result<(), ErrorResponse> {
     let id = column.id;
     match (&column.ty, value) {
         (CqlType::List { element, .. }, CqlValue::List(items)) => {
-            for item in items {
+            let paths = ListIds::process().paths(position, time.wall_micros, items.len());
+            for (item, path) in items.iter().zip(paths) {
                 let bytes = rowcodec::encode_value(element, item).map_err(codec_error)?;
-                let path = rowcodec::list_path(position, time.timestamp, *sequence);
-                *sequence = sequence.wrapping_add(1);
                 put(row, id, Some(path), time.cell(bytes));
             }
         }

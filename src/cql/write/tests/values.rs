@@ -1,6 +1,6 @@
 //! Values Cassandra and a naive write path disagree on: nested frozen
-//! collections in client order, and several operations on one cell in one
-//! statement or batch.
+//! collections in client order, list elements written at one instant, and
+//! several operations on one cell in one statement or batch.
 
 use super::*;
 
@@ -176,4 +176,31 @@ async fn statements_of_a_batch_on_one_cell_reconcile_too() {
         Some(ints(&[1, 2])),
         "the overwrite deletes just before the batch's timestamp"
     );
+}
+
+#[tokio::test]
+async fn prepends_in_one_batch_come_out_last_first() {
+    let h = Harness::new();
+    h.ok("INSERT INTO kv (k, l) VALUES (1, [0])").await;
+    h.ok("BEGIN BATCH \
+          UPDATE kv SET l = [1] + l WHERE k = 1; \
+          UPDATE kv SET l = [2] + l WHERE k = 1; \
+          UPDATE kv SET l = [3, 4] + l WHERE k = 1 \
+          APPLY BATCH")
+        .await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[3, 4, 2, 1, 0])));
+}
+
+#[tokio::test]
+async fn appends_with_equal_timestamps_both_survive() {
+    let h = Harness::new();
+    h.ok("UPDATE kv USING TIMESTAMP 1000 SET l = l + [1] WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv USING TIMESTAMP 1000 SET l = l + [2] WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv USING TIMESTAMP 1000 SET l = [0] + l WHERE k = 1")
+        .await;
+    h.ok("UPDATE kv USING TIMESTAMP 1000 SET l = [-1] + l WHERE k = 1")
+        .await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[-1, 0, 1, 2])));
 }

@@ -2,6 +2,8 @@
 //! and rows written, read the lists that index or value operations need, and
 //! apply each operation to its row.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use cql_lite::{ErrorResponse, Value};
 use storage::read::{ColumnFilter, PartitionRead};
@@ -11,7 +13,7 @@ use storage::{
 
 use super::attrs::WriteTime;
 use super::keys::Target;
-use super::ops::BoundOp;
+use super::ops::{BoundOp, ListCells};
 use super::{Kind, WritePlan};
 use crate::coordinator::ReadLimits;
 use crate::cql::ExecContext;
@@ -146,11 +148,19 @@ impl WritePlan {
         };
         let mut row = Row::new(clustering.cloned().unwrap_or_default());
         for op in ops {
-            let list = current
+            let read = current
                 .iter()
                 .find(|(id, _)| *id == op.column.id)
                 .map_or(&[][..], |(_, cells)| cells.as_slice());
-            op.apply(&mut row, time, list)?;
+            // As in Cassandra, a list operation sees what the statement's
+            // earlier operations did: `DELETE l[1], l[1]` deletes two elements,
+            // `SET l = l + [3], l[2] = 7` can index the element it appended.
+            let list = if op.needs_read() {
+                with_pending(read, &row, op.column.id, time.now)
+            } else {
+                Vec::new()
+            };
+            op.apply(&mut row, time, &list)?;
         }
         Ok(row)
     }
@@ -213,6 +223,24 @@ impl WritePlan {
             })
             .collect())
     }
+}
+
+/// The list `read` as the operations already applied to `row` left it: their
+/// element cells replace or delete the elements read at the same path and add
+/// the ones they appended or prepended, in path (list) order.
+fn with_pending(read: &ListCells, row: &Row, column: ColumnId, now: i64) -> Vec<(Bytes, Bytes)> {
+    let mut list: BTreeMap<Bytes, Option<Bytes>> = read
+        .iter()
+        .map(|(path, value)| (path.clone(), Some(value.clone())))
+        .collect();
+    for cell in row.cells.iter().filter(|c| c.column == column) {
+        if let Some(path) = &cell.path {
+            list.insert(path.clone(), cell.cell.value_at(now).cloned());
+        }
+    }
+    list.into_iter()
+        .filter_map(|(path, value)| Some((path, value?)))
+        .collect()
 }
 
 fn is_empty(m: &Mutation) -> bool {

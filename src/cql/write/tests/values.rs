@@ -204,3 +204,32 @@ async fn appends_with_equal_timestamps_both_survive() {
         .await;
     assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[-1, 0, 1, 2])));
 }
+
+#[tokio::test]
+async fn list_operations_of_one_statement_see_the_earlier_ones() {
+    let h = Harness::new();
+    h.ok("INSERT INTO kv (k, l) VALUES (1, [1, 2, 3, 4])").await;
+    h.ok("UPDATE kv SET l[2] = 7, l[2] = 8 WHERE k = 1").await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[1, 2, 8, 4])));
+    h.ok("UPDATE kv SET l[2] = 9, l[2] = 6 WHERE k = 1").await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[1, 2, 9, 4])));
+    h.ok("DELETE l[2], l[2] FROM kv WHERE k = 1").await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[1, 2])));
+    h.ok("UPDATE kv SET l = l + [3, 4], l[3] = 7 WHERE k = 1")
+        .await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[1, 2, 3, 7])));
+    h.ok("UPDATE kv SET l = l - [3], l[2] = 8 WHERE k = 1")
+        .await;
+    assert_eq!(h.value("kv", 1, "l").await, Some(ints(&[1, 2, 8])));
+    let e = h
+        .err("UPDATE kv SET l = l - [8], l[2] = 4 WHERE k = 1", &[])
+        .await;
+    assert_eq!(e, "List index 2 out of bound, list has size 2");
+    h.ok("UPDATE kv SET l[1] = 3, l = l - [3] WHERE k = 1")
+        .await;
+    assert_eq!(
+        h.value("kv", 1, "l").await,
+        Some(ints(&[1, 8])),
+        "the element set first is removed"
+    );
+}

@@ -14,9 +14,14 @@
 //!   - `set<e>`: path = byte-comparable ascending encoding of the element, empty value;
 //!   - `map<k, v>`: path = byte-comparable ascending encoding of the key, value = v4 of `v`;
 //!   - `list<e>`: path = [`list_path`] (17 bytes), value = v4 of the element. Appends
-//!     sort after prepends, and within each, by time then sequence.
+//!     sort after prepends, and within each, by element id; ids come from
+//!     [`ListIds`], never repeat, and grow with time (Cassandra's per-element
+//!     timeuuids).
 //! - **Row existence:** an INSERT writes the row's liveness marker; UPDATE does not.
 //! - **Overwriting a collection** writes a column deletion just before the new cells.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::Bytes;
 use cql_lite::byte_comparable::{self, ClusteringLayout, Order};
@@ -127,22 +132,98 @@ pub(crate) enum ListPosition {
     Append,
 }
 
-/// The cell path of a list element written at `timestamp_micros`; `sequence`
-/// orders the elements of one statement (0 for its first element, whether it
-/// appends or prepends). Prepends (tag 0) sort before appends (tag 1); prepends
-/// count time downwards so a later prepend comes first.
-pub(crate) fn list_path(position: ListPosition, timestamp_micros: i64, sequence: u32) -> Bytes {
+/// The cell path of a list element: a position tag (prepends, 0, sort before
+/// appends, 1), then the element's time id in µs, counted downwards for
+/// prepends so a later prepend comes first, then `node`, the bits that keep
+/// ids made by different processes apart.
+///
+/// Paths written before ids existed carry the write timestamp as the time
+/// and a per-batch sequence number as `node`; they still sort by time among
+/// the new ones.
+pub(crate) fn list_path(position: ListPosition, micros: i64, node: u64) -> Bytes {
     // Flipping the sign bit makes the big-endian bytes sort as the signed value.
-    let time = (timestamp_micros as u64) ^ (1 << 63);
-    let (tag, time, sequence) = match position {
-        ListPosition::Prepend => (0u8, u64::MAX - time, sequence),
-        ListPosition::Append => (1u8, time, sequence),
+    let time = (micros as u64) ^ (1 << 63);
+    let (tag, time) = match position {
+        ListPosition::Prepend => (0u8, u64::MAX - time),
+        ListPosition::Append => (1u8, time),
     };
     let mut out = Vec::with_capacity(17);
     out.push(tag);
     out.extend_from_slice(&time.to_be_bytes());
-    out.extend_from_slice(&u64::from(sequence).to_be_bytes());
+    out.extend_from_slice(&node.to_be_bytes());
     Bytes::from(out)
+}
+
+/// The ids of list elements, in the spirit of Cassandra's per-element
+/// timeuuids: the time part is wall-clock µs that never repeats or goes back
+/// within the process, and the node bits are random per process. Elements
+/// written with equal timestamps (a batch, `USING TIMESTAMP`, client
+/// timestamps) therefore still get distinct paths, ordered as they were
+/// written.
+#[derive(Debug)]
+pub(crate) struct ListIds {
+    last_micros: AtomicI64,
+    node: u64,
+}
+
+impl ListIds {
+    /// Ids tagged with `node`, starting after no id.
+    pub(crate) const fn new(node: u64) -> Self {
+        ListIds {
+            last_micros: AtomicI64::new(i64::MIN),
+            node,
+        }
+    }
+
+    /// The process's ids: every write path takes them from here.
+    pub(crate) fn process() -> &'static ListIds {
+        static IDS: OnceLock<ListIds> = OnceLock::new();
+        IDS.get_or_init(|| ListIds::new(rand::random()))
+    }
+
+    /// The paths of `count` elements written at `now_micros` to `position`,
+    /// in list order: after every path of an earlier call for appends, before
+    /// them for prepends, and each element of one call in the order given.
+    pub(crate) fn paths(
+        &self,
+        position: ListPosition,
+        now_micros: i64,
+        count: usize,
+    ) -> Vec<Bytes> {
+        if count == 0 {
+            return Vec::new();
+        }
+        let count_i64 = i64::try_from(count).unwrap_or(i64::MAX);
+        let first = self.reserve(now_micros, count_i64);
+        (0..count_i64)
+            .map(|i| match position {
+                ListPosition::Append => first.saturating_add(i),
+                // The first element of a prepend takes the newest id of its
+                // range, which the downward count puts first.
+                ListPosition::Prepend => first.saturating_add(count_i64 - 1 - i),
+            })
+            .map(|id| list_path(position, id, self.node))
+            .collect()
+    }
+
+    /// Reserves `count` consecutive ids, the first not before `now_micros` and
+    /// after every id reserved before; returns the first.
+    fn reserve(&self, now_micros: i64, count: i64) -> i64 {
+        let mut last = self.last_micros.load(Ordering::Relaxed);
+        loop {
+            let first = now_micros.max(last.saturating_add(1));
+            let end = first.saturating_add(count.saturating_sub(1));
+            match self.last_micros.compare_exchange_weak(
+                last,
+                end,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return first,
+                Err(seen) => last = seen,
+            }
+        }
+    }
 }
 
 /// Rebuilds a non-frozen collection from its live cells (in path order, as storage

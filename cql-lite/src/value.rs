@@ -887,5 +887,8 @@ fn varint_order(x: &Varint, y: &Varint) -> Ordering {
 }
 
 pub(crate) mod decimal;
+mod normalize;
+pub use normalize::canonical;
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -156,7 +156,29 @@ impl Term {
     }
 
     /// Binds the term to one request's values.
+    ///
+    /// Every value a statement writes or compares with comes out of here, so
+    /// this is where it takes Cassandra's canonical form: sets and map keys
+    /// sorted and de-duplicated at every nesting level, whatever order the
+    /// client's bytes or the literal had. Constants are canonical already: a
+    /// collection literal is folded through here when prepared.
     pub(crate) fn bind(&self, values: &[Value], time: BindTime) -> Result<Bound, ErrorResponse> {
+        let bound = self.bind_as_sent(values, time)?;
+        let (ty, context) = match self {
+            Term::Marker { ty, .. } => (ty, "Exception while binding column: "),
+            Term::Composite { ty, .. } => (ty, ""),
+            Term::Const(_) | Term::Function(_) => return Ok(bound),
+        };
+        match bound {
+            Bound::Value(v) => value::canonical(ty, v)
+                .map(Bound::Value)
+                .map_err(|e| invalid(format!("{context}{e}"))),
+            other => Ok(other),
+        }
+    }
+
+    /// The bound value in the order the client or the literal gave it.
+    fn bind_as_sent(&self, values: &[Value], time: BindTime) -> Result<Bound, ErrorResponse> {
         match self {
             Term::Const(None) => Ok(Bound::Null),
             Term::Const(Some(v)) => Ok(Bound::Value(v.clone())),
@@ -169,7 +191,7 @@ impl Term {
                 Some(Value::Null) => Ok(Bound::Null),
                 Some(Value::Unset) => Ok(Bound::Unset),
                 Some(Value::Set(bytes)) => value::deserialize(ty, bytes)
-                    .map(|v| Bound::Value(value::normalize(ty, &v).unwrap_or(v)))
+                    .map(Bound::Value)
                     .map_err(|e| invalid(format!("Exception while binding column: {e}"))),
             },
             Term::Composite { ty, parts } => bind_composite(ty, parts, values, time),
@@ -193,14 +215,14 @@ impl Term {
 
     /// A composite without markers or functions becomes a constant.
     fn fold(self) -> Result<Term, ErrorResponse> {
-        let Term::Composite { ty, parts } = &self else {
+        let Term::Composite { parts, .. } = &self else {
             return Ok(self);
         };
         if !parts.iter().all(|p| matches!(p, Term::Const(_))) {
             return Ok(self);
         }
         let no_values = BindTime { now_micros: 0 };
-        match bind_composite(ty, parts, &[], no_values)? {
+        match self.bind(&[], no_values)? {
             Bound::Value(v) => Ok(Term::Const(Some(v))),
             Bound::Null | Bound::Unset => Ok(Term::Const(None)),
         }
@@ -324,7 +346,8 @@ fn bind_composite(
 ) -> Result<Bound, ErrorResponse> {
     let mut bound = Vec::with_capacity(parts.len());
     for p in parts {
-        bound.push(match p.bind(values, time)? {
+        // The whole value is made canonical once it is built, parts included.
+        bound.push(match p.bind_as_sent(values, time)? {
             Bound::Value(v) => Some(v),
             Bound::Null if matches!(ty, CqlType::Tuple(_)) => None,
             Bound::Null | Bound::Unset => {
@@ -345,8 +368,7 @@ fn bind_composite(
         }
         _ => CqlValue::Tuple(bound),
     };
-    let normalized = value::normalize(ty, &value).map_err(|e| invalid(e.to_string()))?;
-    Ok(Bound::Value(normalized))
+    Ok(Bound::Value(value))
 }
 
 fn function(

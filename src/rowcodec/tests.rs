@@ -81,9 +81,60 @@ fn list_paths_order_prepends_first_then_appends_by_time() {
 #[test]
 fn prepends_of_one_statement_keep_their_order() {
     // `SET l = [1, 2] + l` must give [1, 2, ...].
-    let first = list_path(ListPosition::Prepend, 100, 0);
-    let second = list_path(ListPosition::Prepend, 100, 1);
-    assert!(first < second);
+    let paths = ListIds::new(0).paths(ListPosition::Prepend, 100, 2);
+    assert_eq!(paths.len(), 2);
+    assert!(paths[0] < paths[1]);
+    assert!(
+        paths[1] < list_path(ListPosition::Prepend, 99, 0),
+        "before older ones"
+    );
+}
+
+#[test]
+fn later_prepends_come_first_even_at_one_instant() {
+    // A batch of `[1] + l`, `[2] + l`, `[3] + l` gives [3, 2, 1]: the wall
+    // clock (and the timestamp) are the same for all three.
+    let ids = ListIds::new(7);
+    let one = ids.paths(ListPosition::Prepend, 500, 1);
+    let two = ids.paths(ListPosition::Prepend, 500, 1);
+    let three = ids.paths(ListPosition::Prepend, 500, 1);
+    let mut all = [&one[0], &two[0], &three[0]];
+    all.sort();
+    assert_eq!(all, [&three[0], &two[0], &one[0]]);
+}
+
+#[test]
+fn appends_at_one_instant_get_distinct_ordered_paths() {
+    // Two statements with the same timestamp and wall clock each keep their element.
+    let ids = ListIds::new(7);
+    let first = ids.paths(ListPosition::Append, 500, 2);
+    let second = ids.paths(ListPosition::Append, 500, 1);
+    assert!(first[0] < first[1] && first[1] < second[0]);
+    assert!(first[0] >= list_path(ListPosition::Append, 500, 0));
+    // The clock going back never reuses an id.
+    let third = ids.paths(ListPosition::Append, 10, 1);
+    assert!(second[0] < third[0]);
+    assert!(ids.paths(ListPosition::Append, 10, 0).is_empty());
+}
+
+#[test]
+fn ids_of_different_processes_differ_in_their_node_bits() {
+    let a = ListIds::new(1).paths(ListPosition::Append, 500, 1);
+    let b = ListIds::new(2).paths(ListPosition::Append, 500, 1);
+    assert_ne!(a, b);
+    assert_eq!(a[0][..9], b[0][..9], "same time part");
+}
+
+#[test]
+fn new_ids_sort_by_time_among_paths_written_before_ids_existed() {
+    // Earlier releases wrote the write timestamp and a sequence number.
+    let old_append = list_path(ListPosition::Append, 1_000, 3);
+    let old_prepend = list_path(ListPosition::Prepend, 1_000, 3);
+    let ids = ListIds::new(u64::MAX);
+    let new_append = ids.paths(ListPosition::Append, 1_001, 1);
+    let new_prepend = ids.paths(ListPosition::Prepend, 1_002, 1);
+    assert!(old_append < new_append[0]);
+    assert!(new_prepend[0] < old_prepend);
 }
 
 #[test]

@@ -108,3 +108,55 @@ fn time_functions_evaluate_at_bind_time() {
     let err = Term::prepare(&term("now()"), &spec("c", CqlType::Int), &mut markers).unwrap_err();
     assert!(err.message.contains("now"), "{}", err.message);
 }
+
+fn int_set(v: &[i32]) -> CqlValue {
+    CqlValue::Set(v.iter().map(|i| CqlValue::Int(*i)).collect())
+}
+
+/// A value as a driver sends it: encoded as given, sets in the client's order.
+fn sent(ty: &CqlType, v: &CqlValue) -> Value {
+    let mut out = Vec::new();
+    cql_lite::value::serialize(ty, v, &mut out).unwrap();
+    Value::Set(Bytes::from(out))
+}
+
+#[test]
+fn bound_nested_collections_are_sorted_at_every_level() {
+    let ty = CqlType::map(CqlType::set(CqlType::Int, true), CqlType::Int, true);
+    let mut markers = Markers::default();
+    let t = Term::prepare(&term("?"), &spec("m", ty.clone()), &mut markers).unwrap();
+    let unsorted = CqlValue::Map(vec![
+        (int_set(&[9, 8]), CqlValue::Int(2)),
+        (int_set(&[5, 4, 6]), CqlValue::Int(1)),
+    ]);
+    let stored = CqlValue::Map(vec![
+        (int_set(&[4, 5, 6]), CqlValue::Int(1)),
+        (int_set(&[8, 9]), CqlValue::Int(2)),
+    ]);
+    assert_eq!(
+        t.bind(&[sent(&ty, &unsorted)], T).unwrap(),
+        Bound::Value(stored)
+    );
+}
+
+#[test]
+fn markers_inside_literals_and_nested_literals_are_sorted_too() {
+    let inner = CqlType::set(CqlType::Int, true);
+    let ty = CqlType::list(inner.clone(), true);
+    let mut markers = Markers::default();
+    let t = Term::prepare(&term("[?, {3, 1, 2}]"), &spec("l", ty), &mut markers).unwrap();
+    let expected = CqlValue::List(vec![int_set(&[0, 7]), int_set(&[1, 2, 3])]);
+    assert_eq!(
+        t.bind(&[sent(&inner, &int_set(&[7, 0, 7]))], T).unwrap(),
+        Bound::Value(expected)
+    );
+    let ty = CqlType::map(inner, CqlType::Int, true);
+    let t = Term::prepare(&term("{{5, 4, 6}: 1}"), &spec("m", ty), &mut markers).unwrap();
+    assert_eq!(
+        t,
+        Term::Const(Some(CqlValue::Map(vec![(
+            int_set(&[4, 5, 6]),
+            CqlValue::Int(1)
+        )])))
+    );
+}

@@ -125,6 +125,7 @@ impl Attributes {
             timestamp,
             ttl,
             now: ctx.now_seconds(),
+            wall_micros: ctx.now_micros,
         })
     }
 }
@@ -152,6 +153,8 @@ pub(super) struct WriteTime {
     pub ttl: i32,
     /// Local time in seconds: deletion times and expiry count from it.
     pub now: i64,
+    /// Wall-clock µs: list element ids count from it, whatever the timestamp.
+    pub wall_micros: i64,
 }
 
 impl WriteTime {

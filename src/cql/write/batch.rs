@@ -99,10 +99,9 @@ pub(crate) async fn execute_batch(
             ));
         }
     };
-    let mut sequence = 0;
     let mut all = Vec::new();
     for (plan, values) in parts {
-        all.extend(plan.mutations_from(ctx, values, &mut sequence).await?);
+        all.extend(plan.mutations(ctx, values).await?);
     }
     let mutations = merge(all);
     let mut names: Vec<String> = Vec::new();

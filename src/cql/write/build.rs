@@ -2,6 +2,8 @@
 //! and rows written, read the lists that index or value operations need, and
 //! apply each operation to its row.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use cql_lite::{ErrorResponse, Value};
 use storage::{
@@ -11,7 +13,7 @@ use storage::{ColumnFilter, PartitionRead};
 
 use super::attrs::WriteTime;
 use super::keys::Target;
-use super::ops::BoundOp;
+use super::ops::{BoundOp, ListCells};
 use super::{Kind, WritePlan};
 use crate::coordinator::ReadLimits;
 use crate::cql::ExecContext;
@@ -20,13 +22,12 @@ use crate::cql::ExecContext;
 type CurrentLists = Vec<(ColumnId, Vec<(Bytes, Bytes)>)>;
 
 impl WritePlan {
-    /// The mutations of one execution; `sequence` orders the list elements all
-    /// executions of one batch write (they may share a timestamp).
-    pub(super) async fn mutations_from(
+    /// The mutations of one execution: one per partition written (several for
+    /// `k IN (...)`), none when every value is unset.
+    pub(crate) async fn mutations(
         &self,
         ctx: &ExecContext<'_>,
         values: &[Value],
-        sequence: &mut u32,
     ) -> Result<Vec<Mutation>, ErrorResponse> {
         let bind_time = ctx.bind_time();
         let time = self.attrs.bind(&self.table, ctx, values)?;
@@ -44,7 +45,7 @@ impl WritePlan {
             if self.kind == Kind::Delete && self.ops.is_empty() {
                 self.delete_rows(&mut mutation, &target, &time);
             } else {
-                self.write_rows(ctx, &mut mutation, &target, &ops, &time, sequence)
+                self.write_rows(ctx, &mut mutation, &target, &ops, &time)
                     .await?;
             }
             if !is_empty(&mutation) {
@@ -94,7 +95,6 @@ impl WritePlan {
         target: &Target,
         ops: &[BoundOp<'_>],
         time: &WriteTime,
-        sequence: &mut u32,
     ) -> Result<(), ErrorResponse> {
         let (statics, regulars): (Vec<_>, Vec<_>) = ops
             .iter()
@@ -102,7 +102,7 @@ impl WritePlan {
             .partition(|op| op.column.kind == crate::schema::ColumnKind::Static);
         if !statics.is_empty() {
             let row = self
-                .build_row(ctx, &mutation.key, None, &statics, time, sequence)
+                .build_row(ctx, &mutation.key, None, &statics, time)
                 .await?;
             if !row.is_empty() {
                 mutation.static_row = Some(row);
@@ -116,14 +116,7 @@ impl WritePlan {
         }
         for clustering in rows {
             let mut row = self
-                .build_row(
-                    ctx,
-                    &mutation.key,
-                    Some(clustering),
-                    &regulars,
-                    time,
-                    sequence,
-                )
+                .build_row(ctx, &mutation.key, Some(clustering), &regulars, time)
                 .await?;
             if self.kind == Kind::Insert {
                 row.liveness = Some(time.liveness());
@@ -147,7 +140,6 @@ impl WritePlan {
         clustering: Option<&ClusteringKey>,
         ops: &[BoundOp<'_>],
         time: &WriteTime,
-        sequence: &mut u32,
     ) -> Result<Row, ErrorResponse> {
         let current = if ops.iter().any(BoundOp::needs_read) {
             self.read_lists(ctx, key, clustering, ops, time).await?
@@ -156,11 +148,19 @@ impl WritePlan {
         };
         let mut row = Row::new(clustering.cloned().unwrap_or_default());
         for op in ops {
-            let list = current
+            let read = current
                 .iter()
                 .find(|(id, _)| *id == op.column.id)
                 .map_or(&[][..], |(_, cells)| cells.as_slice());
-            op.apply(&mut row, time, sequence, list)?;
+            // As in Cassandra, a list operation sees what the statement's
+            // earlier operations did: `DELETE l[1], l[1]` deletes two elements,
+            // `SET l = l + [3], l[2] = 7` can index the element it appended.
+            let list = if op.needs_read() {
+                with_pending(read, &row, op.column.id, time.now)
+            } else {
+                Vec::new()
+            };
+            op.apply(&mut row, time, &list)?;
         }
         Ok(row)
     }
@@ -223,6 +223,24 @@ impl WritePlan {
             })
             .collect())
     }
+}
+
+/// The list `read` as the operations already applied to `row` left it: their
+/// element cells replace or delete the elements read at the same path and add
+/// the ones they appended or prepended, in path (list) order.
+fn with_pending(read: &ListCells, row: &Row, column: ColumnId, now: i64) -> Vec<(Bytes, Bytes)> {
+    let mut list: BTreeMap<Bytes, Option<Bytes>> = read
+        .iter()
+        .map(|(path, value)| (path.clone(), Some(value.clone())))
+        .collect();
+    for cell in row.cells.iter().filter(|c| c.column == column) {
+        if let Some(path) = &cell.path {
+            list.insert(path.clone(), cell.cell.value_at(now).cloned());
+        }
+    }
+    list.into_iter()
+        .filter_map(|(path, value)| Some((path, value?)))
+        .collect()
 }
 
 fn is_empty(m: &Mutation) -> bool {

@@ -3,8 +3,9 @@
 //! Preparing ([`WritePlan::prepare`]) resolves the table, checks the statement
 //! against it the way Cassandra does (same error wording where known) and
 //! registers bind markers in text order. Executing binds one request's values and
-//! builds one [`Mutation`] per partition written ([`WritePlan::mutations`]), which
-//! [`execute`] and [`execute_batch`] hand to the coordinator.
+//! builds one [`storage::Mutation`] per partition written
+//! ([`WritePlan::mutations`]), which [`execute`] and [`execute_batch`] hand to the
+//! coordinator.
 //!
 //! The storage mapping is [`crate::rowcodec`]'s: INSERT writes a row liveness
 //! marker, UPDATE does not; overwriting a non-frozen collection deletes it at
@@ -27,7 +28,6 @@ use std::sync::Arc;
 
 use cql_lite::byte_comparable::ClusteringLayout;
 use cql_lite::{ErrorResponse, QueryResult, Value, WriteType};
-use storage::Mutation;
 
 use crate::cql::{ExecContext, Outcome};
 use crate::schema::TableDef;
@@ -80,17 +80,6 @@ impl WritePlan {
     /// unless every one is bound by a single `= ?` (the Prepared `pk_indexes`).
     pub(crate) fn pk_indexes(&self) -> Vec<u16> {
         self.keys.pk_indexes()
-    }
-
-    /// The mutations of one execution: one per partition written (several for
-    /// `k IN (...)`), none when every value is unset.
-    pub(crate) async fn mutations(
-        &self,
-        ctx: &ExecContext<'_>,
-        values: &[Value],
-    ) -> Result<Vec<Mutation>, ErrorResponse> {
-        let mut sequence = 0;
-        self.mutations_from(ctx, values, &mut sequence).await
     }
 }
 

@@ -2,17 +2,20 @@
 //! assignments, INSERT values, DELETE targets), prepared against the column's
 //! type, bound per execution and applied to a storage row.
 
+use std::cmp::Ordering;
+
 use bytes::Bytes;
 use cql_lite::types::CqlType;
 use cql_lite::value::CqlValue;
 use cql_lite::{ErrorResponse, Value, ast};
-use storage::{ColumnId, DeletionTime, Row};
+use storage::reconcile::compare_cells;
+use storage::{ColumnCell, ColumnId, DeletionTime, Row};
 
 use super::attrs::WriteTime;
 use super::keys::codec_error;
 use crate::cql::bind::{BindTime, Bound, MarkerSpec, Markers, Term};
 use crate::cql::error::invalid;
-use crate::rowcodec::{self, ListPosition};
+use crate::rowcodec::{self, ListIds, ListPosition};
 use crate::schema::{ColumnDef, ColumnKind, TableDef};
 
 /// One prepared operation on one column.
@@ -428,13 +431,11 @@ impl BoundOp<'_> {
     }
 
     /// Writes the operation into `row`. `list` holds the column's current
-    /// elements when [`BoundOp::needs_read`]; `sequence` orders list elements
-    /// written at the same timestamp.
+    /// elements when [`BoundOp::needs_read`].
     pub(super) fn apply(
         &self,
         row: &mut Row,
         time: &WriteTime,
-        sequence: &mut u32,
         list: &ListCells,
     ) -> Result<(), ErrorResponse> {
         let column = self.column;
@@ -443,7 +444,7 @@ impl BoundOp<'_> {
             Action::Write(value) if collection(&column.ty).is_some() => {
                 add_column_deletion(row, id, time.overwrite_deletion());
                 if let Some(v) = value {
-                    add_elements(row, column, v, time, sequence, ListPosition::Append)?;
+                    add_elements(row, column, v, time, ListPosition::Append)?;
                 }
             }
             Action::Write(Some(v)) => {
@@ -451,10 +452,8 @@ impl BoundOp<'_> {
                 put(row, id, None, time.cell(bytes));
             }
             Action::Write(None) => put(row, id, None, time.tombstone()),
-            Action::Add(v) => add_elements(row, column, v, time, sequence, ListPosition::Append)?,
-            Action::Prepend(v) => {
-                add_elements(row, column, v, time, sequence, ListPosition::Prepend)?;
-            }
+            Action::Add(v) => add_elements(row, column, v, time, ListPosition::Append)?,
+            Action::Prepend(v) => add_elements(row, column, v, time, ListPosition::Prepend)?,
             Action::Remove(v) => remove(row, column, v, time, list)?,
             Action::Put(key, value) => {
                 let (key_ty, value_ty) = map_types(&column.ty)?;
@@ -494,8 +493,25 @@ impl BoundOp<'_> {
     }
 }
 
+/// Adds a cell to `row`. Several operations of one statement may write the
+/// same cell (`SET m[2] = 9, m[2] = 6`, `SET s = s - {3}, s = s + {3}`): they
+/// share the statement's timestamp, so storage's reconciliation decides, as it
+/// would had they been written apart (a tombstone beats a live cell, then the
+/// greater value wins), not the order of the operations.
 fn put(row: &mut Row, column: ColumnId, path: Option<Bytes>, cell: storage::Cell) {
-    *row = std::mem::take(row).with_cell(column, path, cell);
+    let probe = (column, path.as_deref());
+    match row
+        .cells
+        .binary_search_by(|c| (c.column, c.path.as_deref()).cmp(&probe))
+    {
+        Ok(i) => {
+            let existing = &mut row.cells[i].cell;
+            if compare_cells(existing, &cell) == Ordering::Less {
+                *existing = cell;
+            }
+        }
+        Err(i) => row.cells.insert(i, ColumnCell { column, path, cell }),
+    }
 }
 
 /// Records a whole-collection deletion, keeping the stronger of two.
@@ -534,16 +550,14 @@ fn add_elements(
     column: &ColumnDef,
     value: &CqlValue,
     time: &WriteTime,
-    sequence: &mut u32,
     position: ListPosition,
 ) -> Result<(), ErrorResponse> {
     let id = column.id;
     match (&column.ty, value) {
         (CqlType::List { element, .. }, CqlValue::List(items)) => {
-            for item in items {
+            let paths = ListIds::process().paths(position, time.wall_micros, items.len());
+            for (item, path) in items.iter().zip(paths) {
                 let bytes = rowcodec::encode_value(element, item).map_err(codec_error)?;
-                let path = rowcodec::list_path(position, time.timestamp, *sequence);
-                *sequence = sequence.wrapping_add(1);
                 put(row, id, Some(path), time.cell(bytes));
             }
         }

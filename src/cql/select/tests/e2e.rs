@@ -188,7 +188,7 @@ pub(super) fn with_value(t: &TableDef, mut row: Row, name: &str, v: &CqlValue, t
             CqlValue::List(items),
         ) => {
             for (i, e) in items.iter().enumerate() {
-                let path = rowcodec::list_path(ListPosition::Append, ts, i as u32);
+                let path = rowcodec::list_path(ListPosition::Append, ts, i as u64);
                 row = row.with_cell(
                     id,
                     Some(path),

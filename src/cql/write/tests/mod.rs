@@ -6,6 +6,7 @@ mod engine;
 mod model;
 mod mutations;
 mod prepare;
+mod values;
 
 use std::sync::{Arc, Mutex};
 

@@ -23,6 +23,36 @@ fn bytes(ty: &CqlType, v: &CqlValue) -> Bytes {
     rowcodec::encode_value(ty, v).unwrap()
 }
 
+/// Checks that `row`'s cells are the list elements `values`, in list (path)
+/// order, written at the test's timestamp to `position` with ids taken no
+/// earlier than the wall clock.
+fn assert_list_elements(row: &storage::Row, position: ListPosition, values: &[i32]) {
+    let paths: Vec<Bytes> = row.cells.iter().map(|c| c.path.clone().unwrap()).collect();
+    let tag = match position {
+        ListPosition::Prepend => 0,
+        ListPosition::Append => 1,
+    };
+    assert!(
+        paths.iter().all(|p| p.len() == 17 && p[0] == tag),
+        "{paths:?}"
+    );
+    // Ids are at least the wall clock: appends sort at or after one made then,
+    // prepends at or before.
+    match position {
+        ListPosition::Append => assert!(paths[0] >= list_path(position, TS, 0), "{paths:?}"),
+        ListPosition::Prepend => {
+            let last = &paths[paths.len() - 1];
+            assert!(*last <= list_path(position, TS, u64::MAX), "{paths:?}");
+        }
+    }
+    let cells: Vec<Cell> = row.cells.iter().map(|c| c.cell.clone()).collect();
+    let expected: Vec<Cell> = values
+        .iter()
+        .map(|v| Cell::live(TS, bytes(&CqlType::Int, &int(*v))))
+        .collect();
+    assert_eq!(cells, expected);
+}
+
 async fn one(h: &Harness, cql: &str) -> Mutation {
     let mut ms = h.mutations(cql, &[]).await.unwrap();
     assert_eq!(ms.len(), 1, "{cql}: {ms:?}");
@@ -164,14 +194,7 @@ async fn collection_overwrite_deletes_just_before_the_new_elements() {
     let m = one(&h, "UPDATE kv SET l = [7, 8] WHERE k = 1").await;
     let row = &m.rows[0];
     assert_eq!(row.column_deletions, [(l, DeletionTime::new(TS - 1, NOW))]);
-    let paths: Vec<_> = row.cells.iter().map(|c| c.path.clone().unwrap()).collect();
-    assert_eq!(
-        paths,
-        [
-            list_path(ListPosition::Append, TS, 0),
-            list_path(ListPosition::Append, TS, 1)
-        ]
-    );
+    assert_list_elements(row, ListPosition::Append, &[7, 8]);
     let m = one(&h, "UPDATE kv SET s = null WHERE k = 1").await;
     assert_eq!(
         m.rows[0].column_deletions,
@@ -236,18 +259,7 @@ async fn element_operations_address_single_cells() {
             .all(|c| c.cell == Cell::tombstone(TS, NOW))
     );
     let mu = one(&h, "UPDATE kv SET l = [1, 2] + l WHERE k = 1").await;
-    let paths: Vec<_> = mu.rows[0]
-        .cells
-        .iter()
-        .map(|c| c.path.clone().unwrap())
-        .collect();
-    assert_eq!(
-        paths,
-        [
-            list_path(ListPosition::Prepend, TS, 0),
-            list_path(ListPosition::Prepend, TS, 1)
-        ]
-    );
+    assert_list_elements(&mu.rows[0], ListPosition::Prepend, &[1, 2]);
 }
 
 #[tokio::test]

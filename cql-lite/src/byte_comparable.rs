@@ -272,39 +272,26 @@ fn write_body(ty: &CqlType, value: &CqlValue, out: &mut Vec<u8>) -> Result<(), V
             };
             out.extend_from_slice(&key.to_be_bytes());
         }
-        (T::Inet, V::Inet(IpAddr::V4(a))) => {
-            out.extend_from_slice(&a.octets());
-            out.push(0x00);
-        }
-        (T::Inet, V::Inet(IpAddr::V6(a))) => {
-            let o = a.octets();
-            out.extend_from_slice(&o[..4]);
-            out.push(0x01);
-            out.extend_from_slice(&o[4..]);
-        }
-        (T::Uuid, V::Uuid(u)) => {
-            let version = u64::from(value::uuid_version(u));
-            let msb = u64::from_be_bytes(first_half(u));
-            let rest = if version == 1 {
-                value::uuid_timestamp(u)
-            } else {
-                ((msb >> 16) << 12) | (msb & 0x0FFF)
-            };
-            out.extend_from_slice(&((version << 60) | rest).to_be_bytes());
-            out.extend_from_slice(&u[8..]);
-        }
-        (T::Timeuuid, V::Timeuuid(u)) => {
-            if value::uuid_version(u) != 1 {
-                return Err(ValueError::Invalid {
-                    ty: "timeuuid",
-                    reason: format!("version {}, not 1", value::uuid_version(u)),
-                });
-            }
-            out.extend_from_slice(&[u[6], u[7], u[4], u[5], u[0], u[1], u[2], u[3]]);
-            out.extend(u[8..].iter().map(|b| b ^ 0x80));
-        }
+        (T::Inet | T::Uuid | T::Timeuuid, _) => write_identifier(ty, value, out)?,
         (T::Varint, V::Varint(v)) => write_varint(v, out),
         (T::Decimal, V::Decimal(d)) => write_decimal(d, out)?,
+        (T::List { .. } | T::Set { .. } | T::Map { .. } | T::Tuple(_), _) => {
+            write_composite(ty, value, out)?;
+        }
+        (T::Duration, _) => {
+            return Err(ValueError::Unsupported("durations have no order".into()));
+        }
+        _ => return Err(mismatch(ty, value)),
+    }
+    Ok(())
+}
+
+/// [`write_body`] for collections (elements then an end marker; sets and maps
+/// in their sorted form) and tuples (every component, null ones as a marker).
+fn write_composite(ty: &CqlType, value: &CqlValue, out: &mut Vec<u8>) -> Result<(), ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    match (ty, value) {
         (T::List { element, .. }, V::List(items)) => {
             for item in items {
                 write_value(element, item, out)?;
@@ -344,8 +331,46 @@ fn write_body(ty: &CqlType, value: &CqlValue, out: &mut Vec<u8>) -> Result<(), V
                 }
             }
         }
-        (T::Duration, _) => {
-            return Err(ValueError::Unsupported("durations have no order".into()));
+        _ => return Err(mismatch(ty, value)),
+    }
+    Ok(())
+}
+
+/// [`write_body`] for addresses and uuids, whose keys reorder their bytes.
+fn write_identifier(ty: &CqlType, value: &CqlValue, out: &mut Vec<u8>) -> Result<(), ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    match (ty, value) {
+        (T::Inet, V::Inet(IpAddr::V4(a))) => {
+            out.extend_from_slice(&a.octets());
+            out.push(0x00);
+        }
+        (T::Inet, V::Inet(IpAddr::V6(a))) => {
+            let o = a.octets();
+            out.extend_from_slice(&o[..4]);
+            out.push(0x01);
+            out.extend_from_slice(&o[4..]);
+        }
+        (T::Uuid, V::Uuid(u)) => {
+            let version = u64::from(value::uuid_version(u));
+            let msb = u64::from_be_bytes(first_half(u));
+            let rest = if version == 1 {
+                value::uuid_timestamp(u)
+            } else {
+                ((msb >> 16) << 12) | (msb & 0x0FFF)
+            };
+            out.extend_from_slice(&((version << 60) | rest).to_be_bytes());
+            out.extend_from_slice(&u[8..]);
+        }
+        (T::Timeuuid, V::Timeuuid(u)) => {
+            if value::uuid_version(u) != 1 {
+                return Err(ValueError::Invalid {
+                    ty: "timeuuid",
+                    reason: format!("version {}, not 1", value::uuid_version(u)),
+                });
+            }
+            out.extend_from_slice(&[u[6], u[7], u[4], u[5], u[0], u[1], u[2], u[3]]);
+            out.extend(u[8..].iter().map(|b| b ^ 0x80));
         }
         _ => return Err(mismatch(ty, value)),
     }
@@ -568,6 +593,76 @@ fn read_body(ty: &CqlType, r: &mut Reader) -> Result<CqlValue, ValueError> {
             }
             V::Double(f)
         }
+        T::Inet | T::Uuid | T::Timeuuid => read_identifier(ty, r)?,
+        T::Varint => V::Varint(read_varint(r)?),
+        T::Decimal => V::Decimal(read_decimal(r)?),
+        T::List { .. } | T::Set { .. } | T::Map { .. } | T::Tuple(_) => read_composite(ty, r)?,
+        T::Duration => return Err(ValueError::Unsupported("durations have no order".into())),
+    })
+}
+
+/// [`read_body`] for collections and tuples; set elements and map keys must be
+/// strictly increasing, as [`write_composite`] writes them.
+fn read_composite(ty: &CqlType, r: &mut Reader) -> Result<CqlValue, ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    Ok(match ty {
+        T::List { element, .. } | T::Set { element, .. } => {
+            let is_set = matches!(ty, T::Set { .. });
+            let mut items = Vec::new();
+            let mut previous = None;
+            while peek_more(r)? {
+                let start = r.pos;
+                items.push(read_value(element, r)?);
+                if is_set {
+                    check_increasing(r, &mut previous, start)?;
+                }
+            }
+            if matches!(ty, T::List { .. }) {
+                V::List(items)
+            } else {
+                V::Set(items)
+            }
+        }
+        T::Map { key, value, .. } => {
+            let mut entries = Vec::new();
+            let mut previous = None;
+            while peek_more(r)? {
+                let start = r.pos;
+                let k = read_value(key, r)?;
+                check_increasing(r, &mut previous, start)?;
+                let v = read_value(value, r)?;
+                entries.push((k, v));
+            }
+            V::Map(entries)
+        }
+        T::Tuple(types) => {
+            let mut items = Vec::with_capacity(types.len());
+            for ty in types {
+                let save = r.pos;
+                if r.byte("tuple component")? == NULL {
+                    items.push(None);
+                } else {
+                    r.pos = save;
+                    items.push(Some(read_value(ty, r)?));
+                }
+            }
+            V::Tuple(items)
+        }
+        _ => {
+            return Err(bad(
+                "composite",
+                format!("{ty:?} is not a collection or tuple type"),
+            ));
+        }
+    })
+}
+
+/// [`read_body`] for addresses and uuids.
+fn read_identifier(ty: &CqlType, r: &mut Reader) -> Result<CqlValue, ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    Ok(match ty {
         T::Inet => {
             let head: [u8; 4] = r.array("inet")?;
             match r.byte("inet family")? {
@@ -611,51 +706,12 @@ fn read_body(ty: &CqlType, r: &mut Reader) -> Result<CqlValue, ValueError> {
             }
             V::Timeuuid(u)
         }
-        T::Varint => V::Varint(read_varint(r)?),
-        T::Decimal => V::Decimal(read_decimal(r)?),
-        T::List { element, .. } | T::Set { element, .. } => {
-            let is_set = matches!(ty, T::Set { .. });
-            let mut items = Vec::new();
-            let mut previous = None;
-            while peek_more(r)? {
-                let start = r.pos;
-                items.push(read_value(element, r)?);
-                if is_set {
-                    check_increasing(r, &mut previous, start)?;
-                }
-            }
-            if matches!(ty, T::List { .. }) {
-                V::List(items)
-            } else {
-                V::Set(items)
-            }
+        _ => {
+            return Err(bad(
+                "identifier",
+                format!("{ty:?} is not an address or uuid type"),
+            ));
         }
-        T::Map { key, value, .. } => {
-            let mut entries = Vec::new();
-            let mut previous = None;
-            while peek_more(r)? {
-                let start = r.pos;
-                let k = read_value(key, r)?;
-                check_increasing(r, &mut previous, start)?;
-                let v = read_value(value, r)?;
-                entries.push((k, v));
-            }
-            V::Map(entries)
-        }
-        T::Tuple(types) => {
-            let mut items = Vec::with_capacity(types.len());
-            for ty in types {
-                let save = r.pos;
-                if r.byte("tuple component")? == NULL {
-                    items.push(None);
-                } else {
-                    r.pos = save;
-                    items.push(Some(read_value(ty, r)?));
-                }
-            }
-            V::Tuple(items)
-        }
-        T::Duration => return Err(ValueError::Unsupported("durations have no order".into())),
     })
 }
 

@@ -263,6 +263,24 @@ pub fn serialize(ty: &CqlType, value: &CqlValue, out: &mut Vec<u8>) -> Result<()
             out.extend_from_slice(u);
         }
         (T::Varint, V::Varint(v)) => out.extend_from_slice(v.as_be_bytes()),
+        (T::List { .. } | T::Set { .. } | T::Map { .. } | T::Tuple(_), _) => {
+            serialize_composite(ty, value, out)?;
+        }
+        _ => return Err(mismatch(ty, value)),
+    }
+    Ok(())
+}
+
+/// [`serialize`] for collections and tuples: a count (or the tuple's arity),
+/// then each element as `[bytes]`.
+fn serialize_composite(
+    ty: &CqlType,
+    value: &CqlValue,
+    out: &mut Vec<u8>,
+) -> Result<(), ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    match (ty, value) {
         (T::List { element, .. }, V::List(items)) | (T::Set { element, .. }, V::Set(items)) => {
             write_count(out, items.len())?;
             for item in items {
@@ -451,41 +469,58 @@ pub fn deserialize(ty: &CqlType, bytes: &[u8]) -> Result<CqlValue, ValueError> {
             }
         },
         T::Varint => V::Varint(Varint::from_be_bytes(bytes)),
-        T::Decimal => {
-            let Some((scale, unscaled)) = bytes.split_first_chunk::<4>() else {
-                return Err(ValueError::Truncated {
-                    what: "decimal scale",
-                    needed: 4,
-                    remaining: bytes.len(),
-                });
-            };
-            if unscaled.is_empty() {
-                return Err(invalid("decimal", "no unscaled value after the scale"));
-            }
-            V::Decimal(Decimal {
-                scale: i32::from_be_bytes(*scale),
-                unscaled: Varint::from_be_bytes(unscaled),
-            })
+        T::Decimal => deserialize_decimal(bytes)?,
+        T::Duration => deserialize_duration(ty, bytes)?,
+        T::List { .. } | T::Set { .. } | T::Map { .. } | T::Tuple(_) => {
+            deserialize_composite(ty, bytes)?
         }
-        T::Duration => {
-            let mut rest = bytes;
-            let months = read_signed_vint(&mut rest)?;
-            let days = read_signed_vint(&mut rest)?;
-            let nanoseconds = read_signed_vint(&mut rest)?;
-            if !rest.is_empty() {
-                return Err(trailing(ty, rest.len()));
-            }
-            let months = i32::try_from(months)
-                .map_err(|_| invalid("duration", format!("{months} months overflow an int")))?;
-            let days = i32::try_from(days)
-                .map_err(|_| invalid("duration", format!("{days} days overflow an int")))?;
-            check_duration(months.into(), days.into(), nanoseconds)?;
-            V::Duration(Duration {
-                months,
-                days,
-                nanoseconds,
-            })
-        }
+    })
+}
+
+/// A decimal: a 4-byte scale, then the unscaled value as a varint.
+fn deserialize_decimal(bytes: &[u8]) -> Result<CqlValue, ValueError> {
+    let Some((scale, unscaled)) = bytes.split_first_chunk::<4>() else {
+        return Err(ValueError::Truncated {
+            what: "decimal scale",
+            needed: 4,
+            remaining: bytes.len(),
+        });
+    };
+    if unscaled.is_empty() {
+        return Err(invalid("decimal", "no unscaled value after the scale"));
+    }
+    Ok(CqlValue::Decimal(Decimal {
+        scale: i32::from_be_bytes(*scale),
+        unscaled: Varint::from_be_bytes(unscaled),
+    }))
+}
+
+/// A duration: months, days and nanoseconds as signed vints.
+fn deserialize_duration(ty: &CqlType, bytes: &[u8]) -> Result<CqlValue, ValueError> {
+    let mut rest = bytes;
+    let months = read_signed_vint(&mut rest)?;
+    let days = read_signed_vint(&mut rest)?;
+    let nanoseconds = read_signed_vint(&mut rest)?;
+    if !rest.is_empty() {
+        return Err(trailing(ty, rest.len()));
+    }
+    let months = i32::try_from(months)
+        .map_err(|_| invalid("duration", format!("{months} months overflow an int")))?;
+    let days = i32::try_from(days)
+        .map_err(|_| invalid("duration", format!("{days} days overflow an int")))?;
+    check_duration(months.into(), days.into(), nanoseconds)?;
+    Ok(CqlValue::Duration(Duration {
+        months,
+        days,
+        nanoseconds,
+    }))
+}
+
+/// Collections and tuples: a count (or the tuple's arity), then `[bytes]` elements.
+fn deserialize_composite(ty: &CqlType, bytes: &[u8]) -> Result<CqlValue, ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    Ok(match ty {
         T::List { element, .. } | T::Set { element, .. } => {
             let mut rest = bytes;
             let n = read_count(&mut rest)?;
@@ -535,6 +570,7 @@ pub fn deserialize(ty: &CqlType, bytes: &[u8]) -> Result<CqlValue, ValueError> {
             }
             V::Tuple(items)
         }
+        _ => return Err(invalid("composite", "not a collection or tuple type")),
     })
 }
 
@@ -653,6 +689,25 @@ pub fn compare(ty: &CqlType, a: &CqlValue, b: &CqlValue) -> Result<Ordering, Val
         (T::Timeuuid, V::Timeuuid(x), V::Timeuuid(y)) => timeuuid_order(x, y),
         (T::Varint, V::Varint(x), V::Varint(y)) => varint_order(x, y),
         (T::Decimal, V::Decimal(x), V::Decimal(y)) => decimal::decimal_order(x, y)?,
+        (T::List { .. }, V::List(_), V::List(_))
+        | (T::Set { .. }, V::Set(_), V::Set(_))
+        | (T::Map { .. }, V::Map(_), V::Map(_))
+        | (T::Tuple(_), V::Tuple(_), V::Tuple(_)) => compare_composite(ty, a, b)?,
+        (T::Duration, V::Duration(_), V::Duration(_)) => {
+            return Err(ValueError::Unsupported("durations have no order".into()));
+        }
+        _ => {
+            check_kind(ty, a)?;
+            return Err(mismatch(ty, b));
+        }
+    })
+}
+
+/// [`compare`] for two collections or two tuples of `ty`.
+fn compare_composite(ty: &CqlType, a: &CqlValue, b: &CqlValue) -> Result<Ordering, ValueError> {
+    use CqlType as T;
+    use CqlValue as V;
+    Ok(match (ty, a, b) {
         (T::List { element, .. }, V::List(x), V::List(y)) => {
             compare_seq(x, y, |p, q| compare(element, p, q))?
         }
@@ -689,9 +744,6 @@ pub fn compare(ty: &CqlType, a: &CqlValue, b: &CqlValue) -> Result<Ordering, Val
                 }
             }
             Ordering::Equal
-        }
-        (T::Duration, V::Duration(_), V::Duration(_)) => {
-            return Err(ValueError::Unsupported("durations have no order".into()));
         }
         _ => {
             check_kind(ty, a)?;

@@ -79,14 +79,10 @@ impl Node {
         let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
         let identity =
             identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
-        let stores_fs = Arc::clone(&fs);
-        let schema = Arc::new(
-            SchemaService::open(fs, &data_dir, Arc::clone(&engine), vec![config.dc.clone()])
-                .map_err(|e| NodeError::Schema(e.to_string()))?,
-        );
+        let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
         let node_info = node_info(config, &identity);
         let system_tables = Arc::new(SystemTables::new(node_info));
-        let batchlog = open_batchlog(Arc::clone(&stores_fs), &data_dir, wall).await?;
+        let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
         let cluster = ClusterService::start(ClusterParts {
             config,
@@ -98,25 +94,14 @@ impl Node {
             metrics: Arc::clone(&metrics),
         })
         .await?;
-        let hints = open_hints(stores_fs, config, &data_dir, wall).await?;
+        let hints = open_hints(fs, config, &data_dir, wall).await?;
         let hint_replay = start_hint_replay(config, &cluster, &hints);
-        let hlc = Arc::new(Hlc::new(wall));
-        let observer: TimestampObserver = {
-            let hlc = Arc::clone(&hlc);
-            // Timestamps over an hour ahead are ignored (and logged).
-            Arc::new(move |ts| crate::cql::TimeSource::observe(hlc.as_ref(), ts))
-        };
+        let (hlc, observer) = hybrid_clock(wall);
         cluster.replica().observe_timestamps(Arc::clone(&observer));
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
         let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator);
-        let sources = counters::Sources {
-            hints: Arc::clone(&hints),
-            batchlog: Arc::clone(&batchlog),
-            coordinator: Arc::clone(&coordinator),
-            dropped_messages: Box::new(cluster.dropped_messages()),
-        };
-        let counters = counters::publish(sources, Arc::clone(&metrics));
+        let counters = publish_counters(&cluster, &hints, &batchlog, &coordinator, &metrics);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
             coordinator: coordinator as _,
@@ -125,17 +110,11 @@ impl Node {
             guardrails: guardrails(config),
             prepared_capacity: prepared_capacity(config),
         }));
-        let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
-        let server = Server::bind(
-            address,
-            server_config(config),
-            Arc::new(CqlHandler::new(Arc::clone(&executor), Arc::clone(&metrics))),
-        )
-        .await?;
+        let handler = CqlHandler::new(Arc::clone(&executor), Arc::clone(&metrics));
+        let server = serve_cql(config, handler).await?;
         let local_addr = server.local_addr();
         cluster.set_event_sender(server.events());
         let events = forward_schema_events(&schema, server.events());
-        tracing::info!(%address, "listening for CQL clients");
         let lifecycle = Arc::new(control::Lifecycle::new(server, Arc::clone(&engine)));
         let view = cluster.admin_view(config.cluster_name.clone(), snitch(config));
         let state = AdminState {
@@ -146,8 +125,7 @@ impl Node {
             control: Arc::clone(&lifecycle) as _,
             started,
         };
-        let admin_address = SocketAddr::new(config.listen_address, config.admin_port);
-        let admin = AdminServer::start(admin_address, state).await?;
+        let admin = start_admin(config, state).await?;
         Ok(Node {
             lifecycle,
             local_addr,
@@ -234,6 +212,63 @@ async fn wait_for_signal() -> std::io::Result<()> {
 }
 
 /// The node's wall clock: the system's, shifted by `clock_offset`.
+/// Copies the counters the cluster's pieces keep into `/metrics`, every 5 s.
+fn publish_counters(
+    cluster: &ClusterService,
+    hints: &Arc<HintStore>,
+    batchlog: &Arc<BatchlogStore>,
+    coordinator: &Arc<DistributedCoordinator>,
+    metrics: &Arc<Metrics>,
+) -> tokio::task::JoinHandle<()> {
+    let sources = counters::Sources {
+        hints: Arc::clone(hints),
+        batchlog: Arc::clone(batchlog),
+        coordinator: Arc::clone(coordinator),
+        dropped_messages: Box::new(cluster.dropped_messages()),
+    };
+    counters::publish(sources, Arc::clone(metrics))
+}
+
+/// The schema catalog in `<data_dir>/schema`, with this node's data center
+/// for the keyspaces it creates.
+fn open_schema(
+    config: &Config,
+    fs: Arc<dyn storage::FileSystem>,
+    data_dir: &std::path::Path,
+    engine: &Arc<Engine>,
+) -> Result<Arc<SchemaService>, NodeError> {
+    let dcs = vec![config.dc.clone()];
+    SchemaService::open(fs, data_dir, Arc::clone(engine), dcs)
+        .map(Arc::new)
+        .map_err(|e| NodeError::Schema(e.to_string()))
+}
+
+/// The clock that stamps this node's writes, and the observer through which
+/// the timestamps of peers' writes and of read results advance it.
+fn hybrid_clock(wall: OffsetWallClock) -> (Arc<Hlc<OffsetWallClock>>, TimestampObserver) {
+    let hlc = Arc::new(Hlc::new(wall));
+    let observer: TimestampObserver = {
+        let hlc = Arc::clone(&hlc);
+        // Timestamps over an hour ahead are ignored (and logged).
+        Arc::new(move |ts| crate::cql::TimeSource::observe(hlc.as_ref(), ts))
+    };
+    (hlc, observer)
+}
+
+/// The CQL server on `rpc_address:native_transport_port`.
+async fn serve_cql(config: &Config, handler: CqlHandler) -> Result<Server, NodeError> {
+    let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
+    let server = Server::bind(address, server_config(config), Arc::new(handler)).await?;
+    tracing::info!(%address, "listening for CQL clients");
+    Ok(server)
+}
+
+/// The admin API (nodetool, /metrics) on `listen_address:admin_port`.
+async fn start_admin(config: &Config, state: AdminState) -> Result<AdminServer, NodeError> {
+    let address = SocketAddr::new(config.listen_address, config.admin_port);
+    Ok(AdminServer::start(address, state).await?)
+}
+
 fn wall_clock(config: &Config) -> OffsetWallClock {
     OffsetWallClock::from_millis(config.clock_offset)
 }

@@ -226,22 +226,35 @@ fn table_option_columns() -> Vec<(&'static str, CqlType)> {
     ]
 }
 
+/// A table of `system_schema`, partitioned by keyspace name.
+fn schema_table(
+    name: &str,
+    clustering: &[(&str, CqlType)],
+    values: &[(&str, CqlType)],
+) -> TableDef {
+    table(
+        SYSTEM_SCHEMA,
+        name,
+        &[("keyspace_name", text())],
+        clustering,
+        values,
+    )
+}
+
+/// `system_schema`, in the order Cassandra lists it: the data's schema, then
+/// the schema of what runs on it (triggers, views, types, functions, indexes).
 fn system_schema_tables() -> Vec<TableDef> {
-    let ks = || ("keyspace_name", text());
-    let t = |name, ck: &[(&str, CqlType)], values: &[(&str, CqlType)]| {
-        table(SYSTEM_SCHEMA, name, &[ks()], ck, values)
-    };
+    let mut tables = data_schema_tables();
+    tables.extend(code_schema_tables());
+    tables
+}
+
+/// `system_schema`'s keyspaces, tables and columns.
+fn data_schema_tables() -> Vec<TableDef> {
+    let t = schema_table;
     let mut tables_values = table_option_columns();
     tables_values.push(("flags", CqlType::set(CqlType::Text, true)));
     tables_values.push(("id", CqlType::Uuid));
-    let mut views_values = table_option_columns();
-    views_values.extend([
-        ("base_table_id", CqlType::Uuid),
-        ("base_table_name", text()),
-        ("id", CqlType::Uuid),
-        ("include_all_columns", CqlType::Boolean),
-        ("where_clause", text()),
-    ]);
     vec![
         t(
             "keyspaces",
@@ -272,6 +285,21 @@ fn system_schema_tables() -> Vec<TableDef> {
                 ("type", text()),
             ],
         ),
+    ]
+}
+
+/// `system_schema`'s triggers, views, types, functions, aggregates and indexes.
+fn code_schema_tables() -> Vec<TableDef> {
+    let t = schema_table;
+    let mut views_values = table_option_columns();
+    views_values.extend([
+        ("base_table_id", CqlType::Uuid),
+        ("base_table_name", text()),
+        ("id", CqlType::Uuid),
+        ("include_all_columns", CqlType::Boolean),
+        ("where_clause", text()),
+    ]);
+    vec![
         t(
             "triggers",
             &[("table_name", text()), ("trigger_name", text())],

@@ -4,6 +4,10 @@
 //! and serve ALL again once it is back, with the write it missed replayed to
 //! it from a hint. Drivers see the ring in
 //! `system.peers` and route by token.
+#![expect(
+    clippy::too_many_lines,
+    reason = "each test is one end-to-end scenario that reads top to bottom"
+)]
 
 mod support;
 

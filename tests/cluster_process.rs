@@ -18,6 +18,10 @@
 //!
 //! Every wait is a bounded poll. The tests run one after the other (six node
 //! processes at once would crowd a small machine), each under a time limit.
+#![expect(
+    clippy::too_many_lines,
+    reason = "each test is one end-to-end scenario that reads top to bottom"
+)]
 
 mod support;
 

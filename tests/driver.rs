@@ -4,6 +4,10 @@
 //! of error the server reports.
 //!
 //! Each test starts its own node, so tests share nothing and run in parallel.
+#![expect(
+    clippy::too_many_lines,
+    reason = "each test is one end-to-end scenario that reads top to bottom"
+)]
 
 mod support;
 

@@ -184,6 +184,7 @@ fn create_table_orders_columns_and_assigns_ids() {
     assert_eq!(t.id, 1u128.to_be_bytes());
 }
 
+#[expect(clippy::too_many_lines, reason = "one table of cases, each a line")]
 #[test]
 fn create_table_errors() {
     let schema = build(&[KS, "CREATE TABLE t (k int PRIMARY KEY, v int)"]);
@@ -294,6 +295,7 @@ fn create_table_errors() {
     assert!(e.message.starts_with("No keyspace has been specified"));
 }
 
+#[expect(clippy::too_many_lines, reason = "one table of cases, each a line")]
 #[test]
 fn alter_table_add_drop_rename_with() {
     let schema = build(&[

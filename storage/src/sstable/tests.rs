@@ -479,6 +479,10 @@ fn invalid_options_are_rejected() {
 
 /// A rough micro-benchmark (release mode):
 /// `cargo test --release -p storage sstable::tests::micro_benchmark -- --ignored --nocapture`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a benchmark that reports its steps in order"
+)]
 #[test]
 #[ignore = "benchmark; run by hand in release mode"]
 fn micro_benchmark() {

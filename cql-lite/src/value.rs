@@ -12,6 +12,9 @@
 //! A zero-length value of a type that is not a string or blob is legal in Cassandra
 //! ("empty", distinct from null) and sorts before every other value: it is
 //! [`CqlValue::Empty`]. Null is not a value here: it is the caller's `None`.
+// Values arrive from the network and from disk: decoding them must never
+// panic, so no unchecked indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -35,15 +38,11 @@ impl Varint {
     /// The integer whose two's complement big-endian bytes these are; redundant sign
     /// bytes are dropped, and no bytes at all read as zero.
     pub fn from_be_bytes(bytes: &[u8]) -> Self {
-        let mut start = 0;
-        while start + 1 < bytes.len() {
-            let (b, next) = (bytes[start], bytes[start + 1]);
-            if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
-                start += 1;
-            } else {
-                break;
-            }
-        }
+        let redundant = |pair: &[u8]| match pair {
+            [b, next] => (*b == 0x00 && next & 0x80 == 0) || (*b == 0xFF && next & 0x80 != 0),
+            _ => false,
+        };
+        let start = bytes.windows(2).take_while(|pair| redundant(pair)).count();
         match bytes.get(start..) {
             Some(rest) if !rest.is_empty() => Self(rest.to_vec()),
             _ => Self(vec![0]),
@@ -72,7 +71,7 @@ impl Varint {
         }
         let fill = if self.is_negative() { 0xFF } else { 0x00 };
         let mut buf = [fill; 16];
-        buf[16 - self.0.len()..].copy_from_slice(&self.0);
+        buf.get_mut(16 - self.0.len()..)?.copy_from_slice(&self.0);
         Some(i128::from_be_bytes(buf))
     }
 }
@@ -332,7 +331,9 @@ fn write_element(ty: &CqlType, value: &CqlValue, out: &mut Vec<u8>) -> Result<()
         what: "element length",
         value: i64::try_from(len).unwrap_or(i64::MAX),
     })?;
-    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    if let Some(slot) = out.get_mut(at..at + 4) {
+        slot.copy_from_slice(&len.to_be_bytes());
+    }
     Ok(())
 }
 
@@ -376,9 +377,12 @@ fn write_unsigned_vint(out: &mut Vec<u8>, v: u64) {
             out.extend_from_slice(&bytes);
         }
         _ => {
-            let tail = &bytes[8 - size..];
-            out.push(tail[0] | !(0xFFu8 >> (size - 1)));
-            out.extend_from_slice(&tail[1..]);
+            // 2..=8 bytes: the first carries the length in its high bits.
+            let tail = bytes.get(8 - size..).unwrap_or_default();
+            if let Some((first, rest)) = tail.split_first() {
+                out.push(first | !(0xFFu8 >> (size - 1)));
+                out.extend_from_slice(rest);
+            }
         }
     }
 }
@@ -394,18 +398,16 @@ fn read_unsigned_vint(bytes: &mut &[u8]) -> Result<u64, ValueError> {
         remaining: 0,
     })?;
     let extra = first.leading_ones() as usize;
-    if rest.len() < extra {
-        return Err(ValueError::Truncated {
-            what: "vint",
-            needed: extra,
-            remaining: rest.len(),
-        });
-    }
+    let (body, after) = rest.split_at_checked(extra).ok_or(ValueError::Truncated {
+        what: "vint",
+        needed: extra,
+        remaining: rest.len(),
+    })?;
     let mut v = u64::from(first & 0xFFu8.checked_shr(extra as u32).unwrap_or(0));
-    for &b in &rest[..extra] {
+    for &b in body {
         v = (v << 8) | u64::from(b);
     }
-    *bytes = &rest[extra..];
+    *bytes = after;
     Ok(v)
 }
 
@@ -918,7 +920,10 @@ fn uuid_order(x: &[u8; 16], y: &[u8; 16]) -> Ordering {
 }
 
 fn timeuuid_order(x: &[u8; 16], y: &[u8; 16]) -> Ordering {
-    let signed = |u: &[u8; 16]| -> [i8; 8] { std::array::from_fn(|i| u[8 + i] as i8) };
+    let signed = |u: &[u8; 16]| -> [i8; 8] {
+        let (_, low) = u.split_last_chunk::<8>().unwrap_or((&[], &[0; 8]));
+        low.map(|b| b as i8)
+    };
     uuid_timestamp(x)
         .cmp(&uuid_timestamp(y))
         .then_with(|| signed(x).cmp(&signed(y)))

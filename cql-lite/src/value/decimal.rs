@@ -1,5 +1,8 @@
 //! Decimals in normal form: their numeric order, and the digits and exponent
 //! their byte-comparable encoding writes.
+// Values arrive from the network and from disk: decoding them must never
+// panic, so no unchecked indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::cmp::Ordering;
 
@@ -86,8 +89,8 @@ fn to_decimal_digits(magnitude: &[u8]) -> Vec<u8> {
     let mut padded = vec![0u8; pad];
     padded.extend_from_slice(magnitude);
     let mut limbs: Vec<u32> = padded
-        .chunks(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .chunks_exact(4)
+        .filter_map(|c| c.try_into().ok().map(u32::from_be_bytes))
         .collect();
     let mut reversed = Vec::new();
     while limbs.iter().any(|&l| l != 0) {
@@ -115,5 +118,5 @@ fn to_decimal_digits(magnitude: &[u8]) -> Vec<u8> {
 /// `bytes` without its leading zero bytes.
 pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
+    bytes.get(start..).unwrap_or_default()
 }

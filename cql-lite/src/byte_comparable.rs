@@ -35,6 +35,9 @@
 //! A decimal's key encoding keeps its numeric value but not its scale (1.0 and 1.00 are
 //! the same key, as they are the same clustering in Cassandra); decoding gives the
 //! shortest form. Sets and maps are sorted (and de-duplicated) before encoding.
+// Keys come back from disk: decoding them must never panic, so no unchecked
+// indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -85,7 +88,7 @@ pub fn encode_value(
     let start = out.len();
     write_value(ty, value, out)?;
     if order == Order::Desc {
-        invert(&mut out[start..]);
+        invert_from(out, start);
     }
     Ok(())
 }
@@ -157,7 +160,7 @@ impl ClusteringLayout {
             let start = out.len();
             write_value(ty, value, &mut out)?;
             if *order == Order::Desc {
-                invert(&mut out[start..]);
+                invert_from(&mut out, start);
             }
         }
         Ok(out)
@@ -202,6 +205,14 @@ impl ClusteringLayout {
             });
         }
         Ok(values)
+    }
+}
+
+/// Inverts what `out` holds from `start` on: the descending form of what was
+/// just written.
+fn invert_from(out: &mut [u8], start: usize) {
+    if let Some(tail) = out.get_mut(start..) {
+        invert(tail);
     }
 }
 
@@ -405,7 +416,7 @@ fn write_ordered_i64(x: i64, out: &mut Vec<u8>) {
     } else {
         out.push(0xC0 + k as u8);
     }
-    out.extend_from_slice(&x.to_be_bytes()[8 - k..]);
+    out.extend_from_slice(x.to_be_bytes().get(8 - k..).unwrap_or_default());
 }
 
 fn write_varint(v: &Varint, out: &mut Vec<u8>) {
@@ -414,7 +425,7 @@ fn write_varint(v: &Varint, out: &mut Vec<u8>) {
         out.push(0x7F);
         let start = out.len();
         write_ordered_i64(bytes.len() as i64, out);
-        invert(&mut out[start..]);
+        invert_from(out, start);
         out.extend_from_slice(bytes);
     } else {
         let magnitude = strip_leading_zeros(bytes);
@@ -434,12 +445,13 @@ fn write_decimal(d: &Decimal, out: &mut Vec<u8>) -> Result<(), ValueError> {
     let start = out.len();
     write_ordered_i64(n.exponent, out);
     for pair in n.digits.chunks(2) {
+        let high = pair.first().copied().unwrap_or(0);
         let low = pair.get(1).copied().unwrap_or(0);
-        out.push(pair[0] * 10 + low + 1);
+        out.push(high * 10 + low + 1);
     }
     out.push(0x00);
     if n.negative {
-        invert(&mut out[start..]);
+        invert_from(out, start);
     }
     Ok(())
 }
@@ -504,22 +516,24 @@ impl Reader<'_> {
                 remaining,
             })?;
         self.pos += N;
-        Ok(std::array::from_fn(|i| src[i] ^ self.mask))
+        let mut out = [0u8; N];
+        for (dst, b) in out.iter_mut().zip(src) {
+            *dst = b ^ self.mask;
+        }
+        Ok(out)
     }
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<Vec<u8>, ValueError> {
         let remaining = self.bytes.len().saturating_sub(self.pos);
-        if remaining < n {
-            return Err(ValueError::Truncated {
+        let src = self
+            .bytes
+            .get(self.pos..self.pos + n)
+            .ok_or(ValueError::Truncated {
                 what,
                 needed: n,
                 remaining,
-            });
-        }
-        let out = self.bytes[self.pos..self.pos + n]
-            .iter()
-            .map(|b| b ^ self.mask)
-            .collect();
+            })?;
+        let out = src.iter().map(|b| b ^ self.mask).collect();
         self.pos += n;
         Ok(out)
     }
@@ -723,9 +737,9 @@ fn check_increasing(
     previous: &mut Option<(usize, usize)>,
     start: usize,
 ) -> Result<(), ValueError> {
-    let current = &r.bytes[start..r.pos];
+    let current = r.bytes.get(start..r.pos).unwrap_or_default();
     if let Some((p, q)) = *previous {
-        let ord = current.cmp(&r.bytes[p..q]);
+        let ord = current.cmp(r.bytes.get(p..q).unwrap_or_default());
         // Under a descending mask the raw bytes run the other way.
         let wanted = if r.mask == 0 {
             Ordering::Greater
@@ -779,7 +793,7 @@ fn read_ordered_i64(r: &mut Reader) -> Result<i64, ValueError> {
                 (usize::from(0x40 - h), 0xFF)
             };
             let mut buf = [fill; 8];
-            for slot in &mut buf[8 - k..] {
+            for slot in buf.iter_mut().skip(8 - k) {
                 *slot = r.byte("ordered integer")?;
             }
             i64::from_be_bytes(buf)

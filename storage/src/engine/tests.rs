@@ -59,6 +59,17 @@ fn engine_options(clock: Arc<ManualClock>) -> EngineOptions {
     o
 }
 
+/// A scan of every partition and row of a table, as of `START`.
+fn full_scan() -> ScanCommand {
+    ScanCommand {
+        range: KeyRange::ALL,
+        resume_after: None,
+        columns: ColumnFilter::All,
+        now: START,
+        include_tombstones: false,
+    }
+}
+
 fn size_tiered() -> SizeTieredOptions {
     SizeTieredOptions {
         min_threshold: 2,

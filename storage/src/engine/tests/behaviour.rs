@@ -59,13 +59,7 @@ fn put(engine: &Engine, table: TableId, k: u8, c: u8, ts: i64) {
 
 /// Every `(key, clustering)` of a full scan.
 fn contents(engine: &Engine, table: TableId) -> Vec<(u8, u8)> {
-    let cmd = ScanCommand {
-        range: KeyRange::ALL,
-        resume_after: None,
-        columns: ColumnFilter::All,
-        now: START,
-        include_tombstones: false,
-    };
+    let cmd = full_scan();
     let mut key = 0;
     let mut out = Vec::new();
     for item in engine.scan(table, &cmd).expect("scan") {
@@ -111,16 +105,6 @@ fn a_dropped_table_does_not_come_back_when_created_again() {
             .exists(&data_dir().join("tables").join(T.to_string()))
     );
     engine.close().expect("close");
-}
-
-fn full_scan() -> ScanCommand {
-    ScanCommand {
-        range: KeyRange::ALL,
-        resume_after: None,
-        columns: ColumnFilter::All,
-        now: START,
-        include_tombstones: false,
-    }
 }
 
 #[test]

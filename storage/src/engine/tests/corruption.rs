@@ -162,13 +162,7 @@ fn read_everything(engine: &Engine, muts: &[Mutation], file: &Path, component: &
             }
         }
     }
-    let cmd = ScanCommand {
-        range: KeyRange::ALL,
-        resume_after: None,
-        columns: ColumnFilter::All,
-        now: START,
-        include_tombstones: false,
-    };
+    let cmd = full_scan();
     match scan_all(engine, &cmd) {
         Ok(items) => assert_eq!(items, model_scan(muts, &cmd), "{component}"),
         Err(e) => {

@@ -48,13 +48,7 @@ fn put(engine: &Engine, table: TableId, k: u8, c: u32, len: usize) {
 
 /// Every `(key, clustering)` a full scan of `table` returns.
 fn rows(engine: &Engine, table: TableId) -> BTreeSet<(u8, u32)> {
-    let cmd = ScanCommand {
-        range: KeyRange::ALL,
-        resume_after: None,
-        columns: ColumnFilter::All,
-        now: START,
-        include_tombstones: false,
-    };
+    let cmd = full_scan();
     let mut key = 0;
     let mut out = BTreeSet::new();
     for item in engine.scan(table, &cmd).expect("scan") {

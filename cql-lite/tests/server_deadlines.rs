@@ -154,3 +154,19 @@ async fn connections_stay_open_by_default() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_too_long_to_represent_never_fire() {
+    timeout(LIMIT, async {
+        let config = ServerConfig {
+            handshake_timeout: Duration::MAX,
+            idle_timeout: Duration::MAX,
+            ..ServerConfig::default()
+        };
+        let (server, _) = start(config).await;
+        let mut raw = Raw::started(server.local_addr()).await;
+        answers(&mut raw, "far future").await;
+    })
+    .await
+    .unwrap();
+}

@@ -83,7 +83,9 @@ impl Deadlines {
         let now = Instant::now();
         let enabled = |timeout: Duration| (!timeout.is_zero()).then_some(timeout);
         Self {
-            handshake: enabled(config.handshake_timeout).map(|timeout| now + timeout),
+            // A deadline too far to represent is no deadline.
+            handshake: enabled(config.handshake_timeout)
+                .and_then(|timeout| now.checked_add(timeout)),
             idle: enabled(config.idle_timeout),
             last_read: now,
         }
@@ -92,7 +94,9 @@ impl Deadlines {
     /// The earliest deadline still in force, if any.
     fn next(&self, started: bool) -> Option<Instant> {
         let handshake = self.handshake.filter(|_| !started);
-        let idle = self.idle.map(|timeout| self.last_read + timeout);
+        let idle = self
+            .idle
+            .and_then(|timeout| self.last_read.checked_add(timeout));
         match (handshake, idle) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -274,7 +278,11 @@ impl<H: Handler> Reader<H> {
         let Some(idle) = deadlines.idle else {
             return Flow::Continue;
         };
-        if deadlines.last_read + idle > now {
+        if deadlines
+            .last_read
+            .checked_add(idle)
+            .is_none_or(|at| at > now)
+        {
             return Flow::Continue;
         }
         let max = self.shared.config.max_in_flight_per_connection.max(1);

@@ -144,6 +144,15 @@ pub struct Config {
     pub native_transport_max_concurrent_requests_per_connection: u32,
     /// CQL connections the node accepts at once. `4096`.
     pub native_transport_max_concurrent_connections: u32,
+    /// CQL connections accepted at once from one client address; `-1` means
+    /// no limit, as in Cassandra (whose default it is). `1024`.
+    pub native_transport_max_concurrent_connections_per_ip: i64,
+    /// ms a CQL connection may take to send its STARTUP before it is closed
+    /// (Basalt's own; Cassandra has none). `10000`.
+    pub native_transport_handshake_timeout: u64,
+    /// ms; a CQL connection that sends nothing for this long, with no request
+    /// in flight, is closed. `0` disables it, as in Cassandra. `0`.
+    pub native_transport_idle_timeout: u64,
     /// KiB; larger batches are logged with a warning. `5`.
     pub batch_size_warn_threshold: u64,
     /// KiB; larger batches are refused. `50`.
@@ -213,6 +222,9 @@ impl Default for Config {
             native_transport_max_frame_size: 16,
             native_transport_max_concurrent_requests_per_connection: 1024,
             native_transport_max_concurrent_connections: 4096,
+            native_transport_max_concurrent_connections_per_ip: 1024,
+            native_transport_handshake_timeout: 10_000,
+            native_transport_idle_timeout: 0,
             batch_size_warn_threshold: 5,
             batch_size_fail_threshold: 50,
             tombstone_warn_threshold: 1_000,
@@ -515,6 +527,7 @@ impl Config {
             &mut self.native_transport_max_concurrent_connections,
             1..=1_000_000,
         );
+        self.read_connection_timeouts(r);
         r.int(
             "batch_size_warn_threshold",
             &mut self.batch_size_warn_threshold,
@@ -605,6 +618,31 @@ impl Config {
             1..=1_048_576,
         );
         r.int("hints_flush_period", &mut self.hints_flush_period, MILLIS);
+    }
+
+    /// The per-address connection limit and the deadlines that free the slots
+    /// of connections that hold them without using them.
+    fn read_connection_timeouts(&mut self, r: &mut Reader) {
+        let per_ip = "native_transport_max_concurrent_connections_per_ip";
+        r.int(
+            per_ip,
+            &mut self.native_transport_max_concurrent_connections_per_ip,
+            -1..=1_000_000,
+        );
+        if self.native_transport_max_concurrent_connections_per_ip == 0 {
+            // Zero would refuse every client: surely not what was meant.
+            r.problem(per_ip, "must be -1 (no limit) or at least 1, got 0".into());
+        }
+        r.int(
+            "native_transport_handshake_timeout",
+            &mut self.native_transport_handshake_timeout,
+            MILLIS,
+        );
+        r.int(
+            "native_transport_idle_timeout",
+            &mut self.native_transport_idle_timeout,
+            0..=86_400_000,
+        );
     }
 
     /// Rules that involve more than one key, or a list's length; a rule is

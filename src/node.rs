@@ -424,6 +424,12 @@ fn server_config(config: &Config) -> ServerConfig {
     server.max_in_flight_per_connection =
         config.native_transport_max_concurrent_requests_per_connection as usize;
     server.max_connections = config.native_transport_max_concurrent_connections as usize;
+    // Negative is -1, no limit; the reader refuses zero and anything below -1.
+    server.max_connections_per_ip =
+        usize::try_from(config.native_transport_max_concurrent_connections_per_ip)
+            .unwrap_or(usize::MAX);
+    server.handshake_timeout = Duration::from_millis(config.native_transport_handshake_timeout);
+    server.idle_timeout = Duration::from_millis(config.native_transport_idle_timeout);
     server
 }
 
@@ -447,5 +453,27 @@ fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
         release_version: crate::schema::RELEASE_VERSION.to_owned(),
         cql_version: crate::schema::CQL_VERSION.to_owned(),
         gossip_generation: identity::generation(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_config_takes_the_connection_limits_and_timeouts() {
+        let mut config = Config {
+            native_transport_max_concurrent_connections_per_ip: 7,
+            native_transport_handshake_timeout: 2_500,
+            native_transport_idle_timeout: 60_000,
+            ..Config::default()
+        };
+        let server = server_config(&config);
+        assert_eq!(server.max_connections_per_ip, 7);
+        assert_eq!(server.handshake_timeout, Duration::from_millis(2_500));
+        assert_eq!(server.idle_timeout, Duration::from_secs(60));
+        // Cassandra's -1: no limit.
+        config.native_transport_max_concurrent_connections_per_ip = -1;
+        assert_eq!(server_config(&config).max_connections_per_ip, usize::MAX);
     }
 }

@@ -279,6 +279,7 @@ fn sizes_must_not_be_zero() {
         "write_request_timeout",
         "range_request_timeout",
         "tombstone_warn_threshold",
+        "native_transport_handshake_timeout",
     ] {
         assert_one_problem(
             &format!("{key}: 0"),
@@ -289,6 +290,35 @@ fn sizes_must_not_be_zero() {
     let config =
         Config::from_yaml_str("compaction_throughput: 0\ncommitlog_sync_group_window_us: 0");
     assert!(config.is_ok());
+}
+
+#[test]
+fn connection_limits_and_timeouts_read_as_cassandra_writes_them() {
+    let yaml = "native_transport_max_concurrent_connections_per_ip: -1\n\
+                native_transport_handshake_timeout: 2500\n\
+                native_transport_idle_timeout: 60000";
+    let config = Config::from_yaml_str(yaml).unwrap();
+    assert_eq!(
+        config.native_transport_max_concurrent_connections_per_ip,
+        -1
+    );
+    assert_eq!(config.native_transport_handshake_timeout, 2_500);
+    assert_eq!(config.native_transport_idle_timeout, 60_000);
+    // Zero turns the idle timeout off; for the per-address limit it would refuse
+    // every client, and below -1 means nothing.
+    assert!(Config::from_yaml_str("native_transport_idle_timeout: 0").is_ok());
+    assert_one_problem(
+        "native_transport_max_concurrent_connections_per_ip: 0",
+        "native_transport_max_concurrent_connections_per_ip: must be -1 (no limit) or at least 1",
+    );
+    assert_one_problem(
+        "native_transport_max_concurrent_connections_per_ip: -2",
+        "native_transport_max_concurrent_connections_per_ip: must be between -1 and",
+    );
+    assert_one_problem(
+        "native_transport_idle_timeout: 86400001",
+        "native_transport_idle_timeout: must be between 0 and",
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
+use tokio::time::Instant;
 use tracing::{debug, error, warn};
 
 use super::events::EventSender;
@@ -66,6 +67,49 @@ enum Wake {
     Read(std::io::Result<usize>),
     Event(Result<Event, broadcast::error::RecvError>),
     Drain,
+    Deadline,
+}
+
+/// When a quiet connection is closed: the handshake deadline until STARTUP is answered,
+/// and the idle timeout after the last read.
+struct Deadlines {
+    handshake: Option<Instant>,
+    idle: Option<Duration>,
+    last_read: Instant,
+}
+
+impl Deadlines {
+    fn new(config: &ServerConfig) -> Self {
+        let now = Instant::now();
+        let enabled = |timeout: Duration| (!timeout.is_zero()).then_some(timeout);
+        Self {
+            // A deadline too far to represent is no deadline.
+            handshake: enabled(config.handshake_timeout)
+                .and_then(|timeout| now.checked_add(timeout)),
+            idle: enabled(config.idle_timeout),
+            last_read: now,
+        }
+    }
+
+    /// The earliest deadline still in force, if any.
+    fn next(&self, started: bool) -> Option<Instant> {
+        let handshake = self.handshake.filter(|_| !started);
+        let idle = self
+            .idle
+            .and_then(|timeout| self.last_read.checked_add(timeout));
+        match (handshake, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A connection before it is served.
@@ -190,18 +234,25 @@ impl<H: Handler> Reader<H> {
 
     async fn run(mut self, mut socket: impl AsyncRead + Unpin) {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        let mut deadlines = Deadlines::new(&self.shared.config);
         while self.process(&mut buf).await == Flow::Continue {
             if buf.capacity() - buf.len() < READ_CHUNK / 2 {
                 buf.reserve(READ_CHUNK);
             }
+            let deadline = deadlines.next(self.session.is_started());
             let woke = tokio::select! {
                 read = socket.read_buf(&mut buf) => Wake::Read(read),
                 event = next_event(&mut self.events) => Wake::Event(event),
                 _ = self.draining.wait_for(|draining| *draining) => Wake::Drain,
+                () = sleep_until(deadline) => Wake::Deadline,
             };
             let flow = match woke {
                 Wake::Read(Ok(0)) | Wake::Drain => Flow::Close,
-                Wake::Read(Ok(_)) => Flow::Continue,
+                Wake::Read(Ok(_)) => {
+                    deadlines.last_read = Instant::now();
+                    Flow::Continue
+                }
+                Wake::Deadline => self.deadline_passed(&mut deadlines),
                 Wake::Read(Err(error)) => {
                     debug!(%error, "read failed");
                     Flow::Close
@@ -212,6 +263,35 @@ impl<H: Handler> Reader<H> {
                 break;
             }
         }
+    }
+
+    /// Closes the connection if it has not finished its handshake in time, or has been
+    /// idle too long; a connection with requests in flight is busy, not idle, and gets a
+    /// fresh idle period instead.
+    fn deadline_passed(&self, deadlines: &mut Deadlines) -> Flow {
+        let now = Instant::now();
+        let started = self.session.is_started();
+        if !started && deadlines.handshake.is_some_and(|at| at <= now) {
+            debug!(peer = %self.session.peer(), "no STARTUP in time; closing");
+            return Flow::Close;
+        }
+        let Some(idle) = deadlines.idle else {
+            return Flow::Continue;
+        };
+        if deadlines
+            .last_read
+            .checked_add(idle)
+            .is_none_or(|at| at > now)
+        {
+            return Flow::Continue;
+        }
+        let max = self.shared.config.max_in_flight_per_connection.max(1);
+        if self.in_flight.available_permits() < max {
+            deadlines.last_read = now;
+            return Flow::Continue;
+        }
+        debug!(peer = %self.session.peer(), ?idle, "idle connection; closing");
+        Flow::Close
     }
 
     /// Handles every whole frame in `buf`.

@@ -1,10 +1,11 @@
 //! The accept loop, the connection limit and graceful shutdown.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -50,6 +51,7 @@ impl Server {
         let acceptor = Acceptor {
             listener,
             limit: Arc::new(Semaphore::new(config.max_connections)),
+            per_ip: Arc::default(),
             shared: Arc::new(Shared {
                 config,
                 handler,
@@ -117,6 +119,7 @@ impl Drop for Server {
 struct Acceptor<H> {
     listener: TcpListener,
     limit: Arc<Semaphore>,
+    per_ip: Arc<PerIp>,
     shared: Arc<Shared<H>>,
     draining: watch::Receiver<bool>,
     connections: Arc<AtomicUsize>,
@@ -150,6 +153,11 @@ impl<H: Handler> Acceptor<H> {
             warn!(%peer, max = self.shared.config.max_connections, "too many connections; closing");
             return;
         };
+        let max_per_ip = self.shared.config.max_connections_per_ip;
+        let Some(ip_slot) = PerIp::acquire(&self.per_ip, peer.ip(), max_per_ip) else {
+            warn!(%peer, max = max_per_ip, "too many connections from this address; closing");
+            return;
+        };
         // Without it, small responses wait for the peer's delayed ACK (Nagle).
         if let Err(error) = socket.set_nodelay(true) {
             debug!(%peer, %error, "could not set TCP_NODELAY");
@@ -158,7 +166,7 @@ impl<H: Handler> Acceptor<H> {
         let session = Arc::new(Session::new(self.next_id, peer));
         let span = debug_span!("cql_connection", id = self.next_id, %peer);
         let connection = Connection::new(Arc::clone(&self.shared), session, self.draining.clone());
-        let open = Open::new(Arc::clone(&self.connections), permit);
+        let open = Open::new(Arc::clone(&self.connections), permit, ip_slot);
         tasks.spawn(
             async move {
                 debug!("connection open");
@@ -176,12 +184,60 @@ impl<H: Handler> Acceptor<H> {
 struct Open {
     count: Arc<AtomicUsize>,
     _slot: OwnedSemaphorePermit,
+    _ip_slot: IpSlot,
 }
 
 impl Open {
-    fn new(count: Arc<AtomicUsize>, slot: OwnedSemaphorePermit) -> Self {
+    fn new(count: Arc<AtomicUsize>, slot: OwnedSemaphorePermit, ip_slot: IpSlot) -> Self {
         count.fetch_add(1, Ordering::Relaxed);
-        Self { count, _slot: slot }
+        Self {
+            count,
+            _slot: slot,
+            _ip_slot: ip_slot,
+        }
+    }
+}
+
+/// Open connections per source address. Only addresses with an open connection have an
+/// entry, so the map is bounded by the global limit, not by how many hosts ever connected.
+#[derive(Debug, Default)]
+struct PerIp(Mutex<HashMap<IpAddr, usize>>);
+
+impl PerIp {
+    /// A slot for one more connection from `ip`, or `None` when it already has `max`.
+    fn acquire(this: &Arc<Self>, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut open = this.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(ip).or_insert(0);
+        if *count >= max {
+            // An address at zero never stays in the map: `max` is zero only then.
+            if *count == 0 {
+                open.remove(&ip);
+            }
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            per_ip: Arc::clone(this),
+            ip,
+        })
+    }
+}
+
+/// One connection's place in its address's count, given back on drop.
+struct IpSlot {
+    per_ip: Arc<PerIp>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut open = self.per_ip.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
     }
 }
 

@@ -114,6 +114,17 @@ pub struct ServerConfig {
     pub max_in_flight_per_connection: usize,
     /// Open connections at once; a connection over the limit is closed right after accept.
     pub max_connections: usize,
+    /// Open connections at once from one source IP (Cassandra's
+    /// `native_transport_max_concurrent_connections_per_ip`); one over it is closed right
+    /// after accept. It keeps one misbehaving host from taking every slot of
+    /// [`max_connections`](Self::max_connections). `usize::MAX` means no limit.
+    pub max_connections_per_ip: usize,
+    /// How long a connection may take from accept to an answered STARTUP before it is
+    /// closed, so that sockets that never speak do not hold slots forever. Zero disables it.
+    pub handshake_timeout: Duration,
+    /// A connection with no request in flight that reads nothing for this long is closed
+    /// (Cassandra's `native_transport_idle_timeout`). Zero disables it.
+    pub idle_timeout: Duration,
     /// The `CQL_VERSION` advertised in SUPPORTED.
     pub cql_version: String,
     /// Events buffered per connection before a slow connection starts losing them
@@ -129,6 +140,14 @@ impl Default for ServerConfig {
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
             max_in_flight_per_connection: 1024,
             max_connections: 4096,
+            // A quarter of the global limit: a client pool with many connections fits, a
+            // single host cannot lock everyone else out.
+            max_connections_per_ip: 1024,
+            handshake_timeout: Duration::from_secs(10),
+            // Off, as in Cassandra: drivers keep pooled connections open between bursts
+            // (their heartbeat is an OPTIONS every 30 s by default, but not every driver
+            // sends one), and closing those would cost reconnects, not protect anything.
+            idle_timeout: Duration::ZERO,
             cql_version: DEFAULT_CQL_VERSION.to_owned(),
             event_buffer: 1024,
             shutdown_grace: Duration::from_secs(10),

@@ -131,8 +131,13 @@ pub struct Raw {
 
 impl Raw {
     pub async fn connect(addr: SocketAddr) -> Self {
+        Self::over(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// Speaks over a socket connected elsewhere (from a chosen source address, say).
+    pub fn over(socket: TcpStream) -> Self {
         Self {
-            socket: TcpStream::connect(addr).await.expect("connect"),
+            socket,
             decoder: FrameDecoder::new(),
             buf: BytesMut::new(),
             options: CodecOptions::default(),

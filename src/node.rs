@@ -404,11 +404,15 @@ fn coordinator(
 
 fn guardrails(config: &Config) -> Guardrails {
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let micros =
+        |seconds: u64| i64::try_from(seconds).map_or(i64::MAX, |s| s.saturating_mul(1_000_000));
     Guardrails {
         batch_size_warn_bytes: size(config.batch_size_warn_threshold << 10),
         batch_size_fail_bytes: size(config.batch_size_fail_threshold << 10),
         tombstone_warn: size(config.tombstone_warn_threshold),
         tombstone_failure: size(config.tombstone_failure_threshold),
+        timestamp_lead_warn_micros: micros(config.client_timestamp_lead_warn_threshold),
+        timestamp_lead_fail_micros: micros(config.client_timestamp_lead_fail_threshold),
     }
 }
 

@@ -453,3 +453,14 @@ fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
         gossip_generation: identity::generation(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_configuration_gives_the_default_guardrails() {
+        // Both spell the same defaults, in the config's units and the executor's.
+        assert_eq!(guardrails(&Config::default()), Guardrails::default());
+    }
+}

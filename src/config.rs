@@ -161,6 +161,12 @@ pub struct Config {
     pub tombstone_warn_threshold: u64,
     /// Tombstones one query may read before it is aborted. `100000`.
     pub tombstone_failure_threshold: u64,
+    /// Seconds a client's write timestamp may lead this node's clock before the
+    /// write gets a warning; 0 disables. `10`.
+    pub client_timestamp_lead_warn_threshold: u64,
+    /// Seconds a client's write timestamp may lead this node's clock before the
+    /// write is refused; 0 disables. `300`.
+    pub client_timestamp_lead_fail_threshold: u64,
     /// MiB of prepared statements kept. `10`.
     pub prepared_statements_cache_size: u64,
     /// Virtual nodes (token ranges) this node owns. `16`.
@@ -229,6 +235,12 @@ impl Default for Config {
             batch_size_fail_threshold: 50,
             tombstone_warn_threshold: 1_000,
             tombstone_failure_threshold: 100_000,
+            // Synchronised clocks differ by milliseconds: 10 s of lead is a
+            // misconfigured clock, and 5 min (Kerberos's default skew
+            // tolerance) is past any clock kept by NTP, while still catching
+            // wrong time zones and timestamps in the wrong unit.
+            client_timestamp_lead_warn_threshold: 10,
+            client_timestamp_lead_fail_threshold: 300,
             prepared_statements_cache_size: 10,
             num_tokens: 16,
             seeds: vec!["127.0.0.1".to_owned()],
@@ -549,6 +561,18 @@ impl Config {
             &mut self.tombstone_failure_threshold,
             tombstones,
         );
+        // Up to a year, in seconds; 0 turns the guardrail off.
+        let lead = 0..=31_536_000;
+        r.int(
+            "client_timestamp_lead_warn_threshold",
+            &mut self.client_timestamp_lead_warn_threshold,
+            lead.clone(),
+        );
+        r.int(
+            "client_timestamp_lead_fail_threshold",
+            &mut self.client_timestamp_lead_fail_threshold,
+            lead,
+        );
         r.int(
             "prepared_statements_cache_size",
             &mut self.prepared_statements_cache_size,
@@ -675,8 +699,23 @@ impl Config {
                 self.tombstone_warn_threshold, self.tombstone_failure_threshold
             ));
         }
+        problems.extend(self.lead_thresholds_clash(failed));
         problems.extend(self.port_clashes(failed));
         problems
+    }
+
+    /// A warn threshold above an enabled fail threshold could never warn.
+    fn lead_thresholds_clash(&self, failed: &BTreeSet<&'static str>) -> Option<String> {
+        let keys = [
+            "client_timestamp_lead_warn_threshold",
+            "client_timestamp_lead_fail_threshold",
+        ];
+        let (warn, fail) = (
+            self.client_timestamp_lead_warn_threshold,
+            self.client_timestamp_lead_fail_threshold,
+        );
+        (keys.iter().all(|k| !failed.contains(k)) && fail > 0 && warn > fail)
+            .then(|| format!("{}: {warn} s is above {} ({fail} s)", keys[0], keys[1]))
     }
 
     /// Two listeners on one port would fail at bind time; say so up front.

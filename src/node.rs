@@ -404,11 +404,15 @@ fn coordinator(
 
 fn guardrails(config: &Config) -> Guardrails {
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let micros =
+        |seconds: u64| i64::try_from(seconds).map_or(i64::MAX, |s| s.saturating_mul(1_000_000));
     Guardrails {
         batch_size_warn_bytes: size(config.batch_size_warn_threshold << 10),
         batch_size_fail_bytes: size(config.batch_size_fail_threshold << 10),
         tombstone_warn: size(config.tombstone_warn_threshold),
         tombstone_failure: size(config.tombstone_failure_threshold),
+        timestamp_lead_warn_micros: micros(config.client_timestamp_lead_warn_threshold),
+        timestamp_lead_fail_micros: micros(config.client_timestamp_lead_fail_threshold),
     }
 }
 
@@ -475,5 +479,11 @@ mod tests {
         // Cassandra's -1: no limit.
         config.native_transport_max_concurrent_connections_per_ip = -1;
         assert_eq!(server_config(&config).max_connections_per_ip, usize::MAX);
+    }
+
+    #[test]
+    fn the_default_configuration_gives_the_default_guardrails() {
+        // Both spell the same defaults, in the config's units and the executor's.
+        assert_eq!(guardrails(&Config::default()), Guardrails::default());
     }
 }

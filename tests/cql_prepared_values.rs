@@ -1,6 +1,7 @@
 //! Values through the executor as a driver sends them: prepared statements with
 //! bound bytes in the client's order, batches of prepared statements and client
-//! timestamps, read back with SELECT.
+//! timestamps (with the guardrail on how far ahead they may be), read back with
+//! SELECT.
 
 #![expect(
     clippy::unwrap_used,
@@ -19,8 +20,8 @@ use basalt::{NodeInfo, SchemaService, SystemTables};
 use bytes::Bytes;
 use cql_lite::value::{self, CqlValue};
 use cql_lite::{
-    Batch, BatchQuery, BatchStatement, BatchType, Consistency, CqlType, QueryParameters,
-    QueryResult, Value, Values,
+    Batch, BatchQuery, BatchStatement, BatchType, Consistency, CqlType, ErrorResponse,
+    QueryParameters, QueryResult, Value, Values,
 };
 use storage::ManualClock;
 use storage::sim::SimFs;
@@ -68,6 +69,10 @@ fn node_info() -> NodeInfo {
 }
 
 fn executor() -> Executor {
+    executor_with(Guardrails::default())
+}
+
+fn executor_with(guardrails: Guardrails) -> Executor {
     let fs = SimFs::new();
     let clock = Arc::new(ManualClock::new(START_SECONDS));
     let options = EngineOptions::new("/data", clock);
@@ -86,7 +91,7 @@ fn executor() -> Executor {
         time: Arc::new(StillTime {
             last: AtomicI64::new(START_SECONDS * 1_000_000),
         }),
-        guardrails: Guardrails::default(),
+        guardrails,
         prepared_capacity: 16,
     })
 }
@@ -261,4 +266,161 @@ async fn operations_on_one_cell_of_a_statement_reconcile() {
     execute(&ex, &update, values, None).await;
     let found = run(&ex, "SELECT s FROM t WHERE k = 1").await;
     assert_eq!(cells(found, &set), [[Some(int_set(&[4]))]]);
+}
+
+/// The wall clock of [`StillTime`], in µs.
+const NOW: i64 = START_SECONDS * 1_000_000;
+
+/// A driver's default timestamp (or `USING TIMESTAMP`) `seconds` ahead of it.
+fn ahead(seconds: i64) -> i64 {
+    NOW + seconds * 1_000_000
+}
+
+fn bigint(v: i64) -> Value {
+    sent(&CqlType::Bigint, &CqlValue::Bigint(v))
+}
+
+fn assert_refused(result: Result<basalt::Outcome, ErrorResponse>, lead: &str) {
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, cql_lite::ErrorKind::Invalid, "{err:?}");
+    assert!(err.message.contains(lead), "{}", err.message);
+    assert!(
+        err.message
+            .contains("client_timestamp_lead_fail_threshold (300.000s)"),
+        "{}",
+        err.message
+    );
+}
+
+async fn rows_of(ex: &Executor) -> Vec<Vec<Option<CqlValue>>> {
+    cells(run(ex, "SELECT v FROM t").await, &CqlType::Int)
+}
+
+#[tokio::test]
+async fn using_timestamp_far_ahead_is_refused() {
+    let ex = executor();
+    setup(&ex, "CREATE TABLE t (k int PRIMARY KEY, v int)").await;
+    let none = params(Vec::new(), None);
+    let text = format!(
+        "INSERT INTO t (k, v) VALUES (1, 1) USING TIMESTAMP {}",
+        ahead(3600)
+    );
+    assert_refused(ex.query(Some("ks"), &text, &none).await, "3600.000s ahead");
+    // Bound, and inside a batch.
+    let id = prepare(&ex, "UPDATE t USING TIMESTAMP ? SET v = 2 WHERE k = 1").await;
+    let bound = params(vec![bigint(ahead(301))], None);
+    assert_refused(ex.execute(&id, &bound).await, "301.000s ahead");
+    let batch = format!(
+        "BEGIN BATCH USING TIMESTAMP {} INSERT INTO t (k, v) VALUES (1, 3); APPLY BATCH",
+        ahead(86_400)
+    );
+    assert_refused(
+        ex.query(Some("ks"), &batch, &none).await,
+        "86400.000s ahead",
+    );
+    assert!(rows_of(&ex).await.is_empty());
+}
+
+#[tokio::test]
+async fn default_timestamp_far_ahead_is_refused_and_leaves_the_clock() {
+    let ex = executor();
+    setup(&ex, "CREATE TABLE t (k int PRIMARY KEY, v int)").await;
+    let insert = prepare(&ex, "INSERT INTO t (k, v) VALUES (1, 1)").await;
+    let far = params(Vec::new(), Some(ahead(1800)));
+    assert_refused(ex.execute(&insert, &far).await, "1800.000s ahead");
+    let text = "INSERT INTO t (k, v) VALUES (1, 2)";
+    assert_refused(ex.query(Some("ks"), text, &far).await, "1800.000s ahead");
+    let batch = Batch {
+        batch_type: BatchType::Logged,
+        statements: vec![BatchStatement {
+            query: BatchQuery::Prepared(insert.clone()),
+            values: Vec::new(),
+        }],
+        consistency: Consistency::One,
+        serial_consistency: None,
+        default_timestamp: Some(ahead(1800)),
+    };
+    assert_refused(ex.batch(Some("ks"), &batch).await, "1800.000s ahead");
+    // A schema change is timestamped the same way.
+    let ddl = "CREATE TABLE u (k int PRIMARY KEY)";
+    assert_refused(ex.query(Some("ks"), ddl, &far).await, "1800.000s ahead");
+    assert!(ex.schema().current().table("ks", "u").is_none());
+    assert!(rows_of(&ex).await.is_empty());
+    // The refused timestamps did not move the node's clock: its next write is
+    // stamped now, not half an hour on.
+    execute(&ex, &insert, Vec::new(), None).await;
+    let written = run(&ex, "SELECT writetime(v) FROM t WHERE k = 1").await;
+    let found = cells(written, &CqlType::Bigint);
+    let [Some(CqlValue::Bigint(ts))] = found[0][..] else {
+        panic!("no writetime: {found:?}");
+    };
+    assert!(ts < ahead(1), "the clock was dragged to {ts}");
+}
+
+#[tokio::test]
+async fn a_moderate_lead_is_written_with_a_warning() {
+    let ex = executor();
+    setup(&ex, "CREATE TABLE t (k int PRIMARY KEY, v int)").await;
+    let insert = prepare(&ex, "INSERT INTO t (k, v) VALUES (1, 1)").await;
+    let outcome = ex
+        .execute(&insert, &params(Vec::new(), Some(ahead(60))))
+        .await
+        .unwrap();
+    assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
+    let warning = &outcome.warnings[0];
+    assert!(warning.contains("60.000s ahead"), "{warning}");
+    assert!(
+        warning.contains("client_timestamp_lead_warn_threshold (10.000s)"),
+        "{warning}"
+    );
+    let text = format!(
+        "UPDATE t USING TIMESTAMP {} SET v = 2 WHERE k = 1",
+        ahead(120)
+    );
+    let none = params(Vec::new(), None);
+    let outcome = ex.query(Some("ks"), &text, &none).await.unwrap();
+    assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
+    assert!(outcome.warnings[0].contains("120.000s ahead"));
+    assert_eq!(rows_of(&ex).await, [[Some(CqlValue::Int(2))]]);
+}
+
+#[tokio::test]
+async fn timestamps_near_or_behind_the_clock_pass_quietly() {
+    let ex = executor();
+    setup(&ex, "CREATE TABLE t (k int PRIMARY KEY, v int)").await;
+    let update = prepare(&ex, "UPDATE t USING TIMESTAMP ? SET v = ? WHERE k = 1").await;
+    let int = |i: i32| sent(&CqlType::Int, &CqlValue::Int(i));
+    for (ts, v) in [(ahead(-86_400), 1), (ahead(9), 2), (NOW, 3)] {
+        let outcome = ex
+            .execute(&update, &params(vec![bigint(ts), int(v)], Some(ahead(5))))
+            .await
+            .unwrap();
+        assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    }
+    // The last write went in below the one 9 s ahead, which still wins.
+    assert_eq!(rows_of(&ex).await, [[Some(CqlValue::Int(2))]]);
+}
+
+#[tokio::test]
+async fn zero_thresholds_disable_the_guardrail() {
+    let ex = executor_with(Guardrails {
+        timestamp_lead_warn_micros: 0,
+        timestamp_lead_fail_micros: 0,
+        ..Guardrails::default()
+    });
+    setup(&ex, "CREATE TABLE t (k int PRIMARY KEY, v int)").await;
+    let none = params(Vec::new(), None);
+    let text = format!(
+        "INSERT INTO t (k, v) VALUES (1, 1) USING TIMESTAMP {}",
+        ahead(86_400)
+    );
+    let outcome = ex.query(Some("ks"), &text, &none).await.unwrap();
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    let far = params(Vec::new(), Some(ahead(3600)));
+    let outcome = ex
+        .query(Some("ks"), "INSERT INTO t (k, v) VALUES (2, 2)", &far)
+        .await
+        .unwrap();
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    assert_eq!(rows_of(&ex).await.len(), 2);
 }

@@ -567,3 +567,31 @@ fn hint_settings_and_the_clock_offset_are_read_and_checked() {
     );
     assert_one_problem("clock_offset: 86400001", "clock_offset: must be between");
 }
+
+#[test]
+fn client_timestamp_lead_thresholds_parse_and_zero_disables() {
+    let config = Config::from_yaml_str(
+        "client_timestamp_lead_warn_threshold: 0\nclient_timestamp_lead_fail_threshold: 0",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            config.client_timestamp_lead_warn_threshold,
+            config.client_timestamp_lead_fail_threshold
+        ),
+        (0, 0)
+    );
+    let defaults = Config::default();
+    assert_eq!(defaults.client_timestamp_lead_warn_threshold, 10);
+    assert_eq!(defaults.client_timestamp_lead_fail_threshold, 300);
+    // Warning only, with refusals off.
+    assert!(Config::from_yaml_str("client_timestamp_lead_fail_threshold: 0").is_ok());
+    assert_one_problem(
+        "client_timestamp_lead_warn_threshold: 301",
+        "client_timestamp_lead_warn_threshold: 301 s is above client_timestamp_lead_fail_threshold (300 s)",
+    );
+    assert_one_problem(
+        "client_timestamp_lead_fail_threshold: -1",
+        "client_timestamp_lead_fail_threshold: must be between 0",
+    );
+}

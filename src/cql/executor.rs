@@ -219,9 +219,14 @@ impl Executor {
         consistency: cql_lite::Consistency,
         client_timestamp: Option<i64>,
     ) -> ExecContext<'a> {
+        let now_micros = self.time.wall_micros();
         let timestamp = match client_timestamp {
             Some(ts) => {
-                self.time.observe(ts);
+                // A lead the guardrail refuses must not drag this node's clock,
+                // and so every timestamp it gives later, ahead with it.
+                if !self.guardrails.refuses_lead(ts.saturating_sub(now_micros)) {
+                    self.time.observe(ts);
+                }
                 ts
             }
             None => self.time.write_timestamp(),
@@ -232,7 +237,8 @@ impl Executor {
             virtual_tables: self.system_tables.as_ref(),
             consistency,
             timestamp,
-            now_micros: self.time.wall_micros(),
+            client_timestamp: client_timestamp.is_some(),
+            now_micros,
             guardrails: &self.guardrails,
         }
     }
@@ -267,10 +273,18 @@ impl Executor {
                 Ok(Outcome::new(QueryResult::Void))
             }
             Plan::Schema(ddl) => {
+                // The change is timestamped like a write: guard its lead too.
+                let warning = if ctx.client_timestamp {
+                    self.guardrails
+                        .check_timestamp_lead(ctx.timestamp, ctx.now_micros)?
+                } else {
+                    None
+                };
                 let change = self.schema.execute(ddl, keyspace, ctx.timestamp).await?;
-                Ok(Outcome::new(
-                    change.map_or(QueryResult::Void, QueryResult::SchemaChange),
-                ))
+                Ok(Outcome {
+                    result: change.map_or(QueryResult::Void, QueryResult::SchemaChange),
+                    warnings: warning.into_iter().collect(),
+                })
             }
             Plan::Describe(describe) => {
                 let rows =

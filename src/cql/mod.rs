@@ -37,6 +37,10 @@ pub struct Guardrails {
     pub tombstone_warn: usize,
     /// `tombstone_failure_threshold` (default 100,000).
     pub tombstone_failure: usize,
+    /// `client_timestamp_lead_warn_threshold` in µs; 0 disables (default 10 s).
+    pub timestamp_lead_warn_micros: i64,
+    /// `client_timestamp_lead_fail_threshold` in µs; 0 disables (default 5 min).
+    pub timestamp_lead_fail_micros: i64,
 }
 
 impl Default for Guardrails {
@@ -46,8 +50,58 @@ impl Default for Guardrails {
             batch_size_fail_bytes: 50 << 10,
             tombstone_warn: 1_000,
             tombstone_failure: 100_000,
+            timestamp_lead_warn_micros: 10_000_000,
+            timestamp_lead_fail_micros: 300_000_000,
         }
     }
+}
+
+impl Guardrails {
+    /// The guardrail on a client timestamp ahead of this node's wall clock: a
+    /// cell written in the future shadows every later write to it until real
+    /// time catches up, so a lead beyond the warn threshold gets a warning and
+    /// one beyond the fail threshold is refused. Timestamps in the past pass.
+    pub(crate) fn check_timestamp_lead(
+        &self,
+        timestamp: i64,
+        now_micros: i64,
+    ) -> Result<Option<String>, cql_lite::ErrorResponse> {
+        let lead = timestamp.saturating_sub(now_micros);
+        let message = |threshold: i64, key: &str| {
+            format!(
+                "Client timestamp {timestamp} is {} ahead of the coordinator's clock, \
+                 more than {key} ({}); check the client's clock and timestamp unit",
+                seconds(lead),
+                seconds(threshold)
+            )
+        };
+        if self.refuses_lead(lead) {
+            let key = "client_timestamp_lead_fail_threshold";
+            return Err(error::invalid(message(
+                self.timestamp_lead_fail_micros,
+                key,
+            )));
+        }
+        let warn = self.timestamp_lead_warn_micros;
+        Ok(
+            (warn > 0 && lead > warn)
+                .then(|| message(warn, "client_timestamp_lead_warn_threshold")),
+        )
+    }
+
+    /// Whether a client timestamp `lead` µs ahead of the wall clock is refused.
+    pub(crate) fn refuses_lead(&self, lead: i64) -> bool {
+        self.timestamp_lead_fail_micros > 0 && lead > self.timestamp_lead_fail_micros
+    }
+}
+
+/// µs as seconds with millisecond precision (`3600.000s`).
+fn seconds(micros: i64) -> String {
+    format!(
+        "{}.{:03}s",
+        micros / 1_000_000,
+        (micros % 1_000_000) / 1_000
+    )
 }
 
 /// Where write timestamps and the wall clock come from.
@@ -91,6 +145,8 @@ pub(crate) struct ExecContext<'a> {
     /// The write timestamp in µs: the client's (flag 0x20) or the node's clock's.
     /// `USING TIMESTAMP` overrides it.
     pub timestamp: i64,
+    /// Whether `timestamp` is the client's, so the lead guardrail applies to it.
+    pub client_timestamp: bool,
     /// Wall-clock time in µs, for TTLs, expiry and `now()`.
     pub now_micros: i64,
     /// Limits.

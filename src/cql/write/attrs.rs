@@ -82,6 +82,29 @@ impl Attributes {
         Ok(())
     }
 
+    /// The lead guardrail on the timestamp the client chose for one execution
+    /// (`USING TIMESTAMP`, else the request's default): its warning, or the
+    /// refusal. A timestamp from the node's own clock is not checked.
+    pub(super) fn check_lead(
+        &self,
+        ctx: &ExecContext<'_>,
+        values: &[Value],
+    ) -> Result<Option<String>, ErrorResponse> {
+        let bound = self
+            .timestamp
+            .as_ref()
+            .map(|t| t.bind(values, ctx.bind_time()))
+            .transpose()?;
+        let client = match bound {
+            Some(Bound::Value(CqlValue::Bigint(ts))) => Some(ts),
+            // Anything else is refused by `bind`, or falls back to the default.
+            _ => ctx.client_timestamp.then_some(ctx.timestamp),
+        };
+        client.map_or(Ok(None), |ts| {
+            ctx.guardrails.check_timestamp_lead(ts, ctx.now_micros)
+        })
+    }
+
     /// The write time of one execution.
     pub(super) fn bind(
         &self,

@@ -99,6 +99,15 @@ pub(crate) async fn execute_batch(
             ));
         }
     };
+    let mut warnings = Vec::new();
+    for (plan, values) in parts {
+        // Parts usually share one timestamp: warn about it once.
+        if let Some(w) = plan.attrs.check_lead(ctx, values)?
+            && !warnings.contains(&w)
+        {
+            warnings.push(w);
+        }
+    }
     let mut all = Vec::new();
     for (plan, values) in parts {
         all.extend(plan.mutations(ctx, values).await?);
@@ -112,7 +121,6 @@ pub(crate) async fn execute_batch(
         }
     }
     let names = format!("[{}]", names.join(", "));
-    let mut warnings = Vec::new();
     warnings.extend(check_size(&mutations, ctx.guardrails, &names)?);
     if kind == BatchKind::Unlogged && mutations.len() > UNLOGGED_PARTITIONS_WARN {
         let tables: usize = mutations

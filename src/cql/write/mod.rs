@@ -89,13 +89,17 @@ pub(crate) async fn execute(
     ctx: &ExecContext<'_>,
     values: &[Value],
 ) -> Result<Outcome, ErrorResponse> {
+    let warning = plan.attrs.check_lead(ctx, values)?;
     let mutations = plan.mutations(ctx, values).await?;
     if !mutations.is_empty() {
         ctx.coordinator
             .write(mutations, ctx.consistency, WriteType::Simple)
             .await?;
     }
-    Ok(Outcome::new(QueryResult::Void))
+    Ok(Outcome {
+        result: QueryResult::Void,
+        warnings: warning.into_iter().collect(),
+    })
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ impl Env {
             virtual_tables: &self.virtual_tables,
             consistency: Consistency::One,
             timestamp: NOW * 1_000_000,
+            client_timestamp: false,
             now_micros: NOW * 1_000_000,
             guardrails: &self.guardrails,
         }

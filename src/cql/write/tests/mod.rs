@@ -271,6 +271,7 @@ impl Harness {
             virtual_tables: &NoVirtualTables,
             consistency: Consistency::One,
             timestamp: self.timestamp.get(),
+            client_timestamp: false,
             now_micros: self.now_micros,
             guardrails: &self.guardrails,
         }

@@ -396,16 +396,19 @@ pub(crate) fn error_response(error: CoordinatorError) -> ErrorResponse {
 /// mutation to all its live replicas at ONE (the others get hints), as an
 /// unlogged batch. Mutations of tables dropped since are skipped.
 impl BatchReplay for DistributedCoordinator {
-    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<(), String>> {
+    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<usize, String>> {
         Box::pin(async move {
+            let all = mutations.len();
             let live: Vec<Mutation> = mutations
                 .into_iter()
                 .filter(|m| self.strategy(m.table).is_ok())
                 .collect();
+            let skipped = all - live.len();
             let groups = self.group(live).map_err(|e| e.message)?;
             self.write_groups(groups, ConsistencyLevel::One, cc::WriteType::UnloggedBatch)
                 .await
-                .map_err(|e| e.message)
+                .map_err(|e| e.message)?;
+            Ok(skipped)
         })
     }
 }
@@ -555,7 +558,7 @@ mod tests {
         let (kept, gone) = (table_id("t").expect("t"), table_id("gone").expect("gone"));
         ddl(&schema, "DROP TABLE gone").await;
         let batch = vec![put(gone, b"a"), put(kept, b"b")];
-        assert_eq!(coordinator.replay(batch).await, Ok(()));
+        assert_eq!(coordinator.replay(batch).await, Ok(1));
         let read = PartitionRead {
             key: put(kept, b"b").key,
             slices: vec![ClusteringRange::ALL],

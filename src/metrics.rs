@@ -154,11 +154,15 @@ pub struct ClusterCounters {
     pub hints_pending: AtomicU64,
     /// Hints delivered to their replica.
     pub hints_replayed: AtomicU64,
+    /// Hints skipped at replay: their replica can never apply them.
+    pub hints_undeliverable: AtomicU64,
     /// Logged batches this node keeps for their coordinators.
     pub batchlog_pending: AtomicU64,
     /// Logged batches this node replayed because their coordinator did not
     /// confirm them.
     pub batchlog_replayed: AtomicU64,
+    /// Mutations of replayed batches skipped: their table no longer exists.
+    pub batchlog_undeliverable: AtomicU64,
     /// Read repairs sent to stale replicas.
     pub read_repairs: AtomicU64,
     /// Internode messages dropped (expired or over a queue's bound).
@@ -259,6 +263,12 @@ impl Metrics {
                 &c.hints_replayed,
             ),
             (
+                "basalt_hints_undeliverable_total",
+                "counter",
+                "Hints skipped at replay because their replica can never apply them.",
+                &c.hints_undeliverable,
+            ),
+            (
                 "basalt_batchlog_pending",
                 "gauge",
                 "Logged batches kept for their coordinators.",
@@ -269,6 +279,12 @@ impl Metrics {
                 "counter",
                 "Logged batches replayed because their coordinator did not confirm them.",
                 &c.batchlog_replayed,
+            ),
+            (
+                "basalt_batchlog_undeliverable_total",
+                "counter",
+                "Mutations of replayed batches skipped because their table no longer exists.",
+                &c.batchlog_undeliverable,
             ),
             (
                 "basalt_read_repairs_total",
@@ -408,6 +424,8 @@ mod tests {
         )));
         assert!(out.contains("consistency=\"NONE\",outcome=\"client_error\"} 1"));
         assert!(out.contains("basalt_hints_pending 0"));
+        assert!(out.contains("basalt_hints_undeliverable_total 0"));
+        assert!(out.contains("basalt_batchlog_undeliverable_total 0"));
         assert_eq!(m.total(Outcome::Ok), 1);
         m.cluster.replica_requests[1].fetch_add(2, Ordering::Relaxed);
         let mut out = String::new();

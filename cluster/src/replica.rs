@@ -56,6 +56,7 @@ pub type TimestampObserver = Arc<dyn Fn(i64) + Send + Sync>;
 fn storage_error(e: &storage::Error) -> ReplicaError {
     let kind = match e {
         storage::Error::Overloaded(_) => ReplicaErrorKind::Overloaded,
+        storage::Error::UnknownTable(_) => ReplicaErrorKind::UnknownTable,
         _ => ReplicaErrorKind::Storage,
     };
     ReplicaError {

@@ -144,8 +144,9 @@ fn batch() -> Vec<Mutation> {
     (0..8).map(|n| put(&format!("k{n}"), "v")).collect()
 }
 
-/// Replays through a node's coordinator at ONE, as the node does; can be
-/// told to fail.
+/// Replays through a node's coordinator at ONE, as the node does, skipping
+/// the mutations of tables other than `TABLE` as the node skips dropped
+/// tables; can be told to fail.
 #[derive(Debug)]
 struct ThroughCoordinator {
     coordinator: Arc<ClusterCoordinator>,
@@ -153,15 +154,19 @@ struct ThroughCoordinator {
 }
 
 impl BatchReplay for ThroughCoordinator {
-    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<(), String>> {
+    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<usize, String>> {
         Box::pin(async move {
             if self.fail.load(Ordering::SeqCst) {
                 return Err("replicas unreachable".into());
             }
+            let all = mutations.len();
+            let live: Vec<Mutation> = mutations.into_iter().filter(|m| m.table == TABLE).collect();
+            let skipped = all - live.len();
             self.coordinator
-                .write(mutations, Cl::One, WriteType::UnloggedBatch, &RF3)
+                .write(live, Cl::One, WriteType::UnloggedBatch, &RF3)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            Ok(skipped)
         })
     }
 }
@@ -319,4 +324,38 @@ impl Cluster {
     fn topology_ring(&self) -> Arc<Ring> {
         cluster::Topology::ring(self.topology.as_ref())
     }
+}
+
+#[tokio::test]
+async fn a_batch_with_a_dropped_table_is_replayed_forgotten_and_counted() {
+    let c = cluster();
+    let mut mutations = batch();
+    let gone = Mutation::new(TableId(99), key("gone")).with_row(
+        Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(1), None, Cell::live(10, vec![1])),
+    );
+    mutations.insert(0, gone);
+    let logged = c
+        .coordinator(0)
+        .log_batch(BatchId([3; 16]), &mutations, Cl::Quorum)
+        .await
+        .expect("logged");
+    c.set_down(0, true);
+    let keeper = c.hosts_index(logged.hosts[0]);
+    let target = Arc::new(ThroughCoordinator {
+        coordinator: c.coordinator(keeper),
+        fail: AtomicBool::new(false),
+    });
+    let config = BatchlogReplayConfig {
+        interval: Duration::from_secs(10),
+        min_age: Duration::from_secs(1),
+    };
+    let store = Arc::clone(&c.stores[keeper]);
+    let replayer = BatchlogReplayer::new(Arc::clone(&store), target as _, config);
+    c.now.fetch_add(1_000, Ordering::SeqCst);
+    let pass = replayer.replay_due().await;
+    assert_eq!((pass.replayed, pass.failed, pass.undeliverable), (1, 0, 1));
+    let counters = store.counters();
+    assert_eq!((counters.pending, counters.undeliverable), (0, 1));
+    // Nothing is left to replay on the next pass.
+    assert_eq!(replayer.replay_due().await, Default::default());
 }

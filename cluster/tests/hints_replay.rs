@@ -231,3 +231,30 @@ async fn a_failed_replay_keeps_the_hints_for_later() {
     .await
     .expect("bounded");
 }
+
+#[tokio::test]
+async fn a_hint_for_an_unknown_table_is_skipped_and_the_rest_still_replay() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        let store = c.store();
+        // The replicas know only TABLE: this hint can never be applied (its
+        // table was dropped, say). It is first in the file.
+        let dropped = Mutation::new(TableId(99), key("gone")).with_row(
+            Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(1), None, Cell::live(10, vec![1])),
+        );
+        assert!(store.append(host(2), NOW_MS, &dropped));
+        for k in 0..3 {
+            let m = put(&format!("k{k}"), &format!("v{k}"));
+            assert!(store.append(host(2), NOW_MS, &m));
+        }
+        let replayer = c.replayer(store.clone());
+        assert_eq!(replayer.replay_host(host(2)).await, Ok(3));
+        assert!(c.has_all(2, 3));
+        assert_eq!(hint_files(&c), 0);
+        let counters = store.counters();
+        assert_eq!((counters.replayed, counters.undeliverable), (3, 1));
+        assert_eq!(counters.pending_bytes, 0);
+    })
+    .await
+    .expect("bounded");
+}

@@ -396,16 +396,19 @@ pub(crate) fn error_response(error: CoordinatorError) -> ErrorResponse {
 /// mutation to all its live replicas at ONE (the others get hints), as an
 /// unlogged batch. Mutations of tables dropped since are skipped.
 impl BatchReplay for DistributedCoordinator {
-    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<(), String>> {
+    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<usize, String>> {
         Box::pin(async move {
+            let all = mutations.len();
             let live: Vec<Mutation> = mutations
                 .into_iter()
                 .filter(|m| self.strategy(m.table).is_ok())
                 .collect();
+            let skipped = all - live.len();
             let groups = self.group(live).map_err(|e| e.message)?;
             self.write_groups(groups, ConsistencyLevel::One, cc::WriteType::UnloggedBatch)
                 .await
-                .map_err(|e| e.message)
+                .map_err(|e| e.message)?;
+            Ok(skipped)
         })
     }
 }
@@ -484,6 +487,90 @@ impl Coordinator for DistributedCoordinator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cluster::sim::{LoopbackPeers, MemoryHints, StaticTopology};
+    use cluster::{CoordinatorConfig, Replica, RingEndpoint};
+    use storage::sim::SimFs;
+    use storage::{Cell, ClusteringKey, ClusteringRange, ColumnFilter, ColumnId, DecoratedKey};
+    use storage::{Engine, EngineOptions, ManualClock, Row};
+
+    async fn ddl(schema: &SchemaService, cql: &str) {
+        let stmt = cql_lite::parse(cql).expect("parses");
+        schema
+            .execute(&stmt, Some("ks"), 1_000)
+            .await
+            .expect("applies");
+    }
+
+    /// A one-node cluster's coordinator, its engine and schema.
+    fn one_node(fs: &SimFs) -> (DistributedCoordinator, Arc<Engine>, Arc<SchemaService>) {
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let options = EngineOptions::new("/data", clock);
+        let engine = Arc::new(Engine::open(Arc::new(fs.clone()), options).expect("opens"));
+        let schema = SchemaService::open(
+            Arc::new(fs.clone()),
+            std::path::Path::new("/data"),
+            Arc::clone(&engine),
+            vec!["dc1".into()],
+        );
+        let schema = Arc::new(schema.expect("opens"));
+        let host = HostId([1; 16]);
+        let mut ring = Ring::new();
+        let endpoint = RingEndpoint {
+            host_id: host,
+            address: ([127, 0, 0, 1], 7000).into(),
+            datacenter: "dc1".into(),
+            rack: "rack1".into(),
+        };
+        ring.add(endpoint, [Token(0)]).expect("one token");
+        let (peers, replica) = (LoopbackPeers::new(), Replica::new(Arc::clone(&engine)));
+        peers.add(host, Arc::clone(&replica));
+        let inner = ClusterCoordinator::new(
+            CoordinatorConfig::new(host, "dc1"),
+            Arc::new(peers),
+            Arc::new(StaticTopology::new(ring)),
+            Arc::new(MemoryHints::new(10)),
+            Some(replica),
+        );
+        let truncate: PeerTruncate = Arc::new(|_| Box::pin(async { Ok(()) }));
+        let coordinator =
+            DistributedCoordinator::new(inner, Arc::clone(&schema), Arc::clone(&engine), truncate);
+        (coordinator, engine, schema)
+    }
+
+    fn put(table: TableId, k: &[u8]) -> Mutation {
+        let key = DecoratedKey::new(cluster::murmur3_token(k), k.to_vec());
+        let row =
+            Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(1), None, Cell::live(10, vec![7]));
+        Mutation::new(table, key).with_row(row)
+    }
+
+    /// A logged batch can outlive a table it writes to: its replay must
+    /// still apply the rest and succeed, so the batch is forgotten instead
+    /// of being replayed forever.
+    #[tokio::test]
+    async fn batch_replay_skips_the_mutations_of_dropped_tables() {
+        let fs = SimFs::new();
+        let (coordinator, engine, schema) = one_node(&fs);
+        ddl(&schema, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+        ddl(&schema, "CREATE TABLE t (k blob PRIMARY KEY, v int)").await;
+        ddl(&schema, "CREATE TABLE gone (k blob PRIMARY KEY, v int)").await;
+        let table_id = |name| schema.current().table("ks", name).map(|t| t.table_id());
+        let (kept, gone) = (table_id("t").expect("t"), table_id("gone").expect("gone"));
+        ddl(&schema, "DROP TABLE gone").await;
+        let batch = vec![put(gone, b"a"), put(kept, b"b")];
+        assert_eq!(coordinator.replay(batch).await, Ok(1));
+        let read = PartitionRead {
+            key: put(kept, b"b").key,
+            slices: vec![ClusteringRange::ALL],
+            columns: ColumnFilter::All,
+            reversed: false,
+            row_limit: None,
+            now: 1_000,
+            include_tombstones: false,
+        };
+        let rows = engine.read(kept, &read).expect("reads").count();
+        assert_eq!(rows, 1);
+    }
 
     #[test]
     fn levels_map_both_ways() {

@@ -2,6 +2,9 @@
 //! applied: every `interval`, each batch older than `min_age` is written to
 //! its replicas through a [`BatchReplay`] (the node's coordinator) and
 //! forgotten once that succeeded; a failed replay is retried next time.
+//! Mutations that can never be applied (their table was dropped since) are
+//! skipped by the target and counted here, so such a batch is forgotten
+//! instead of being replayed forever.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,9 +19,9 @@ use crate::net::BoxFuture;
 /// Writes a replayed batch's mutations to their replicas.
 pub trait BatchReplay: Send + Sync + fmt::Debug {
     /// Writes `mutations` to every live replica (hinting the others); `Ok`
-    /// once the batch may be forgotten. Mutations of tables that no longer
-    /// exist are dropped, not errors.
-    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<(), String>>;
+    /// once the batch may be forgotten, with how many mutations were skipped
+    /// because their table no longer exists (those are not errors).
+    fn replay(&self, mutations: Vec<Mutation>) -> BoxFuture<'_, Result<usize, String>>;
 }
 
 /// When batches are replayed.
@@ -50,6 +53,8 @@ pub struct ReplayPass {
     pub failed: usize,
     /// Batches whose file was damaged (set aside).
     pub corrupt: usize,
+    /// Mutations of replayed batches skipped: their table no longer exists.
+    pub undeliverable: usize,
 }
 
 /// The replay loop of one node.
@@ -93,13 +98,13 @@ impl BatchlogReplayer {
         for id in self.store.due(self.config.min_age) {
             match self.load(id).await {
                 Ok(None) => {}
-                Ok(Some(batch)) => {
-                    if self.replay_one(batch).await {
+                Ok(Some(batch)) => match self.replay_one(batch).await {
+                    Some(skipped) => {
                         pass.replayed += 1;
-                    } else {
-                        pass.failed += 1;
+                        pass.undeliverable += skipped;
                     }
-                }
+                    None => pass.failed += 1,
+                },
                 Err(LoadError::Corrupt { id, reason }) => {
                     tracing::error!(%id, %reason, "batchlog entry set aside");
                     pass.corrupt += 1;
@@ -120,12 +125,20 @@ impl BatchlogReplayer {
             .unwrap_or_else(|e| Err(LoadError::Io(std::io::Error::other(e))))
     }
 
-    /// Writes one batch; whether it was written and forgotten.
-    async fn replay_one(&self, batch: BatchStoreRequest) -> bool {
+    /// Writes one batch; once written and forgotten, how many of its
+    /// mutations were skipped as undeliverable.
+    async fn replay_one(&self, batch: BatchStoreRequest) -> Option<usize> {
         let id = batch.id;
-        if let Err(e) = self.target.replay(batch.mutations).await {
-            tracing::warn!(%id, error = %e, "batch replay failed; retrying later");
-            return false;
+        let skipped = match self.target.replay(batch.mutations).await {
+            Ok(skipped) => skipped,
+            Err(e) => {
+                tracing::warn!(%id, error = %e, "batch replay failed; retrying later");
+                return None;
+            }
+        };
+        if skipped > 0 {
+            tracing::warn!(%id, skipped, "batch replayed without the mutations of dropped tables");
+            self.store.count_undeliverable(skipped as u64);
         }
         let store = Arc::clone(&self.store);
         let removed = tokio::task::spawn_blocking(move || store.remove(id)).await;
@@ -135,6 +148,6 @@ impl BatchlogReplayer {
             tracing::warn!(%id, "could not forget a replayed batch");
         }
         self.store.count_replayed();
-        true
+        Some(skipped)
     }
 }

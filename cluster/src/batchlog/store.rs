@@ -98,6 +98,9 @@ pub struct BatchlogCounters {
     pub stored: u64,
     /// Batches this node replayed since start.
     pub replayed: u64,
+    /// Mutations of replayed batches skipped since start because their table
+    /// no longer exists.
+    pub undeliverable: u64,
     /// Batches held now.
     pub pending: u64,
     /// Bytes held now.
@@ -118,6 +121,7 @@ pub struct BatchlogStore {
     entries: Mutex<BTreeMap<BatchId, Entry>>,
     stored: AtomicU64,
     replayed: AtomicU64,
+    undeliverable: AtomicU64,
 }
 
 impl fmt::Debug for BatchlogStore {
@@ -191,6 +195,7 @@ impl BatchlogStore {
             entries: Mutex::new(entries),
             stored: AtomicU64::new(0),
             replayed: AtomicU64::new(0),
+            undeliverable: AtomicU64::new(0),
         })
     }
 
@@ -276,12 +281,18 @@ impl BatchlogStore {
         self.replayed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts mutations of a replayed batch that could never be applied.
+    pub fn count_undeliverable(&self, n: u64) {
+        self.undeliverable.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The counters.
     pub fn counters(&self) -> BatchlogCounters {
         let entries = self.lock();
         BatchlogCounters {
             stored: self.stored.load(Ordering::Relaxed),
             replayed: self.replayed.load(Ordering::Relaxed),
+            undeliverable: self.undeliverable.load(Ordering::Relaxed),
             pending: entries.len() as u64,
             pending_bytes: entries.values().map(|e| e.bytes).sum(),
         }

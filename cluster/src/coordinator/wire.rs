@@ -46,12 +46,18 @@ pub struct ReplicaError {
 pub enum ReplicaErrorKind {
     /// The replica is shedding load (its write queue or memtables are full).
     Overloaded,
-    /// Storage failed (I/O, unknown table, a closed engine).
+    /// Storage failed (I/O, a closed engine).
     Storage,
     /// The read met more tombstones than the request allowed.
     TooManyTombstones,
     /// The request did not decode.
     Malformed,
+    /// The request names a table the replica does not have (dropped, or
+    /// never created there): sending it again cannot succeed, so replay
+    /// skips it. Code 4, added within wire version 1: a node that predates
+    /// it reads the response as malformed, which is a failure to it either
+    /// way, and it never sends the code itself.
+    UnknownTable,
 }
 
 impl ReplicaErrorKind {
@@ -61,6 +67,7 @@ impl ReplicaErrorKind {
             ReplicaErrorKind::Storage => 1,
             ReplicaErrorKind::TooManyTombstones => 2,
             ReplicaErrorKind::Malformed => 3,
+            ReplicaErrorKind::UnknownTable => 4,
         }
     }
 
@@ -70,6 +77,7 @@ impl ReplicaErrorKind {
             1 => ReplicaErrorKind::Storage,
             2 => ReplicaErrorKind::TooManyTombstones,
             3 => ReplicaErrorKind::Malformed,
+            4 => ReplicaErrorKind::UnknownTable,
             c => return Err(DecodeError(format!("unknown replica error kind {c}"))),
         })
     }

@@ -2,15 +2,22 @@
 //! [`Topology`]), its hints go to it in order with the MUTATION verb through
 //! the coordinator's [`Peers`] seam, throttled to a KiB/s cap (Cassandra's
 //! `hinted_handoff_throttle`, 1024 KiB/s by default). A file is deleted once
-//! every hint in it was acknowledged; on any failure the host is left for
-//! the next tick, and its files are sent again from the start (mutations are
-//! idempotent, so a hint delivered twice does no harm).
+//! every hint in it was acknowledged or given up on; on any transient failure
+//! (timeout, down, overloaded) the host is left for the next tick, and its
+//! files are sent again from the start (mutations are idempotent, so a hint
+//! delivered twice does no harm). A hint the replica answers can never be
+//! applied (its table does not exist there, as after a DROP TABLE) is
+//! skipped and counted as undeliverable, as Cassandra drops hints of unknown
+//! tables: retrying it would block every later hint for that host until the
+//! hint window expired.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::store::{HintFile, HintReader, HintStore};
-use crate::coordinator::wire::{decode_mutation_response, encode_mutation_request};
+use crate::coordinator::wire::{
+    ReplicaErrorKind, decode_mutation_response, encode_mutation_request,
+};
 use crate::coordinator::{Peers, Topology, verbs};
 use crate::ring::HostId;
 
@@ -105,7 +112,8 @@ impl HintReplayer {
     }
 
     /// Sends every hint stored for `host`, oldest first, deleting each file
-    /// once all its hints were acknowledged; the hints delivered.
+    /// once all its hints were acknowledged or skipped as undeliverable; the
+    /// hints delivered.
     pub async fn replay_host(&self, host: HostId) -> Result<u64, ReplayError> {
         let store = Arc::clone(&self.store);
         let files = blocking(move || store.seal(host)).await?;
@@ -142,24 +150,40 @@ impl HintReplayer {
             }
             let payload = encode_mutation_request(&hint.mutation);
             let size = payload.len() as u64;
-            self.send(host, payload).await?;
-            self.store.count_replayed(1);
-            delivered += 1;
+            match self.send(host, payload).await? {
+                Sent::Applied => {
+                    self.store.count_replayed(1);
+                    delivered += 1;
+                }
+                Sent::Undeliverable(reason) => {
+                    tracing::warn!(%host, table = %hint.mutation.table, %reason,
+                        "hint can never be applied; skipped");
+                    self.store.count_undeliverable(1);
+                }
+            }
             self.throttle(size).await;
         }
         Ok(delivered)
     }
 
-    async fn send(&self, host: HostId, payload: Vec<u8>) -> Result<(), ReplayError> {
+    /// Sends one hint: `Err` when it may yet be delivered later (the host
+    /// is then retried from the start of its files), `Ok` when it is done
+    /// with, applied or not.
+    async fn send(&self, host: HostId, payload: Vec<u8>) -> Result<Sent, ReplayError> {
         let timeout = self.config.request_timeout;
         let answer = self
             .peers
             .send_request(host, verbs::MUTATION, payload, timeout)
             .await
             .map_err(|e| ReplayError::Delivery(e.to_string()))?;
-        decode_mutation_response(&answer)
-            .map_err(|e| ReplayError::Delivery(e.to_string()))?
-            .map_err(|e| ReplayError::Delivery(e.to_string()))
+        match decode_mutation_response(&answer) {
+            Ok(Ok(())) => Ok(Sent::Applied),
+            Ok(Err(e)) if e.kind == ReplicaErrorKind::UnknownTable => {
+                Ok(Sent::Undeliverable(e.message))
+            }
+            Ok(Err(e)) => Err(ReplayError::Delivery(e.to_string())),
+            Err(e) => Err(ReplayError::Delivery(e.to_string())),
+        }
     }
 
     /// Sleeps as long as `bytes` take at the throttle's rate.
@@ -171,6 +195,14 @@ impl HintReplayer {
         let secs = bytes as f64 / rate as f64;
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     }
+}
+
+/// What became of one hint sent.
+enum Sent {
+    /// The replica applied it.
+    Applied,
+    /// The replica can never apply it; why.
+    Undeliverable(String),
 }
 
 /// A file replay was about to read is gone (deleted by an earlier round).

@@ -96,6 +96,9 @@ pub struct HintCounters {
     pub replayed: u64,
     /// Hints refused (store full, too old, I/O error) or expired at replay.
     pub dropped: u64,
+    /// Hints skipped at replay because their replica answered that they can
+    /// never be applied (their table does not exist there).
+    pub undeliverable: u64,
     /// Bytes in hint files now.
     pub pending_bytes: u64,
 }
@@ -184,6 +187,7 @@ pub struct HintStore {
     stored: AtomicU64,
     replayed: AtomicU64,
     dropped: AtomicU64,
+    undeliverable: AtomicU64,
 }
 
 /// The wall clock hints are stamped with: ms since the Unix epoch. The
@@ -264,6 +268,7 @@ impl HintStore {
             stored: AtomicU64::new(0),
             replayed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            undeliverable: AtomicU64::new(0),
         })
     }
 
@@ -460,12 +465,18 @@ impl HintStore {
         self.dropped.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts hints skipped at replay because they can never be applied.
+    pub fn count_undeliverable(&self, n: u64) {
+        self.undeliverable.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub fn counters(&self) -> HintCounters {
         HintCounters {
             stored: self.stored.load(Ordering::Relaxed),
             replayed: self.replayed.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            undeliverable: self.undeliverable.load(Ordering::Relaxed),
             pending_bytes: self.lock().total_bytes,
         }
     }

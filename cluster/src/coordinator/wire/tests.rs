@@ -193,3 +193,26 @@ proptest! {
         let _ = decode_range_response(&garbled);
     }
 }
+
+#[test]
+fn every_error_kind_round_trips_and_old_codes_keep_their_meaning() {
+    use ReplicaErrorKind::*;
+    for (kind, code) in [
+        (Overloaded, 0),
+        (Storage, 1),
+        (TooManyTombstones, 2),
+        (Malformed, 3),
+        (UnknownTable, 4),
+    ] {
+        let err = ReplicaError {
+            kind,
+            message: "m".into(),
+        };
+        let bytes = encode_mutation_response(&Err(err.clone()));
+        // version, status 1 (error), then the kind's code.
+        assert_eq!(bytes[..3], [WIRE_VERSION, 1, code], "{kind:?}");
+        assert_eq!(decode_mutation_response(&bytes).unwrap(), Err(err));
+    }
+    let unknown = [WIRE_VERSION, 1, 5, 0];
+    assert!(decode_mutation_response(&unknown).is_err());
+}

@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use basalt::Config;
@@ -29,14 +29,7 @@ fn ip(i: u8) -> IpAddr {
 /// A port free on 127.0.0.1, .2 and .3 alike, so every node uses the same
 /// CQL port (drivers reach peers on the port they first connected to).
 fn common_port() -> u16 {
-    loop {
-        let first = TcpListener::bind((ip(1), 0)).expect("bind");
-        let port = first.local_addr().expect("addr").port();
-        let others: Vec<_> = (2..=3).map(|i| TcpListener::bind((ip(i), port))).collect();
-        if others.iter().all(Result::is_ok) {
-            return port;
-        }
-    }
+    support::free_ports(&[ip(1), ip(2), ip(3)], 1)
 }
 
 struct Ports {

@@ -8,7 +8,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use basalt::Config;
@@ -24,14 +24,7 @@ fn ip(i: u8) -> IpAddr {
 
 /// A port free on 127.0.0.1, .2 and .3 alike.
 fn common_port() -> u16 {
-    loop {
-        let first = TcpListener::bind((ip(1), 0)).expect("bind");
-        let port = first.local_addr().expect("addr").port();
-        let others: Vec<_> = (2..=3).map(|i| TcpListener::bind((ip(i), port))).collect();
-        if others.iter().all(Result::is_ok) {
-            return port;
-        }
-    }
+    support::free_ports(&[ip(1), ip(2), ip(3)], 1)
 }
 
 async fn start(i: u8, ports: [u16; 3]) -> (Node, TempDir) {

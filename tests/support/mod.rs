@@ -7,7 +7,8 @@
 pub(crate) mod processes;
 
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use basalt::Config;
@@ -19,12 +20,36 @@ use tempfile::TempDir;
 /// Upper bound on any one test, so a hung server fails the test instead of CI.
 pub(crate) const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A port nobody listens on right now: bind port 0, note the port, let it go.
-/// Another process could take it before the node binds it; on a test machine
-/// that race is rare enough to accept.
+/// The first port tests take, and how many they choose from: ports below
+/// Linux's ephemeral range (32768 and up), so that no outgoing connection (a
+/// driver's, a node's) can take a port between the test choosing it and the
+/// node binding it.
+const FIRST_PORT: u16 = 20_000;
+const PORT_SPAN: u16 = 12_000;
+
+/// `count` consecutive ports free on every address of `hosts`, none handed out
+/// before by this process; processes start at different offsets. Only another
+/// program binding the same port in between can still race the node.
+pub(crate) fn free_ports(hosts: &[IpAddr], count: u16) -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(PORT_SPAN - count);
+    let offset = std::process::id().wrapping_mul(97) % span;
+    for _ in 0..PORT_SPAN {
+        let n = NEXT.fetch_add(u32::from(count), Ordering::Relaxed);
+        let base = FIRST_PORT + u16::try_from((offset + n) % span).expect("below the span");
+        let free = hosts
+            .iter()
+            .all(|&host| (base..base + count).all(|port| TcpListener::bind((host, port)).is_ok()));
+        if free {
+            return base;
+        }
+    }
+    panic!("no {count} free ports below the ephemeral range");
+}
+
+/// A port nobody listens on right now on 127.0.0.1 (see [`free_ports`]).
 pub(crate) fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
+    free_ports(&[IpAddr::V4(Ipv4Addr::LOCALHOST)], 1)
 }
 
 /// A node running in this process, and the directory holding its data.

@@ -3,7 +3,7 @@
 //! node's address, a guard that SIGKILLs whatever nodes still run when a test
 //! ends, passed or failed, and a time limit on the test body.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -54,23 +54,8 @@ pub(crate) fn loopback(k: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, k))
 }
 
-/// A base port whose three ports are free on 127.0.0.1 … 127.0.0.3 right now.
-/// Another process could take one before the nodes bind it; on a test machine
-/// that race is rare enough to accept.
+/// A base port whose three ports are free on 127.0.0.1 … 127.0.0.3 right now,
+/// below the ephemeral range (see [`super::free_ports`]).
 pub(crate) fn free_base_port() -> u16 {
-    for _ in 0..100 {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let base = listener.local_addr().expect("local address").port();
-        drop(listener);
-        let Some(last) = base.checked_add(2) else {
-            continue;
-        };
-        let free = (1..=3).all(|k| {
-            (base..=last).all(|port| TcpListener::bind(SocketAddr::new(loopback(k), port)).is_ok())
-        });
-        if free {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports found");
+    super::free_ports(&[loopback(1), loopback(2), loopback(3)], 3)
 }

@@ -208,27 +208,7 @@ async fn a_batch_is_kept_on_two_other_nodes_until_applied() {
 #[tokio::test]
 async fn a_batch_whose_coordinator_died_is_replayed_to_every_replica() {
     let c = cluster();
-    // Node 0 logs the batch and dies before applying any of it.
-    let logged = c
-        .coordinator(0)
-        .log_batch(BatchId([2; 16]), &batch(), Cl::Quorum)
-        .await
-        .expect("logged");
-    c.set_down(0, true);
-    let keeper = c.hosts_index(logged.hosts[0]);
-    let target = Arc::new(ThroughCoordinator {
-        coordinator: c.coordinator(keeper),
-        fail: AtomicBool::new(true),
-    });
-    let config = BatchlogReplayConfig {
-        interval: Duration::from_secs(10),
-        min_age: Duration::from_secs(1),
-    };
-    let replayer = BatchlogReplayer::new(
-        Arc::clone(&c.stores[keeper]),
-        Arc::clone(&target) as _,
-        config,
-    );
+    let (keeper, target, replayer) = c.orphan_batch(BatchId([2; 16]), &batch(), true).await;
     // Too young: a live coordinator may still be applying it.
     assert_eq!(replayer.replay_due().await.replayed, 0);
     c.now.fetch_add(1_000, Ordering::SeqCst);
@@ -321,6 +301,35 @@ impl Cluster {
         (0..NODES).find(|&i| host(i) == h).expect("a known host")
     }
 
+    /// Node 0 logs `mutations` as batch `id` and dies before applying any of
+    /// it; returns the first node keeping the batch, the replay target through
+    /// that node's coordinator (failing while `fail` is set) and its replayer.
+    async fn orphan_batch(
+        &self,
+        id: BatchId,
+        mutations: &[Mutation],
+        fail: bool,
+    ) -> (usize, Arc<ThroughCoordinator>, BatchlogReplayer) {
+        let logged = self
+            .coordinator(0)
+            .log_batch(id, mutations, Cl::Quorum)
+            .await
+            .expect("logged");
+        self.set_down(0, true);
+        let keeper = self.hosts_index(logged.hosts[0]);
+        let target = Arc::new(ThroughCoordinator {
+            coordinator: self.coordinator(keeper),
+            fail: AtomicBool::new(fail),
+        });
+        let config = BatchlogReplayConfig {
+            interval: Duration::from_secs(10),
+            min_age: Duration::from_secs(1),
+        };
+        let store = Arc::clone(&self.stores[keeper]);
+        let replayer = BatchlogReplayer::new(store, Arc::clone(&target) as _, config);
+        (keeper, target, replayer)
+    }
+
     fn topology_ring(&self) -> Arc<Ring> {
         cluster::Topology::ring(self.topology.as_ref())
     }
@@ -334,23 +343,8 @@ async fn a_batch_with_a_dropped_table_is_replayed_forgotten_and_counted() {
         Row::new(ClusteringKey::EMPTY).with_cell(ColumnId(1), None, Cell::live(10, vec![1])),
     );
     mutations.insert(0, gone);
-    let logged = c
-        .coordinator(0)
-        .log_batch(BatchId([3; 16]), &mutations, Cl::Quorum)
-        .await
-        .expect("logged");
-    c.set_down(0, true);
-    let keeper = c.hosts_index(logged.hosts[0]);
-    let target = Arc::new(ThroughCoordinator {
-        coordinator: c.coordinator(keeper),
-        fail: AtomicBool::new(false),
-    });
-    let config = BatchlogReplayConfig {
-        interval: Duration::from_secs(10),
-        min_age: Duration::from_secs(1),
-    };
+    let (keeper, _, replayer) = c.orphan_batch(BatchId([3; 16]), &mutations, false).await;
     let store = Arc::clone(&c.stores[keeper]);
-    let replayer = BatchlogReplayer::new(Arc::clone(&store), target as _, config);
     c.now.fetch_add(1_000, Ordering::SeqCst);
     let pass = replayer.replay_due().await;
     assert_eq!((pass.replayed, pass.failed, pass.undeliverable), (1, 0, 1));

@@ -116,21 +116,27 @@ pub(crate) fn decode_file(bytes: &[u8]) -> Result<Schema, String> {
 
 /// Durably replaces the catalog in `dir` with `schema`'s user keyspaces.
 pub(crate) fn save(fs: &dyn FileSystem, dir: &Path, schema: &Schema) -> Result<(), PersistError> {
+    let created = !fs.exists(dir);
     fs.create_dir_all(dir)
         .map_err(io_error(dir, "creating the directory"))?;
     let target = dir.join(FILE_NAME);
     durable::replace_atomically(fs, &target, &encode_file(schema))
         .map_err(io_error(&target, "replacing the catalog"))?;
-    if let Some(parent) = dir.parent() {
+    if created {
         // The first save also creates `dir`: make its entry durable too.
-        fs.sync_dir(parent)
-            .map_err(io_error(parent, "syncing the data directory"))?;
+        // Later saves skip this sync (every DDL statement pays for each
+        // one); `load` syncs the entry of a directory an earlier process
+        // created but may have died before syncing.
+        sync_parent(fs, dir)?;
     }
     Ok(())
 }
 
 /// The user keyspaces saved in `dir`, or `None` if no catalog was ever saved.
 pub(crate) fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, PersistError> {
+    if fs.exists(dir) {
+        sync_parent(fs, dir)?;
+    }
     let target = dir.join(FILE_NAME);
     // A save that crashed before its rename: the catalog it did not replace
     // is still the current one.
@@ -153,6 +159,15 @@ pub(crate) fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Schema>, Pe
             path: target,
             reason,
         })
+}
+
+fn sync_parent(fs: &dyn FileSystem, dir: &Path) -> Result<(), PersistError> {
+    match dir.parent() {
+        Some(parent) => fs
+            .sync_dir(parent)
+            .map_err(io_error(parent, "syncing the data directory")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -278,11 +278,18 @@ impl SchemaService {
             self.engine.clone(),
             new.clone(),
         );
+        let started = std::time::Instant::now();
         tokio::task::spawn_blocking(move || {
             apply_durably(fs.as_ref(), &dir, &engine, &saved, diff)
         })
         .await
         .map_err(|e| server(format!("schema change task failed: {e}")))??;
+        let took = started.elapsed();
+        if took > SLOW_COMMIT {
+            // Each change fsyncs a few files and directories; this says why
+            // drivers waiting for schema agreement may time out.
+            tracing::warn!(?took, "making a schema change durable was slow");
+        }
         let version = schema_version(&new);
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Snapshot {
             schema: new,
@@ -291,6 +298,9 @@ impl SchemaService {
         Ok(())
     }
 }
+
+/// A schema change slower than this to make durable is logged.
+const SLOW_COMMIT: Duration = Duration::from_secs(1);
 
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)

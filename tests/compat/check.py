@@ -12,6 +12,11 @@ from cassandra.query import BatchStatement, SimpleStatement
 host, port, cqlsh = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 
+# DDL makes the change durable with several fsyncs, which a disk busy
+# writing back (CI, right after a build) can stretch past the driver's 10 s.
+DDL_TIMEOUT = 60
+
+
 def check(condition, what):
     if not condition:
         raise SystemExit(f"FAILED: {what}")
@@ -24,12 +29,14 @@ def driver_checks():
     check(cluster.metadata.cluster_name is not None, "driver connects and reads system.local")
     session.execute(
         "CREATE KEYSPACE IF NOT EXISTS compat WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+        timeout=DDL_TIMEOUT,
     )
     session.set_keyspace("compat")
     session.execute(
         "CREATE TABLE IF NOT EXISTS events (id int, at timestamp, tags set<text>, "
-        "body text, PRIMARY KEY (id, at)) WITH CLUSTERING ORDER BY (at DESC)"
+        "body text, PRIMARY KEY (id, at)) WITH CLUSTERING ORDER BY (at DESC)",
+        timeout=DDL_TIMEOUT,
     )
     check("events" in cluster.metadata.keyspaces["compat"].tables, "DDL visible in driver metadata")
     table = cluster.metadata.keyspaces["compat"].tables["events"]
@@ -51,7 +58,7 @@ def driver_checks():
     session.execute("DELETE FROM events WHERE id = 1")
     check(session.execute("SELECT * FROM events WHERE id = 1").one() is None, "partition delete")
     key = uuid.uuid4()
-    session.execute("CREATE TABLE IF NOT EXISTS kv (k uuid PRIMARY KEY, v text)")
+    session.execute("CREATE TABLE IF NOT EXISTS kv (k uuid PRIMARY KEY, v text)", timeout=DDL_TIMEOUT)
     session.execute("INSERT INTO kv (k, v) VALUES (%s, %s) USING TTL 100", (key, "x"))
     ttl = session.execute("SELECT ttl(v) FROM kv WHERE k = %s", (key,)).one()[0]
     check(0 < ttl <= 100, "TTL and ttl()")

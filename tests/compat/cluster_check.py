@@ -19,6 +19,11 @@ from cassandra.query import SimpleStatement
 port, basalt = int(sys.argv[1]), sys.argv[2]
 admin = port + 2
 hosts = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+# A DDL statement's response waits, in the driver, for every node to agree
+# on the schema; each node makes the change durable with several fsyncs, so
+# on a disk busy writing back (CI, right after a build) that can pass the
+# driver's 10 s default. The check below still asserts that they agree.
+DDL_TIMEOUT = 60
 
 
 def check(condition, what):
@@ -42,7 +47,11 @@ def endpoints(keyspace, table, key):
 def connect(host, policy):
     profile = ExecutionProfile(load_balancing_policy=policy)
     return Cluster(
-        [host], port=port, connect_timeout=10, execution_profiles={EXEC_PROFILE_DEFAULT: profile}
+        [host],
+        port=port,
+        connect_timeout=10,
+        max_schema_agreement_wait=DDL_TIMEOUT,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
     )
 
 
@@ -67,9 +76,12 @@ def main():
     for ks, rf in (("compat_rf3", 3), ("compat_rf1", 1)):
         session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}",
+            timeout=DDL_TIMEOUT,
         )
-        session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.kv (k text PRIMARY KEY, v text)")
+        session.execute(
+            f"CREATE TABLE IF NOT EXISTS {ks}.kv (k text PRIMARY KEY, v text)", timeout=DDL_TIMEOUT
+        )
     check(
         cluster.control_connection.wait_for_schema_agreement(wait_time=30),
         "schema agreement across the three nodes",

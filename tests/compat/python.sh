@@ -39,7 +39,18 @@ for _ in $(seq 1 300); do
 done
 
 export CQLSH_NO_BUNDLED=TRUE
-timeout 300 "$venv/bin/python" "$root/tests/compat/check.py" 127.0.0.1 "$port" "$venv/bin/cqlsh"
+# On a failure, the end of each node's log says what the node was doing.
+show_logs() {
+    for log in "$@"; do
+        [ -f "$log" ] || continue
+        echo "--- last lines of $log"
+        tail -n 40 "$log"
+    done
+}
+if ! timeout 300 "$venv/bin/python" "$root/tests/compat/check.py" 127.0.0.1 "$port" "$venv/bin/cqlsh"; then
+    show_logs "$work/node.log"
+    exit 1
+fi
 echo "python compatibility: ok"
 
 # The same driver against three nodes (127.0.0.1-3): discovery through
@@ -50,5 +61,8 @@ bin="$root/target/$profile/basalt"
 "$bin" cluster --dir "$cluster_dir" clear >/dev/null 2>&1 || true
 trap '"$bin" cluster --dir "$cluster_dir" clear >/dev/null 2>&1 || true; kill -TERM $node 2>/dev/null || true; wait $node 2>/dev/null || true' EXIT
 "$bin" cluster --dir "$cluster_dir" start --nodes 3 --base-port "$cluster_port"
-timeout 300 "$venv/bin/python" "$root/tests/compat/cluster_check.py" "$cluster_port" "$bin"
+if ! timeout 300 "$venv/bin/python" "$root/tests/compat/cluster_check.py" "$cluster_port" "$bin"; then
+    show_logs "$cluster_dir"/node*/node.log
+    exit 1
+fi
 echo "python cluster compatibility: ok"

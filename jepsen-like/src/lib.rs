@@ -1,6 +1,13 @@
-//! Basalt's fault-injection verification: workloads, nemeses (partitions,
-//! crashes, pauses, clock skew) and checkers run against real nodes.
+//! Basalt's fault-injection verification, in the spirit of Jepsen: workloads
+//! run through real CQL connections while a nemesis cuts links, kills,
+//! pauses and skews nodes; every operation is recorded in a history; the
+//! checkers decide whether the history keeps the promises Basalt makes
+//! (`docs/verification.md`).
 //!
-//! Nothing is implemented yet: this crate is an empty placeholder until there is
-//! a server to test.
+//! What this crate is: the history format ([`history`]) and the checkers
+//! over it ([`checker`]), pure and tested with hand-built histories; the
+//! process tier that runs real `basalt` binaries as test hosts in network
+//! namespaces. What it is not: a load generator or a benchmark.
 #![forbid(unsafe_code)]
+
+pub mod history;

@@ -11,3 +11,5 @@
 #![forbid(unsafe_code)]
 
 pub mod history;
+pub mod checker;
+pub mod report;

@@ -29,3 +29,16 @@ pub fn render_html(history: &[Event], verdicts: &[Verdict], meta: &RunMeta) -> S
     let _ = (history, verdicts, meta);
     String::new()
 }
+
+/// The terminal summary: one table row per workload (attempted, ok, fail,
+/// info, availability, latency quantiles), one line per verdict, and as its
+/// last line `N passed, N failed` (one per property; unknown counts as
+/// failed).
+pub fn summary_text(history: &[Event], verdicts: &[Verdict], meta: &RunMeta) -> String {
+    let _ = (history, meta);
+    let failed = verdicts
+        .iter()
+        .filter(|v| v.validity != crate::checker::Validity::Valid)
+        .count();
+    format!("{} passed, {failed} failed\n", verdicts.len() - failed)
+}

@@ -605,6 +605,16 @@ fn stats_count_outcomes_and_faults() {
     assert_eq!(figure(&h, stats, "faults"), 2);
     assert_eq!(figure(&h, stats, "faults.partition"), 1);
     assert_eq!(figure(&h, stats, "set.availability_percent"), 0.0);
+    // The add was invoked during the partition; no register op was.
+    assert_eq!(figure(&h, stats, "set.availability_faulted_percent"), 0.0);
+    assert_eq!(
+        figure(&h, stats, "register.availability_faulted_percent"),
+        100.0
+    );
+    assert_eq!(
+        figure(&h, stats, "register.availability_healthy_percent"),
+        85.7
+    );
 }
 
 #[test]

@@ -76,6 +76,9 @@ pub(crate) struct Parsed<'a> {
     pub(crate) malformed: BTreeMap<&'a str, Vec<String>>,
     /// The description of every fault the nemesis started.
     pub(crate) faults: Vec<&'a str>,
+    /// When at least one fault was in force: `[start, end)` in ns, sorted
+    /// and disjoint; a fault never healed lasts to `u64::MAX`.
+    pub(crate) fault_windows: Vec<(u64, u64)>,
 }
 
 impl Parsed<'_> {
@@ -136,10 +139,11 @@ struct Pairing<'a> {
     pending: HashMap<u64, &'a Event>,
     /// Per process that got `Info`, the event that retired it.
     retired: HashMap<u64, u64>,
-    /// Nemesis `Start` records: invokes, and the others (Jepsen writes a
-    /// fault as an invoke and a completion; a harness may write just one).
-    starts_invoked: Vec<&'a str>,
-    starts_other: Vec<&'a str>,
+    /// Nemesis `Start`/`Stop` records: invokes, and the others (Jepsen
+    /// writes a fault as an invoke and a completion; a harness may write
+    /// just one record). Counting both would count every fault twice.
+    nemesis_invoked: Vec<&'a Event>,
+    nemesis_other: Vec<&'a Event>,
 }
 
 impl<'a> Pairing<'a> {
@@ -152,14 +156,13 @@ impl<'a> Pairing<'a> {
     }
 
     fn nemesis(&mut self, event: &'a Event) {
-        if event.function != Function::Start {
+        if !matches!(event.function, Function::Start | Function::Stop) {
             return;
         }
-        let description = event.error.as_deref().unwrap_or("fault");
         if event.kind == OpType::Invoke {
-            self.starts_invoked.push(description);
+            self.nemesis_invoked.push(event);
         } else {
-            self.starts_other.push(description);
+            self.nemesis_other.push(event);
         }
     }
 
@@ -224,13 +227,57 @@ impl<'a> Pairing<'a> {
             .ops
             .extend(open.into_iter().map(|e| op(e, None)));
         self.parsed.ops.sort_by_key(|op| (op.invoke_ns, op.index));
-        self.parsed.faults = if self.starts_invoked.is_empty() {
-            self.starts_other
+        let nemesis = if self.nemesis_invoked.is_empty() {
+            self.nemesis_other
         } else {
-            self.starts_invoked
+            self.nemesis_invoked
         };
+        self.parsed.faults = nemesis
+            .iter()
+            .filter(|e| e.function == Function::Start)
+            .map(|e| e.error.as_deref().unwrap_or("fault"))
+            .collect();
+        self.parsed.fault_windows = fault_windows(&nemesis);
         self.parsed
     }
+}
+
+/// The windows during which at least one fault was started and not yet
+/// stopped; `events` in history order.
+fn fault_windows(events: &[&Event]) -> Vec<(u64, u64)> {
+    let mut windows = Vec::new();
+    let (mut active, mut since) = (0usize, 0u64);
+    for event in events {
+        match event.function {
+            Function::Start => {
+                if active == 0 {
+                    since = event.time_ns;
+                }
+                active += 1;
+            }
+            // A stop with nothing started heals nothing.
+            _ if active == 0 => {}
+            _ => {
+                active -= 1;
+                if active == 0 {
+                    windows.push((since, event.time_ns));
+                }
+            }
+        }
+    }
+    if active > 0 {
+        windows.push((since, u64::MAX));
+    }
+    windows
+}
+
+/// Whether `time` falls in one of the sorted, disjoint `windows`.
+pub(crate) fn in_windows(windows: &[(u64, u64)], time: u64) -> bool {
+    let after = windows.partition_point(|&(start, _)| start <= time);
+    after
+        .checked_sub(1)
+        .and_then(|i| windows.get(i))
+        .is_some_and(|&(_, end)| time < end)
 }
 
 /// The operation an invoke and its completion (if any) describe.
@@ -366,6 +413,31 @@ mod tests {
         assert!(lines[1].contains("after its info"));
         assert!(lines[2].contains("while its op"));
         assert!(lines[3].contains("does not match"));
+    }
+
+    #[test]
+    fn fault_windows_merge_overlapping_faults() {
+        let mut start = event(0, NEMESIS, OpType::Info, Function::Start);
+        let mut stop = event(0, NEMESIS, OpType::Info, Function::Stop);
+        let at = |e: &mut Event, ns: u64| {
+            e.time_ns = ns;
+            e.clone()
+        };
+        let events = [
+            at(&mut stop, 5),
+            at(&mut start, 10),
+            at(&mut start, 20),
+            at(&mut stop, 30),
+            at(&mut stop, 40),
+            at(&mut start, 50),
+        ];
+        let windows = fault_windows(&events.iter().collect::<Vec<_>>());
+        assert_eq!(windows, [(10, 40), (50, u64::MAX)]);
+        assert!(!in_windows(&windows, 9));
+        assert!(in_windows(&windows, 10));
+        assert!(in_windows(&windows, 39));
+        assert!(!in_windows(&windows, 40));
+        assert!(in_windows(&windows, 1_000));
     }
 
     #[test]

@@ -52,6 +52,19 @@ pub struct Verdict {
 /// workload absent from the history has none. Verdicts of a workload whose
 /// events are malformed are unknown, and so is `stats` if any event is.
 /// Never panics, whatever the history.
+///
+/// The properties, `<workload>: ` then (figures-only ones marked *):
+/// - `register`, `register-coord`: `no lost acked writes (P1)`, `no stale
+///   reads (P2)`, `monotonic reads (P4)`, `no phantoms or failed writes
+///   read (P7)`; `register-coord` also `real-time lost updates`*;
+/// - `set`: P1, P2, `set-full`*, P7;
+/// - `delete`: P1 (the adds not deleted), `no resurrection (P6)`, P7;
+/// - `session`: `read your writes (P3)`, P7;
+/// - `batch`: P1, `all or nothing (P8)`, P7;
+/// - `stats`* (no workload prefix): per workload `<workload>.attempted`,
+///   `.ok`, `.fail`, `.info`, `.weak`, `.availability_percent`,
+///   `.availability_healthy_percent`, `.availability_faulted_percent`;
+///   `faults` and `faults.<kind>` (the first word of the description).
 pub fn check_all(history: &[Event]) -> Vec<Verdict> {
     let parsed = ops::parse(history);
     let mut overview = stats::check(&parsed);

@@ -913,3 +913,108 @@ proptest! {
         prop_assert_eq!(p4.validity == Validity::Invalid, inverted > 0);
     }
 }
+
+/// One operation of a random concurrent set history: an add, or a read
+/// returning the adds picked by `mask` (bit n: the n-th add), with its span.
+#[derive(Clone, Debug)]
+struct SetOp {
+    add: bool,
+    mask: u64,
+    start: u64,
+    duration: u64,
+    acked: bool,
+}
+
+fn set_op() -> impl Strategy<Value = SetOp> {
+    (
+        any::<bool>(),
+        any::<u64>(),
+        0u64..1_000,
+        1u64..200,
+        prop::bool::weighted(0.8),
+    )
+        .prop_map(|(add, mask, start, duration, acked)| SetOp {
+            add,
+            mask,
+            start,
+            duration,
+            acked,
+        })
+}
+
+/// The set history of `ops`, each on its own process, in time order.
+fn set_history(ops: &[SetOp]) -> Vec<Event> {
+    let adds: Vec<Value> = (0..ops.len())
+        .filter(|&n| ops[n].add)
+        .filter_map(|n| Value::try_from(n).ok())
+        .collect();
+    let mut raw: Vec<(u64, u64, Event)> = Vec::new();
+    for (n, op) in ops.iter().enumerate() {
+        let process = u64::try_from(n).expect("small");
+        let mut invoke = Event {
+            index: 0,
+            time_ns: op.start * 10 + 1,
+            process,
+            kind: OpType::Invoke,
+            function: if op.add { Add } else { Read },
+            workload: S.to_owned(),
+            key: Some("s".to_owned()),
+            values: Vec::new(),
+            timestamps: Vec::new(),
+            consistency: None,
+            node: None,
+            error: None,
+        };
+        if op.add {
+            invoke.values = vec![Value::try_from(n).expect("small")];
+        }
+        let mut done = invoke.clone();
+        done.time_ns = (op.start + op.duration) * 10;
+        done.kind = if op.acked { OpType::Ok } else { OpType::Info };
+        if !op.add {
+            done.values = (0..64)
+                .filter(|bit| op.mask >> bit & 1 == 1)
+                .filter_map(|bit| adds.get(bit).copied())
+                .collect();
+        }
+        raw.push((invoke.time_ns, process * 2, invoke));
+        raw.push((done.time_ns, process * 2 + 1, done));
+    }
+    raw.sort_by_key(|(time, order, _)| (*time, *order));
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, (_, _, mut e))| {
+            e.index = u64::try_from(i).expect("small");
+            e
+        })
+        .collect()
+}
+
+proptest! {
+    /// Set P2 agrees with its pairwise definition: an acked read is stale
+    /// if some add acked before the read's invoke is missing from it.
+    #[test]
+    fn set_stale_reads_agree_with_the_definition(ops in proptest::collection::vec(set_op(), 1..40)) {
+        let events = set_history(&ops);
+        let acked_adds: Vec<(u64, Value)> = events
+            .iter()
+            .filter(|e| e.function == Add && e.kind == OpType::Ok)
+            .map(|e| (e.time_ns, e.values[0]))
+            .collect();
+        let stale = events
+            .iter()
+            .filter(|e| e.function == Read && e.kind == OpType::Ok)
+            .filter(|read| {
+                let invoke = events
+                    .iter()
+                    .find(|e| e.process == read.process && e.kind == OpType::Invoke)
+                    .map_or(0, |e| e.time_ns);
+                acked_adds.iter().any(|&(done, v)| done < invoke && !read.values.contains(&v))
+            })
+            .count();
+        let verdicts = check_all(&events);
+        let p2 = verdict(&verdicts, "set: no stale reads (P2)");
+        prop_assert_eq!(p2.figures.get("stale_reads"), Some(&stale.into()));
+        prop_assert_eq!(p2.validity == Validity::Invalid, stale > 0);
+    }
+}

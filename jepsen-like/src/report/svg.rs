@@ -40,7 +40,9 @@ impl Scale {
     /// The decades covering `[min, max]` (both positive).
     pub(crate) fn log(min: f64, max: f64) -> Self {
         let low = min.max(1e-3).log10().floor() as i32;
-        let high = (max.max(1e-3).log10().ceil() as i32).max(low + 1);
+        // Headroom, so that values at a decade (timeouts of exactly 1 s)
+        // do not sit on the frame.
+        let high = ((max.max(1e-3) * 1.2).log10().ceil() as i32).max(low + 1);
         Scale::Log { low, high }
     }
 
@@ -153,10 +155,11 @@ impl Frame {
             );
         }
         self.time_axis(out);
+        // Along the value axis, clear of the tick labels and the fault lanes.
         let _ = write!(
             out,
-            "<text x=\"4\" y=\"{:.1}\">{}</text>",
-            self.top - 2.0,
+            "<text transform=\"translate(12 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+            self.top + self.plot_height / 2.0,
             esc(y_label)
         );
     }

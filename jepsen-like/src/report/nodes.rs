@@ -94,7 +94,8 @@ fn strips(out: &mut String, model: &Model<'_>, timeline: &Timeline, per_node: &P
     // hovering an outline names the node's own fault.
     frame.shade(out, &model.windows);
     for (row, &(_, node)) in per_node.nodes.keys().enumerate() {
-        for window in model.windows.iter().filter(|w| w.concerns(node)) {
+        let drawn = model.windows.iter().take(svg::MAX_WINDOWS);
+        for window in drawn.filter(|w| w.concerns(node)) {
             let x0 = frame.x(window.start_ns as f64 / 1e9);
             let width = (frame.x(window.end_ns as f64 / 1e9) - x0).max(1.0);
             let _ = write!(

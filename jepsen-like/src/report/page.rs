@@ -9,12 +9,14 @@ use super::model::{Model, Outcome};
 use super::nodes::percent;
 use super::stats;
 use super::summary::{overall, validity_word};
-use super::svg::{FAIL, INFO, OK, esc};
+use super::svg::{FAIL, INFO, MAX_WINDOWS, OK, esc};
 use crate::checker::Verdict;
 
 /// Anomalies shown per verdict; the checkers bound theirs too, but the
 /// page does not rely on it.
 const MAX_ANOMALIES: usize = 20;
+/// Faults listed in the table.
+const MAX_FAULT_ROWS: usize = 1_000;
 
 pub(crate) fn head(out: &mut String, meta: &RunMeta, verdicts: &[Verdict]) {
     let result = validity_word(overall(verdicts));
@@ -168,7 +170,7 @@ pub(crate) fn faults(out: &mut String, model: &Model<'_>) {
         "<table><tr><th>kind</th><th>description</th><th>start s</th><th>end s</th>\
          <th>lasted s</th></tr>",
     );
-    for w in &model.windows {
+    for w in model.windows.iter().take(MAX_FAULT_ROWS) {
         let _ = write!(
             out,
             "<tr class=\"fault-row\"><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}{}</td>\
@@ -182,6 +184,14 @@ pub(crate) fn faults(out: &mut String, model: &Model<'_>) {
         );
     }
     out.push_str("</table>");
+    if model.windows.len() > MAX_FAULT_ROWS {
+        let _ = write!(
+            out,
+            "<p class=\"note\">{} more faults not listed; charts shade the first {}.</p>",
+            model.windows.len() - MAX_FAULT_ROWS,
+            MAX_WINDOWS
+        );
+    }
 }
 
 /// Distinct errors shown; the rest are counted.

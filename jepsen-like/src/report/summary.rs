@@ -17,7 +17,7 @@ pub(crate) fn render(model: &Model<'_>, verdicts: &[Verdict], meta: &RunMeta) ->
     for verdict in verdicts {
         let _ = writeln!(
             out,
-            "{:<8} {}: {}",
+            "{:<8} {:<44} {}",
             validity_word(verdict.validity),
             plain(&verdict.property),
             plain(&verdict.summary)

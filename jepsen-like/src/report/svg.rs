@@ -19,6 +19,11 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
 const BOTTOM: f64 = 34.0;
 const LANE: f64 = 14.0;
+/// Label rows above a plot; more overlapping faults share the last one.
+const MAX_LANES: usize = 6;
+/// Fault windows drawn per chart (a fault every few seconds makes a few
+/// thousand in a long run; a broken nemesis must not make a huge page).
+pub(crate) const MAX_WINDOWS: usize = 2_000;
 
 /// How values map to heights.
 #[derive(Clone, Copy, Debug)]
@@ -85,7 +90,7 @@ impl Frame {
     pub(crate) fn new(plot_height: f64, seconds: f64, scale: Scale, lanes: usize) -> Self {
         Frame {
             plot_height,
-            top: 8.0 + LANE * lanes as f64,
+            top: 8.0 + LANE * lanes.min(MAX_LANES) as f64,
             seconds: seconds.max(1.0),
             scale,
         }
@@ -200,7 +205,7 @@ impl Frame {
     /// the description.
     pub(crate) fn shade(&self, out: &mut String, windows: &[Window<'_>]) {
         let ns = 1e9;
-        for w in windows {
+        for w in windows.iter().take(MAX_WINDOWS) {
             let x0 = self.x(w.start_ns as f64 / ns);
             let width = (self.x(w.end_ns as f64 / ns) - x0).max(1.0);
             let title = format!(
@@ -217,7 +222,7 @@ impl Frame {
                 self.plot_height,
                 esc(&title),
                 x0 + 1.0,
-                self.top - 4.0 - LANE * w.lane as f64,
+                self.top - 4.0 - LANE * w.lane.min(MAX_LANES - 1) as f64,
                 esc(w.kind),
                 esc(&title),
             );

@@ -146,9 +146,13 @@ impl<'a> Model<'a> {
             OpType::Fail => Outcome::Fail,
             _ => Outcome::Info,
         };
-        if !event.values.is_empty() || event.kind == OpType::Ok && is_read(op.function) {
-            // A read's result is on its completion, even when empty.
+        // A read's result is on its completion, even when empty; a write's
+        // value and timestamp are on its invoke, unless repeated.
+        let result = event.kind == OpType::Ok && is_read(op.function);
+        if result || !event.values.is_empty() {
             op.values = &event.values;
+        }
+        if result || !event.timestamps.is_empty() {
             op.timestamps = &event.timestamps;
         }
         if op.node.is_none() {
@@ -293,6 +297,32 @@ mod tests {
         let window = model.windows.first().expect("one window");
         assert!(window.concerns("n1") && window.concerns("n10") && window.concerns("n2"));
         assert!(!window.concerns("n3") && !window.concerns("n"));
+    }
+
+    #[test]
+    fn reads_take_their_result_from_the_completion_and_writes_keep_theirs() {
+        let client = |time_ns, process, kind, function, values: Vec<i64>, timestamps| {
+            let mut e = nemesis(time_ns, function, "");
+            (e.process, e.kind, e.values, e.timestamps) = (process, kind, values, timestamps);
+            e.error = None;
+            e
+        };
+        let history = [
+            client(1, 1, OpType::Invoke, Function::Write, vec![5], vec![50]),
+            client(2, 2, OpType::Invoke, Function::Read, vec![], vec![]),
+            // The write's completion repeats its value, not its timestamp.
+            client(3, 1, OpType::Ok, Function::Write, vec![5], vec![]),
+            client(4, 2, OpType::Ok, Function::Read, vec![5], vec![50]),
+        ];
+        let model = Model::build(&history);
+        let results: Vec<(&[i64], &[i64], Option<u64>)> = model
+            .ops
+            .iter()
+            .map(|op| (op.values, op.timestamps, op.latency_ns()))
+            .collect();
+        let expected: [(&[i64], &[i64], Option<u64>); 2] =
+            [(&[5], &[50], Some(2)), (&[5], &[50], Some(2))];
+        assert_eq!(results, expected);
     }
 
     #[test]

@@ -321,6 +321,7 @@ fn a_history_of_only_nemesis_events_renders() {
         2
     );
     assert!(page.contains("(never healed)"));
+    assert!(page.contains("No operation names its coordinator node."));
     let summary = summary_text(&history, &[], &meta());
     assert!(
         summary.contains("nemesis: 2 faults (loss x1, pause x1), max concurrent 1"),
@@ -400,7 +401,7 @@ fn a_long_run_draws_a_bounded_number_of_points() {
 fn writes_an_example_page() {
     let faults = [
         (8, Some(16), "partition n1 | n2 n3"),
-        (12, Some(20), "loss 30% n3"),
+        (12, Some(20), "loss 30% between all nodes"),
         (28, Some(34), "kill n2"),
         (44, None, "pause n3"),
     ];
@@ -436,6 +437,10 @@ fn writes_an_example_page() {
         summary_text(&history, &verdicts, &meta),
     )
     .expect("write the example summary");
+    // Outlines: the partition on 3 strips, the loss (names no node) on
+    // all 3, the kill and the pause on 1 each.
+    let outlines = section(&page, "availability").matches("class=\"hit\"");
+    assert_eq!(outlines.count(), 8);
     let throughput = section(&page, "throughput");
     assert_eq!(
         throughput.matches("<svg").count(),

@@ -1,6 +1,6 @@
 //! Availability per coordinator node: ok / attempted overall (a table) and
 //! per time bucket (one strip per node), with the fault windows that name
-//! the node outlined on its strip.
+//! the node (or name no node at all) outlined on its strip.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,7 +47,7 @@ pub(crate) fn section(out: &mut String, model: &Model<'_>) {
     out.push_str(
         "<p class=\"note\">Each strip: availability of the operations invoked in that bucket \
          (green 100 %, red 0 %, grey none). Outlined: the faults whose description names the \
-         node.</p>",
+         node, and those that name none.</p>",
     );
 }
 
@@ -93,9 +93,12 @@ fn strips(out: &mut String, model: &Model<'_>, timeline: &Timeline, per_node: &P
     // Shaded over the opaque cells, and under the outlines so that
     // hovering an outline names the node's own fault.
     frame.shade(out, &model.windows);
-    for (row, &(_, node)) in per_node.nodes.keys().enumerate() {
+    let names: Vec<&str> = per_node.nodes.keys().map(|&(_, node)| node).collect();
+    for (row, node) in names.iter().enumerate() {
         let drawn = model.windows.iter().take(svg::MAX_WINDOWS);
-        for window in drawn.filter(|w| w.concerns(node)) {
+        // A fault that names no node (loss between all nodes) concerns all.
+        let concerned = drawn.filter(|w| w.concerns(node) || !names.iter().any(|n| w.concerns(n)));
+        for window in concerned {
             let x0 = frame.x(window.start_ns as f64 / 1e9);
             let width = (frame.x(window.end_ns as f64 / 1e9) - x0).max(1.0);
             let _ = write!(

@@ -45,6 +45,7 @@ mod batch_writer;
 mod batchlog;
 mod consistency;
 mod coordinator;
+mod dump;
 mod gossip;
 mod hints;
 pub mod membership;
@@ -93,6 +94,7 @@ pub use coordinator::{
     ClusterCoordinator, CoordinatorConfig, CoordinatorError, HintSink, LoggedBatch, PartitionData,
     PeerError, Peers, ReadLimits, ReadOutcome, Topology, WriteType, verbs,
 };
+pub use dump::{DumpError, PartitionSummary, dump};
 pub use replica::{Replica, TimestampObserver};
 // The requests and answers between coordinator and replica.
 pub use coordinator::wire::{

@@ -18,7 +18,7 @@ pub enum Canary {
     /// fsynced (it waits in the log's buffer, lost if the process dies).
     AckBeforeFsync,
     /// Directory fsyncs after creating, renaming or removing files are
-    /// skipped (the real file system only).
+    /// skipped, on the real file system and on the simulated one.
     SkipDirFsync,
 }
 

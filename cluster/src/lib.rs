@@ -43,6 +43,10 @@
 mod allocation;
 mod batch_writer;
 mod batchlog;
+/// Deliberate bugs the fault-injection checkers must catch; only in builds
+/// with the `fault-injection` feature.
+#[cfg(feature = "fault-injection")]
+pub mod canary;
 mod consistency;
 mod coordinator;
 mod dump;

@@ -5,6 +5,7 @@
 //! requests first, then flush memtables and close the commit log, so every
 //! acknowledged write is in an SSTable or a synced log segment.
 
+mod canary;
 pub(crate) mod cluster;
 mod control;
 mod counters;
@@ -49,6 +50,9 @@ pub enum NodeError {
     /// The schema catalog could not be loaded.
     #[error("schema: {0}")]
     Schema(String),
+    /// `BASALT_CANARY` names no canary this build has.
+    #[error("{0}")]
+    Canary(String),
 }
 
 /// A started node.
@@ -278,7 +282,11 @@ fn millis_clock(wall: OffsetWallClock) -> ::cluster::HintClock {
     Arc::new(move || u64::try_from(wall.now_micros() / 1000).unwrap_or(0))
 }
 
+/// Selects the canary (`BASALT_CANARY`, in fault-injection builds) before
+/// storage opens, so that storage's canaries act from its first file, then
+/// opens the engine.
 async fn open_engine(config: &Config) -> Result<Arc<Engine>, NodeError> {
+    canary::select_from_env().map_err(NodeError::Canary)?;
     let options = config.engine_options(Arc::new(StorageClock(wall_clock(config))));
     let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
     let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))

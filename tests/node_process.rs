@@ -203,3 +203,46 @@ async fn acknowledged_writes_survive_sigkill_and_sigterm_is_clean() {
     })
     .await;
 }
+
+/// A fault-injection build refuses to start with a canary it does not have,
+/// so a harness never believes it runs a bug that is not there.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn an_unknown_canary_stops_the_server_at_start() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_basalt"))
+        .arg("server")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--native-transport-port", &free_port().to_string()])
+        .args(["--set", &format!("storage_port={}", free_port())])
+        .args(["--set", &format!("admin_port={}", free_port())])
+        .env("BASALT_CANARY", "no-such-bug")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child is polled") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+            panic!("the server kept running with an unknown canary");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(
+        &mut child.stderr.take().expect("stderr is piped"),
+        &mut stderr,
+    )
+    .expect("stderr reads");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("BASALT_CANARY=no-such-bug: no such canary"),
+        "{stderr}"
+    );
+}

@@ -142,3 +142,93 @@ fn usage_errors_exit_with_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `GET path` on the admin API: the status code and the body.
+fn raw_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("admin connects");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout set");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("request sent");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("answer read");
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+async fn dump(port: u16) -> basalt::admin_api::Dump {
+    tokio::task::spawn_blocking(move || {
+        AdminClient::new("127.0.0.1", port).get("/v1/dump?keyspace=ks&table=t")
+    })
+    .await
+    .expect("the request ran")
+    .expect("the dump answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dump_lists_the_local_partitions_with_digests() {
+    bounded(async {
+        let node = TestNode::start().await;
+        let port = node.admin_port();
+        load_some_data(&node).await;
+        let before = dump(port).await;
+        assert_eq!(before.partitions.len(), 20);
+        // k = 1 is the 4-byte big-endian int; its token is the one getendpoints reports.
+        let one = before
+            .partitions
+            .iter()
+            .find(|p| p.key == "00000001")
+            .expect("k = 1 is listed");
+        let endpoints: basalt::admin_api::Endpoints = tokio::task::spawn_blocking(move || {
+            AdminClient::new("127.0.0.1", port).get("/v1/endpoints?keyspace=ks&table=t&key=1")
+        })
+        .await
+        .expect("the request ran")
+        .expect("endpoints answer");
+        assert_eq!(one.token, endpoints.token);
+        assert_eq!((one.cells, one.digest.len()), (1, 32));
+        assert!(
+            before
+                .partitions
+                .windows(2)
+                .all(|w| w[0].token <= w[1].token)
+        );
+
+        // Flushing moves the data to an SSTable without changing it.
+        assert_eq!(nodetool_ok(port, &["flush", "ks", "t"]).await, "");
+        assert_eq!(dump(port).await, before);
+
+        // A deletion leaves a tombstone: the partition stays listed, changed.
+        let session = node.session().await;
+        session
+            .query_unpaged("DELETE FROM ks.t WHERE k = 1", &[])
+            .await
+            .expect("delete");
+        let after = dump(port).await;
+        assert_eq!(after.partitions.len(), 20);
+        for (b, a) in before.partitions.iter().zip(&after.partitions) {
+            assert_eq!(b.key, a.key);
+            assert_eq!(b.digest != a.digest, b.key == "00000001", "{}", b.key);
+        }
+
+        let (status, body) =
+            tokio::task::block_in_place(|| raw_get(port, "/v1/dump?keyspace=nope&table=t"));
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("Keyspace [nope] does not exist."), "{body}");
+        let (status, body) =
+            tokio::task::block_in_place(|| raw_get(port, "/v1/dump?keyspace=ks&table=nope"));
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("ks.nope"), "{body}");
+        let (status, _) = tokio::task::block_in_place(|| raw_get(port, "/v1/dump?keyspace=ks"));
+        assert_eq!(status, 400);
+        node.shutdown().await;
+    })
+    .await;
+}

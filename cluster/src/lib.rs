@@ -43,8 +43,13 @@
 mod allocation;
 mod batch_writer;
 mod batchlog;
+/// Deliberate bugs the fault-injection checkers must catch; only in builds
+/// with the `fault-injection` feature.
+#[cfg(feature = "fault-injection")]
+pub mod canary;
 mod consistency;
 mod coordinator;
+mod dump;
 mod gossip;
 mod hints;
 pub mod membership;
@@ -93,6 +98,7 @@ pub use coordinator::{
     ClusterCoordinator, CoordinatorConfig, CoordinatorError, HintSink, LoggedBatch, PartitionData,
     PeerError, Peers, ReadLimits, ReadOutcome, Topology, WriteType, verbs,
 };
+pub use dump::{DumpError, PartitionSummary, dump};
 pub use replica::{Replica, TimestampObserver};
 // The requests and answers between coordinator and replica.
 pub use coordinator::wire::{

@@ -301,6 +301,8 @@ fn read_partition(engine: &Engine, request: &ReadRequest) -> Result<ReadResponse
     partition.static_row = reader.static_row().cloned();
     partition.rows = rows;
     normalize(&mut partition);
+    #[cfg(feature = "fault-injection")]
+    purge_at_once(&mut partition, read.now);
     let reply = if request.digest {
         ReadReply::Digest(digest(&partition))
     } else {
@@ -311,6 +313,37 @@ fn read_partition(engine: &Engine, request: &ReadRequest) -> Result<ReadResponse
         hit_limit: live >= limit,
         tombstones_scanned: reader.stats().tombstones_scanned as u64,
     })
+}
+
+/// The canary's purge: a replica's answer loses every tombstone deleted
+/// before `now`, as if gc grace were 0, so a deletion one replica missed is
+/// undone by reconciliation and read repair.
+#[cfg(feature = "fault-injection")]
+fn purge_at_once(m: &mut Mutation, now: i64) {
+    use storage::canary::{Canary, active};
+    if !active(Canary::PurgeTombstonesAtOnce) {
+        return;
+    }
+    let purger = storage::reconcile::Purger {
+        now,
+        gc_before: now,
+        max_purgeable: storage::Timestamp(i64::MAX),
+    };
+    m.partition_deletion = m
+        .partition_deletion
+        .filter(|d| !purger.purgeable_deletion(d));
+    m.range_tombstones
+        .retain(|rt| !purger.purgeable_deletion(&rt.deletion));
+    if let Some(s) = &mut m.static_row {
+        purger.purge_row_in_place(s);
+        if s.is_empty() {
+            m.static_row = None;
+        }
+    }
+    m.rows.retain_mut(|r| {
+        purger.purge_row_in_place(r);
+        !r.is_empty()
+    });
 }
 
 /// The partitions of a scan, gathered until the live-row limit.
@@ -337,6 +370,8 @@ impl Gathered {
             self.live += 1;
         }
         normalize(last);
+        #[cfg(feature = "fault-injection")]
+        purge_at_once(last, self.now);
     }
 
     /// Takes one scan item; false when the limit was reached at a partition

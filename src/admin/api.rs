@@ -251,3 +251,27 @@ pub struct Done {
     /// Tables acted on, `ks.table`.
     pub tables: Vec<String>,
 }
+
+/// `GET /v1/dump?keyspace=K&table=T`: every partition of one table in this
+/// node's own storage (not a read through the coordinator), for checking
+/// that replicas converged.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Dump {
+    /// In token order.
+    pub partitions: Vec<DumpPartition>,
+}
+
+/// One partition of [`Dump`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DumpPartition {
+    /// The partition key bytes, in lower-case hex.
+    pub key: String,
+    /// Its token.
+    pub token: i64,
+    /// The digest of everything the node holds for it (cells, values,
+    /// timestamps, TTLs, tombstones and their deletion times), in hex: equal
+    /// on two nodes exactly when they hold the same data.
+    pub digest: String,
+    /// Cells in its rows, tombstone cells included.
+    pub cells: u64,
+}

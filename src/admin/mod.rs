@@ -129,6 +129,14 @@ impl Failure {
         Failure(StatusCode::BAD_REQUEST, message.into())
     }
 
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Failure(StatusCode::NOT_FOUND, message.into())
+    }
+
+    pub(crate) fn too_large(message: impl Into<String>) -> Self {
+        Failure(StatusCode::PAYLOAD_TOO_LARGE, message.into())
+    }
+
     pub(crate) fn internal(message: impl std::fmt::Display) -> Self {
         Failure(StatusCode::INTERNAL_SERVER_ERROR, message.to_string())
     }

@@ -33,6 +33,7 @@ pub(super) fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/compact", post(super::tables::compact))
         .route("/v1/tablestats", get(super::tables::table_stats))
         .route("/v1/drain", post(super::tables::drain))
+        .route("/v1/dump", get(super::tables::dump))
         .route("/metrics", get(super::prometheus::metrics))
         .with_state(state)
 }

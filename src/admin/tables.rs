@@ -1,4 +1,5 @@
-//! The handlers that act on tables: flush, compact, tablestats, and drain.
+//! The handlers that act on tables: flush, compact, tablestats, drain, and
+//! the white-box dump of one table's local partitions.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -174,4 +175,66 @@ pub(super) fn table_stat(name: String, s: &storage::TableStats, leveled: bool) -
         pending_compactions: s.pending_compactions,
         pending_compaction_bytes: s.pending_compaction_bytes,
     }
+}
+
+/// `?keyspace=K&table=T` of `/v1/dump`.
+#[derive(Debug, Deserialize)]
+pub(super) struct DumpQuery {
+    keyspace: String,
+    table: String,
+}
+
+/// The most partitions `/v1/dump` lists: its answer is built in memory, so a
+/// larger table is refused rather than exhausting the node.
+pub(super) const MAX_DUMP_PARTITIONS: usize = 1_000_000;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every partition of one table in this node's storage, with its digest.
+pub(super) async fn dump(
+    State(s): S,
+    Query(q): Query<DumpQuery>,
+) -> Result<Json<api::Dump>, Failure> {
+    blocking(move || {
+        let schema = s.schema.current();
+        if schema.keyspace(&q.keyspace).is_none() {
+            return Err(Failure::not_found(format!(
+                "Keyspace [{}] does not exist.",
+                q.keyspace
+            )));
+        }
+        let unknown = || {
+            Failure::not_found(format!(
+                "Unknown keyspace/cf pair ({}.{})",
+                q.keyspace, q.table
+            ))
+        };
+        let table = schema.table(&q.keyspace, &q.table).ok_or_else(unknown)?;
+        let id = table.table_id();
+        // Virtual tables have no storage to list.
+        if table.is_virtual || !s.engine.tables().contains(&id) {
+            return Err(unknown());
+        }
+        let partitions =
+            cluster::dump(&s.engine, id, MAX_DUMP_PARTITIONS).map_err(|e| match e {
+                cluster::DumpError::TooMany(_) => Failure::too_large(format!(
+                    "{}.{}: {e}; /v1/dump lists at most {MAX_DUMP_PARTITIONS}",
+                    q.keyspace, q.table
+                )),
+                cluster::DumpError::Storage(e) => Failure::internal(e),
+            })?;
+        let partitions = partitions
+            .into_iter()
+            .map(|p| api::DumpPartition {
+                key: hex(&p.key),
+                token: p.token.0,
+                digest: hex(&p.digest),
+                cells: p.cells,
+            })
+            .collect();
+        Ok(Json(api::Dump { partitions }))
+    })
+    .await
 }

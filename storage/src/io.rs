@@ -140,6 +140,10 @@ impl FileSystem for StdFs {
         path.exists()
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if crate::canary::active(crate::canary::Canary::SkipDirFsync) {
+            return Ok(());
+        }
         std::fs::File::open(path)?.sync_all()
     }
     fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()> {

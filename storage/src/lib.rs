@@ -76,6 +76,10 @@ mod table;
 mod testing;
 mod throttle;
 
+/// Deliberate bugs the fault-injection checkers must catch; only in builds
+/// with the `fault-injection` feature.
+#[cfg(feature = "fault-injection")]
+pub mod canary;
 pub mod codec;
 pub mod reconcile;
 

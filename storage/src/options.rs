@@ -178,6 +178,15 @@ fn invalid(msg: String) -> Error {
 }
 
 impl TableOptions {
+    /// Tombstones deleted locally before this second may be purged, at `now`.
+    pub fn gc_before(&self, now: i64) -> i64 {
+        #[cfg(feature = "fault-injection")]
+        if crate::canary::active(crate::canary::Canary::PurgeTombstonesAtOnce) {
+            return now;
+        }
+        now.saturating_sub(self.gc_grace_seconds)
+    }
+
     /// Checks every option, naming the Cassandra option that is wrong.
     pub fn validate(&self) -> Result<()> {
         let fp = self.bloom_fp_chance;

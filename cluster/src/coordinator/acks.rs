@@ -100,9 +100,12 @@ impl AckTracker {
 
     /// A hint was stored: an acknowledgement for ANY, nothing otherwise.
     pub(crate) fn hint(&mut self) {
-        if self.cl == ConsistencyLevel::Any
-            && let Some(b) = self.buckets.first_mut()
-        {
+        #[cfg(feature = "fault-injection")]
+        let counts = self.cl == ConsistencyLevel::Any
+            || crate::canary::active(crate::canary::Canary::HintsCountTowardCl);
+        #[cfg(not(feature = "fault-injection"))]
+        let counts = self.cl == ConsistencyLevel::Any;
+        if counts && let Some(b) = self.buckets.first_mut() {
             b.got += 1;
         }
     }

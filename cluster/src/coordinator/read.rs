@@ -144,6 +144,13 @@ impl ClusterCoordinator {
                 .map(|(h, _)| h)
                 .collect());
         }
+        #[cfg(feature = "fault-injection")]
+        let block_for = if crate::canary::active(crate::canary::Canary::ReadOneReplicaAtQuorum) {
+            1
+        } else {
+            crate::consistency::block_for(cl, info, local_dc)
+        };
+        #[cfg(not(feature = "fault-injection"))]
         let block_for = crate::consistency::block_for(cl, info, local_dc);
         Ok(alive
             .into_iter()
@@ -299,6 +306,12 @@ impl ClusterCoordinator {
                     .mutation(h, merged, &encoded, remaining(ctx.deadline))
             })
             .collect();
+        // The canary sends the repairs but answers without their acks.
+        #[cfg(feature = "fault-injection")]
+        if crate::canary::active(crate::canary::Canary::NoReadRepairWait) {
+            tokio::spawn(gather(requests, ctx.deadline));
+            return Ok(());
+        }
         let results = gather(requests, ctx.deadline).await;
         let failed = results
             .iter()

@@ -77,17 +77,21 @@ impl ClusterCoordinator {
             .map(|m| self.plan_write(&ring, strategy, &info, cl, m))
             .collect::<Result<Vec<_>, _>>()?;
         let deadline = Instant::now() + self.config.write_timeout;
-        if let Some(replica) = self.local_only(&plans) {
+        let result = if let Some(replica) = self.local_only(&plans) {
             let mutations = plans.into_iter().map(|p| p.mutation).collect();
-            return write_locally(&replica, mutations, cl, write_type, deadline).await;
-        }
-        let mut sends = InFlight(FuturesUnordered::new());
-        let trackers: Vec<AckTracker> = plans
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| self.start_write(i, p, cl, &info, &mut sends))
-            .collect();
-        await_writes(sends, trackers, cl, write_type, deadline).await
+            write_locally(&replica, mutations, cl, write_type, deadline).await
+        } else {
+            let mut sends = InFlight(FuturesUnordered::new());
+            let trackers: Vec<AckTracker> = plans
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| self.start_write(i, p, cl, &info, &mut sends))
+                .collect();
+            await_writes(sends, trackers, cl, write_type, deadline).await
+        };
+        #[cfg(feature = "fault-injection")]
+        let result = timeout_as_unavailable(result);
+        result
     }
 
     /// The local replica when it is the only replica of every mutation (one
@@ -188,7 +192,14 @@ impl ClusterCoordinator {
                 if let (Err(SendError::Timeout | SendError::Unreachable(_)), Some((hints, m))) =
                     (&result, hint)
                 {
-                    hints.store(host, &m);
+                    let stored = hints.store(host, &m);
+                    // The canary takes the hint for the replica's answer.
+                    #[cfg(feature = "fault-injection")]
+                    if stored && crate::canary::active(crate::canary::Canary::HintsCountTowardCl) {
+                        return (index, dc, Ok(()));
+                    }
+                    #[cfg(not(feature = "fault-injection"))]
+                    let _ = stored;
                 }
                 (index, dc, result)
             }));
@@ -276,5 +287,27 @@ fn timeout(t: &AckTracker, cl: ConsistencyLevel, write_type: WriteType) -> Coord
         received: t.received(),
         block_for: t.block_for(),
         write_type,
+    }
+}
+
+/// The canary's lie: a write that timed out (and may have been applied) is
+/// reported as Unavailable, which promises it was not.
+#[cfg(feature = "fault-injection")]
+fn timeout_as_unavailable(result: Result<(), CoordinatorError>) -> Result<(), CoordinatorError> {
+    match result {
+        Err(CoordinatorError::WriteTimeout {
+            cl,
+            received,
+            block_for,
+            ..
+        }) if crate::canary::active(crate::canary::Canary::TimeoutAsFail) => Err(
+            CoordinatorError::Unavailable(crate::consistency::Unavailable {
+                cl,
+                required: block_for,
+                alive: received,
+                dc: None,
+            }),
+        ),
+        other => other,
     }
 }

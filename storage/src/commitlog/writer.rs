@@ -345,7 +345,14 @@ impl Shared {
     }
 
     pub(super) fn wait_durable(&self, pos: ReplayPosition) -> Result<()> {
-        if let SyncMode::Periodic { .. } = self.opts.sync {
+        // The canary acknowledges as periodic mode does: the record may still
+        // be in the log's buffer, so a crash now loses an acknowledged write.
+        #[cfg(feature = "fault-injection")]
+        let periodic = matches!(self.opts.sync, SyncMode::Periodic { .. })
+            || crate::canary::active(crate::canary::Canary::AckBeforeFsync);
+        #[cfg(not(feature = "fault-injection"))]
+        let periodic = matches!(self.opts.sync, SyncMode::Periodic { .. });
+        if periodic {
             return match &self.lock().poison {
                 Some(p) => Err(Error::Poisoned(p.clone())),
                 None => Ok(()),

@@ -67,7 +67,7 @@ pub struct TableStats {
 pub(super) fn collect(shared: &Shared, table: &Table) -> TableStats {
     let view = table.view();
     let now = shared.options.clock.now_seconds();
-    let gc_before = now.saturating_sub(table.options().gc_grace_seconds);
+    let gc_before = table.options().gc_before(now);
     let mut levels: BTreeMap<u32, LevelStats> = BTreeMap::new();
     let mut s = TableStats::default();
     for slot in view.memtables() {

@@ -171,7 +171,7 @@ impl Workers {
                 std::thread::sleep(Duration::from_millis(5));
             }
             let now = shared.options.clock.now_seconds();
-            let gc_before = now.saturating_sub(table.options().gc_grace_seconds);
+            let gc_before = table.options().gc_before(now);
             let tasks = {
                 let compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
                 let descriptors: Vec<_> = table
@@ -307,7 +307,7 @@ fn back_off(stop: &AtomicBool, signal: &(Mutex<bool>, Condvar), pause: Duration)
 /// Whether the strategy has a task for `table` now (nothing is marked).
 pub(super) fn has_task(shared: &Shared, table: &Table) -> bool {
     let now = shared.options.clock.now_seconds();
-    let gc_before = now.saturating_sub(table.options().gc_grace_seconds);
+    let gc_before = table.options().gc_before(now);
     let descriptors = table.descriptors(gc_before);
     let compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
     table
@@ -321,7 +321,7 @@ fn pick(shared: &Shared, table: &Table) -> Option<CompactionTask> {
         return None;
     }
     let now = shared.options.clock.now_seconds();
-    let gc_before = now.saturating_sub(table.options().gc_grace_seconds);
+    let gc_before = table.options().gc_before(now);
     let descriptors = table.descriptors(gc_before);
     let mut compacting = table.compacting.lock().unwrap_or_else(|p| p.into_inner());
     let task = table

@@ -586,6 +586,12 @@ impl FileSystem for SimFs {
         let path = norm(path);
         st.fault(FaultKind::SyncDir, &path)?;
         let dir = st.dir(&path)?;
+        // The canary's skipped fsync leaves the entries as durable as they were,
+        // so simulated crashes show its effect.
+        #[cfg(feature = "fault-injection")]
+        if crate::canary::active(crate::canary::Canary::SkipDirFsync) {
+            return Ok(());
+        }
         dir.durable = dir.current.clone();
         Ok(())
     }

@@ -89,7 +89,7 @@ impl Table {
         } else if task.kind == TaskKind::DropExpired {
             // Planning assumed empty memtables; recheck against the real ones
             // before anything is deleted.
-            let gc_before = now.saturating_sub(self.options().gc_grace_seconds);
+            let gc_before = self.options().gc_before(now);
             let still = fully_expired(
                 &self.descriptors(gc_before),
                 gc_before,
@@ -108,7 +108,7 @@ impl Table {
                 .iter()
                 .map(|l| l.sstable.clone().scan(&KeyRange::ALL))
                 .collect::<Result<Vec<_>>>()?;
-            let gc_before = now.saturating_sub(self.options().gc_grace_seconds);
+            let gc_before = self.options().gc_before(now);
             let merged = merge_for_compaction(
                 sources,
                 now,

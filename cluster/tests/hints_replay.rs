@@ -153,6 +153,15 @@ fn point_read(k: &str) -> PartitionRead {
     }
 }
 
+/// Waits (off the runtime) until every queued hint is written and fsynced.
+async fn flush(store: &Arc<HintStore>) {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .expect("flush task")
+        .expect("flushed");
+}
+
 fn hint_files(c: &Cluster) -> usize {
     std::fs::read_dir(c.dir.path().join("hints"))
         .expect("test step")
@@ -166,6 +175,8 @@ async fn a_replica_back_up_receives_its_hints() {
         let store = c.store();
         c.set_down(2, true);
         c.write_keys(&c.coordinator(store.clone()), 20).await;
+        // The hints were queued; the store's writer thread writes them.
+        flush(&store).await;
         assert_eq!(store.counters().stored, 20);
         assert!(!c.has_all(2, 20));
         // While it is down, replay leaves it alone.
@@ -193,7 +204,7 @@ async fn hints_survive_a_coordinator_restart() {
         {
             let store = c.store();
             c.write_keys(&c.coordinator(store.clone()), 10).await;
-            store.flush().expect("test step");
+            flush(&store).await;
         }
         assert!(hint_files(&c) > 0);
         c.set_down(1, false);

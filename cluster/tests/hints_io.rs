@@ -10,8 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use cluster::ConsistencyLevel as Cl;
 use cluster::HintSink;
-use cluster::{HintStore, HintStoreConfig, HostId};
+use cluster::SimpleStrategy;
+use cluster::sim::{LoopbackPeers, StaticTopology};
+use cluster::{ClusterCoordinator, CoordinatorConfig, CoordinatorError, WriteType};
+use cluster::{HintStore, HintStoreConfig, HostId, Ring, RingEndpoint};
 use storage::sim::SimFs;
 use storage::{Cell, ClusteringKey, ColumnId, DecoratedKey, Mutation, Row, TableId, Token};
 use storage::{File, FileSystem};
@@ -62,6 +66,13 @@ impl Gate {
         self.lock().gave_up
     }
 
+    /// Closes the gate until the guard is dropped: a failing test still
+    /// lets the store's writer finish instead of waiting out the limit.
+    fn hold(self: &Arc<Self>) -> Held {
+        self.close();
+        Held(Arc::clone(self))
+    }
+
     /// Resolves once some fsync waits at the gate.
     async fn stuck(&self) {
         self.stuck.notified().await;
@@ -81,6 +92,15 @@ impl Gate {
             .unwrap_or_else(|p| p.into_inner());
         st.gave_up |= timeout.timed_out();
         st.waiting -= 1;
+    }
+}
+
+/// Opens its gate when dropped.
+struct Held(Arc<Gate>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.open();
     }
 }
 
@@ -214,7 +234,7 @@ async fn a_hung_fsync_does_not_stall_the_runtime() {
     let fs = gated();
     let store = store_on(&fs, HintStoreConfig::new("/data/hints"));
     let (ticks, task) = ticker();
-    fs.gate.close();
+    let held = fs.gate.hold();
     // The first hint for a host creates its file, whose header is fsynced.
     assert!(store.store(host(1), &put(1)));
     fs.gate.stuck().await;
@@ -227,7 +247,7 @@ async fn a_hung_fsync_does_not_stall_the_runtime() {
     }
     ticks_pass(&ticks, 100).await;
     task.abort();
-    fs.gate.open();
+    drop(held);
     let flushed = Arc::clone(&store);
     tokio::task::spawn_blocking(move || flushed.flush())
         .await
@@ -243,7 +263,7 @@ async fn a_full_queue_drops_hints_and_counts_them() {
     let mut config = HintStoreConfig::new("/data/hints");
     config.max_queued_bytes = 4 << 10;
     let store = store_on(&fs, config);
-    fs.gate.close();
+    let held = fs.gate.hold();
     assert!(store.store(host(1), &put(1)));
     // The writer took the first hint and is stuck in its fsync: the rest
     // fill the queue.
@@ -255,7 +275,7 @@ async fn a_full_queue_drops_hints_and_counts_them() {
     assert!(accepted > 0 && accepted < 198, "{accepted}");
     assert_eq!((c.overloaded, c.dropped), (198 - accepted, 198 - accepted));
     assert!(c.queued_bytes <= 4 << 10, "{c:?}");
-    fs.gate.open();
+    drop(held);
     let flushed = Arc::clone(&store);
     tokio::task::spawn_blocking(move || flushed.flush())
         .await
@@ -263,4 +283,95 @@ async fn a_full_queue_drops_hints_and_counts_them() {
         .expect("flushed");
     let c = store.counters();
     assert_eq!((c.stored, c.queued_bytes), (1 + accepted, 0));
+}
+
+/// A coordinator outside the ring (host 9) for three replicas that are all
+/// down, so a write at ANY can only be held by hints in `hints`.
+fn all_down_coordinator(hints: Arc<HintStore>) -> Arc<ClusterCoordinator> {
+    let mut ring = Ring::new();
+    for i in 1..=3u8 {
+        let ep = RingEndpoint {
+            host_id: host(i),
+            address: ([127, 0, 0, i], 7000).into(),
+            datacenter: "dc1".into(),
+            rack: "rack1".into(),
+        };
+        let token = Token(i64::from(i) * (i64::MAX / 4));
+        ring.add(ep, [token]).expect("distinct tokens");
+    }
+    let topology = Arc::new(StaticTopology::new(ring));
+    let peers = Arc::new(LoopbackPeers::new());
+    for i in 1..=3u8 {
+        topology.set_down(host(i), Some(Duration::from_secs(1)));
+        peers.set_down(host(i), true);
+    }
+    let config = CoordinatorConfig::new(host(9), "dc1");
+    Arc::new(ClusterCoordinator::new(
+        config, peers, topology, hints, None,
+    ))
+}
+
+/// Writes one mutation at ANY through `coordinator`, on its own task.
+fn write_at_any(
+    coordinator: &Arc<ClusterCoordinator>,
+) -> tokio::task::JoinHandle<Result<(), CoordinatorError>> {
+    let coordinator = Arc::clone(coordinator);
+    tokio::spawn(async move {
+        let rf3 = SimpleStrategy { rf: 3 };
+        coordinator
+            .write(vec![put(1)], Cl::Any, WriteType::Simple, &rf3)
+            .await
+    })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_at_any_is_acknowledged_only_once_its_hints_are_fsynced() {
+    let fs = gated();
+    let store = store_on(&fs, HintStoreConfig::new("/data/hints"));
+    let coordinator = all_down_coordinator(Arc::clone(&store));
+    let held = fs.gate.hold();
+    let write = write_at_any(&coordinator);
+    fs.gate.stuck().await;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !write.is_finished(),
+        "acknowledged while its hints' fsyncs were held"
+    );
+    drop(held);
+    write
+        .await
+        .expect("write task")
+        .expect("acknowledged once a hint is durable");
+    // What was acknowledged survives a power cut.
+    fs.inner.crash();
+    let reopened = store_on(&fs, HintStoreConfig::new("/data/hints"));
+    assert!(!reopened.hosts().is_empty());
+    assert!(!fs.gate.gave_up());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_hint_that_cannot_be_stored_fails_the_write_at_any() {
+    let fs = gated();
+    fs.inner.fail_sync_data(".hints", None);
+    let store = store_on(&fs, HintStoreConfig::new("/data/hints"));
+    let coordinator = all_down_coordinator(Arc::clone(&store));
+    let err = write_at_any(&coordinator)
+        .await
+        .expect("write task")
+        .expect_err("no hint could be stored");
+    assert!(
+        matches!(
+            err,
+            CoordinatorError::WriteFailure {
+                cl: Cl::Any,
+                received: 0,
+                block_for: 1,
+                failures: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

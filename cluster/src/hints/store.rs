@@ -52,6 +52,7 @@ use storage::durable::{
 
 use super::queue::{Queue, Queued};
 use crate::coordinator::HintSink;
+use crate::net::BoxFuture;
 use crate::ring::HostId;
 
 /// A larger length can only be garbage: no mutation is this big.
@@ -755,6 +756,10 @@ impl Shared {
 impl HintSink for HintStore {
     fn store(&self, host: HostId, mutation: &Mutation) -> bool {
         self.append(host, self.now_ms(), mutation)
+    }
+
+    fn store_durably(&self, host: HostId, mutation: &Mutation) -> BoxFuture<'static, bool> {
+        Box::pin(self.append_durably(host, self.now_ms(), mutation))
     }
 }
 

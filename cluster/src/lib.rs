@@ -45,6 +45,7 @@ mod batch_writer;
 mod batchlog;
 mod consistency;
 mod coordinator;
+mod gc_grace;
 mod gossip;
 mod hints;
 pub mod membership;
@@ -109,6 +110,7 @@ pub use batchlog::{
     BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig,
     StoreError as BatchlogStoreError,
 };
+pub use gc_grace::GcGrace;
 pub use hints::{
     HintClock, HintCounters, HintFile, HintReplayer, HintStore, HintStoreConfig,
     ReplayConfig as HintReplayConfig, ReplayError as HintReplayError,

@@ -141,8 +141,10 @@ impl HintReplayer {
                     break;
                 }
             };
-            if self.store.expired(hint.created_ms) {
-                self.store.count_dropped(1);
+            if self.store.expired(hint.created_ms, hint.mutation.table) {
+                // Past the hint window or its table's gc grace: replaying it
+                // now could resurrect data whose tombstone was purged.
+                self.store.count_expired(1);
                 continue;
             }
             let payload = encode_mutation_request(&hint.mutation);

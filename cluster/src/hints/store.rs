@@ -44,14 +44,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use storage::FileSystem;
-use storage::Mutation;
 use storage::durable::{
     FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameErrorKind, FramedFormat, FramedReader,
     FramedWriter,
 };
+use storage::{Mutation, TableId};
 
 use super::queue::{Queue, Queued};
 use crate::coordinator::HintSink;
+use crate::gc_grace::{self, GcGrace};
 use crate::net::BoxFuture;
 use crate::ring::HostId;
 
@@ -84,6 +85,10 @@ pub struct HintStoreConfig {
     pub flush_bytes: u64,
     /// Hints older than this are neither stored nor replayed: 3 h.
     pub max_hint_window: Duration,
+    /// Each table's gc grace period: a hint older than its table's is
+    /// neither stored nor replayed either (it could resurrect data whose
+    /// tombstone was purged). The node passes its engine's.
+    pub gc_grace: GcGrace,
     /// Hints waiting for the writer thread may take this much memory
     /// (payloads plus a small overhead each); past it new hints are dropped:
     /// 16 MiB.
@@ -92,7 +97,8 @@ pub struct HintStoreConfig {
 
 impl HintStoreConfig {
     /// Cassandra-like defaults for a store in `dir`: 10 s / 1 MiB flushes,
-    /// 8 MiB files, 1 GiB in all, a 3 h window, a 16 MiB queue.
+    /// 8 MiB files, 1 GiB in all, a 3 h window, a 16 MiB queue; no table's
+    /// gc grace known.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         HintStoreConfig {
             dir: dir.into(),
@@ -101,6 +107,7 @@ impl HintStoreConfig {
             flush_period: Duration::from_secs(10),
             flush_bytes: 1 << 20,
             max_hint_window: Duration::from_secs(3 * 3600),
+            gc_grace: GcGrace::unknown(),
             max_queued_bytes: 16 << 20,
         }
     }
@@ -113,9 +120,12 @@ pub struct HintCounters {
     pub stored: u64,
     /// Hints delivered by replay.
     pub replayed: u64,
-    /// Hints refused (store full, queue full, too old, I/O error), lost to a
-    /// failed fsync, or expired at replay.
+    /// Hints refused (store full, queue full, too old, I/O error) or lost
+    /// to a failed fsync.
     pub dropped: u64,
+    /// Stored hints not replayed because they outlived their window: the
+    /// hint window or their table's gc grace, whichever is shorter.
+    pub expired: u64,
     /// Of the dropped hints, those refused because the writer's queue was
     /// full (the disk did not keep up).
     pub overloaded: u64,
@@ -232,6 +242,7 @@ pub struct HintStore {
     clock: HintClock,
     writer: Option<std::thread::JoinHandle<()>>,
     replayed: AtomicU64,
+    expired: AtomicU64,
     undeliverable: AtomicU64,
 }
 
@@ -333,6 +344,7 @@ impl HintStore {
             clock,
             writer: Some(writer),
             replayed: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
             undeliverable: AtomicU64::new(0),
         })
     }
@@ -351,11 +363,20 @@ impl HintStore {
         (self.clock)()
     }
 
-    /// Whether a write created at `created_ms` is past the hint window.
-    pub fn expired(&self, created_ms: u64) -> bool {
-        let window = self.shared.config.max_hint_window;
-        let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-        self.now_ms().saturating_sub(created_ms) > window
+    /// How long a hint for `table` lives: the hint window, or the table's
+    /// gc grace when shorter (as Cassandra: a hint replayed after the
+    /// tombstones it missed may have been purged could resurrect data).
+    pub fn lifetime(&self, table: TableId) -> Duration {
+        let config = &self.shared.config;
+        let window = config.max_hint_window;
+        config.gc_grace.of(table).map_or(window, |g| g.min(window))
+    }
+
+    /// Whether a hint for `table` created at `created_ms` has outlived its
+    /// [`HintStore::lifetime`] (a zero lifetime: always).
+    pub fn expired(&self, created_ms: u64, table: TableId) -> bool {
+        let age = self.now_ms().saturating_sub(created_ms);
+        gc_grace::past(age, self.lifetime(table))
     }
 
     /// Queues a hint for `host` created at `created_ms` for the writer
@@ -388,7 +409,7 @@ impl HintStore {
         mutation: &Mutation,
         durable: Option<tokio::sync::oneshot::Sender<bool>>,
     ) -> bool {
-        if self.expired(created_ms) {
+        if self.expired(created_ms, mutation.table) {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
@@ -479,9 +500,9 @@ impl HintStore {
         self.replayed.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts hints given up on at replay (expired).
-    pub fn count_dropped(&self, n: u64) {
-        self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+    /// Counts hints given up on at replay because they expired.
+    pub fn count_expired(&self, n: u64) {
+        self.expired.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts hints skipped at replay because they can never be applied.
@@ -496,6 +517,7 @@ impl HintStore {
             stored: s.stored.load(Ordering::Relaxed),
             replayed: self.replayed.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
             overloaded: s.overloaded.load(Ordering::Relaxed),
             undeliverable: self.undeliverable.load(Ordering::Relaxed),
             pending_bytes: s.files().total_bytes,

@@ -375,3 +375,40 @@ async fn a_hint_that_cannot_be_stored_fails_the_write_at_any() {
         "{err:?}"
     );
 }
+
+/// Flushes `store` off the runtime.
+async fn flush(store: &Arc<HintStore>) {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .expect("flush task")
+        .expect("flushed");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_hint_whose_file_fails_its_fsync_when_rolled_is_not_durable() {
+    // The size of a file holding one hint, to roll files right after the
+    // second.
+    let probe = gated();
+    let probe_store = store_on(&probe, HintStoreConfig::new("/data/hints"));
+    assert!(probe_store.store(host(1), &put(1)));
+    flush(&probe_store).await;
+    let one_hint = probe_store.counters().pending_bytes;
+    let fs = gated();
+    let mut config = HintStoreConfig::new("/data/hints");
+    config.max_file_bytes = one_hint + 1;
+    let store = store_on(&fs, config);
+    assert!(store.store(host(1), &put(1)));
+    flush(&store).await;
+    // Host 2's first hint keeps the writer in its file's fsync while A and
+    // B queue up for host 1: they are written as one group.
+    let held = fs.gate.hold();
+    assert!(store.store(host(2), &put(2)));
+    fs.gate.stuck().await;
+    fs.inner.fail_sync_data(&host(1).to_string(), Some(1));
+    let a = tokio::spawn(store.append_durably(host(1), NOW_MS, &put(3)));
+    assert!(store.store(host(1), &put(4)));
+    drop(held);
+    // A fills host 1's file; B rolls it, and that fsync fails: A is lost.
+    assert!(!a.await.expect("waiter"), "a hint in an unsynced file");
+}

@@ -221,6 +221,9 @@ struct Writers {
     open: HashMap<HostId, OpenFile>,
     unflushed: u64,
     last_flush: Instant,
+    /// Hosts with a file whose fsync failed during the current group: their
+    /// waiters are told their hint is not durable.
+    failed_syncs: Vec<HostId>,
 }
 
 /// What the store's handle and its writer thread share.
@@ -322,6 +325,7 @@ impl HintStore {
             open: HashMap::new(),
             unflushed: 0,
             last_flush: Instant::now(),
+            failed_syncs: Vec::new(),
         };
         let shared = Arc::new(Shared {
             fs,
@@ -447,7 +451,7 @@ impl HintStore {
         self.shared.queue.wait_written();
         let mut writers = self.shared.writers();
         if let Some(mut open) = writers.open.remove(&host) {
-            self.shared.sync(&mut writers, &mut open)?;
+            self.shared.sync(&mut writers, host, &mut open)?;
         }
         drop(writers);
         let seqs = self
@@ -609,6 +613,7 @@ impl Shared {
     /// waits for durability or a flush is due, then answers the waiters.
     fn write_group(&self, hints: Vec<Queued>) {
         let mut writers = self.writers();
+        writers.failed_syncs.clear();
         let mut waiters = Vec::new();
         for hint in hints {
             let appended = match self.append_one(&mut writers, hint.host, &hint.payload) {
@@ -634,9 +639,13 @@ impl Shared {
             return;
         }
         let failed = self.flush_hosts(&mut writers);
+        // A file rolled during the group was fsynced then; if that failed,
+        // the host is listed too (conservatively, whichever file its hint
+        // went to).
+        let unsynced = std::mem::take(&mut writers.failed_syncs);
         drop(writers);
         for (host, appended, tx) in waiters {
-            let _ = tx.send(appended && !failed.iter().any(|(h, _)| *h == host));
+            let _ = tx.send(appended && !unsynced.contains(&host));
         }
         if let Some((_, e)) = failed.first() {
             tracing::warn!(error = %e, "could not flush hints");
@@ -657,7 +666,7 @@ impl Shared {
             return Ok(false);
         }
         if full && let Some(mut old) = writers.open.remove(&host) {
-            self.sync(writers, &mut old)?;
+            self.sync(writers, host, &mut old)?;
         }
         if !writers.open.contains_key(&host) {
             self.start_file(writers, host)?;
@@ -726,7 +735,7 @@ impl Shared {
     /// Writes and fsyncs one file taken out of `writers.open`; its bytes are
     /// no longer pending, synced or not (a failed file is never written
     /// again, and its unsynced hints count as dropped).
-    fn sync(&self, writers: &mut Writers, open: &mut OpenFile) -> io::Result<()> {
+    fn sync(&self, writers: &mut Writers, host: HostId, open: &mut OpenFile) -> io::Result<()> {
         writers.unflushed = writers.unflushed.saturating_sub(open.unflushed);
         open.unflushed = 0;
         match open.writer.sync() {
@@ -737,6 +746,7 @@ impl Shared {
             Err(e) => {
                 let lost = std::mem::take(&mut open.unsynced_hints);
                 self.dropped.fetch_add(lost, Ordering::Relaxed);
+                writers.failed_syncs.push(host);
                 Err(e)
             }
         }
@@ -768,6 +778,7 @@ impl Shared {
             if let Some(file) = writers.open.remove(host) {
                 self.retire(writers, file);
             }
+            writers.failed_syncs.push(*host);
         }
         writers.unflushed = writers.open.values().map(|f| f.unflushed).sum();
         writers.last_flush = Instant::now();

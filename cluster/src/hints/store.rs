@@ -34,6 +34,11 @@
 //!
 //! The store is bounded: past `max_total_bytes` on disk new hints are
 //! refused and counted as dropped.
+//!
+//! A hint lives `min(max_hint_window, its table's gc grace)` from its
+//! creation ([`HintStore::lifetime`], `HintStoreConfig::gc_grace`): older,
+//! it is neither stored nor replayed, since the tombstones it missed may
+//! have been purged and replaying it would resurrect deleted data.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

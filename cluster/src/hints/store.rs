@@ -765,13 +765,16 @@ impl Shared {
         }
     }
 
-    /// Writes and fsyncs every open file, each once. A file that fails is
-    /// retired (a failed writer refuses everything after, so keeping it
-    /// would fail every later flush); its host's next hint starts a new
-    /// file. The others are still synced. The hosts whose file failed.
+    /// Writes and fsyncs every open file with unsynced hints, each once. A
+    /// file that fails is retired (a failed writer refuses everything after,
+    /// so keeping it would fail every later flush); its host's next hint
+    /// starts a new file. The others are still synced. The hosts whose file
+    /// failed.
     fn flush_hosts(&self, writers: &mut Writers) -> Vec<(HostId, io::Error)> {
         let mut failed = Vec::new();
-        for (host, open) in &mut writers.open {
+        // A file with nothing appended since its last fsync needs none.
+        let dirty = writers.open.iter_mut().filter(|(_, f)| f.unflushed > 0);
+        for (host, open) in dirty {
             if let Err(e) = open.writer.sync() {
                 failed.push((*host, e));
                 continue;

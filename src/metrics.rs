@@ -146,6 +146,100 @@ fn level_name(index: usize) -> &'static str {
     LEVEL_NAMES.get(index).copied().unwrap_or("NONE")
 }
 
+/// One fixed series: name, type, help, value.
+type Series<'a> = (&'static str, &'static str, &'static str, &'a AtomicU64);
+
+impl ClusterCounters {
+    /// The counters as Prometheus series.
+    fn series(&self) -> impl Iterator<Item = Series<'_>> {
+        self.hint_series().into_iter().chain(self.other_series())
+    }
+
+    fn hint_series(&self) -> [Series<'_>; 6] {
+        let c = self;
+        [
+            (
+                "basalt_hints_pending",
+                "gauge",
+                "Hints stored and not yet delivered.",
+                &c.hints_pending,
+            ),
+            (
+                "basalt_hints_replayed_total",
+                "counter",
+                "Hints delivered to their replica.",
+                &c.hints_replayed,
+            ),
+            (
+                "basalt_hints_undeliverable_total",
+                "counter",
+                "Hints skipped at replay because their replica can never apply them.",
+                &c.hints_undeliverable,
+            ),
+            (
+                "basalt_hints_expired_total",
+                "counter",
+                "Stored hints not replayed: older than the hint window or their table's gc grace.",
+                &c.hints_expired,
+            ),
+            (
+                "basalt_hints_dropped_total",
+                "counter",
+                "Hints refused (store or queue full, too old, I/O error) or lost to a failed fsync.",
+                &c.hints_dropped,
+            ),
+            (
+                "basalt_hints_overloaded_total",
+                "counter",
+                "Hints dropped because the hint writer's queue was full.",
+                &c.hints_overloaded,
+            ),
+        ]
+    }
+
+    fn other_series(&self) -> [Series<'_>; 6] {
+        let c = self;
+        [
+            (
+                "basalt_batchlog_pending",
+                "gauge",
+                "Logged batches kept for their coordinators.",
+                &c.batchlog_pending,
+            ),
+            (
+                "basalt_batchlog_replayed_total",
+                "counter",
+                "Logged batches replayed because their coordinator did not confirm them.",
+                &c.batchlog_replayed,
+            ),
+            (
+                "basalt_batchlog_undeliverable_total",
+                "counter",
+                "Mutations of replayed batches skipped because their table no longer exists.",
+                &c.batchlog_undeliverable,
+            ),
+            (
+                "basalt_batchlog_expired_total",
+                "counter",
+                "Logged batches dropped unreplayed: older than their tables' gc grace.",
+                &c.batchlog_expired,
+            ),
+            (
+                "basalt_read_repairs_total",
+                "counter",
+                "Read repairs sent to stale replicas.",
+                &c.read_repairs,
+            ),
+            (
+                "basalt_dropped_messages_total",
+                "counter",
+                "Internode messages dropped.",
+                &c.dropped_messages,
+            ),
+        ]
+    }
+}
+
 /// Counters the cluster layer fills (hints, read repair, dropped messages); named
 /// now so that dashboards stay valid when they start moving.
 #[derive(Debug, Default)]
@@ -156,6 +250,15 @@ pub struct ClusterCounters {
     pub hints_replayed: AtomicU64,
     /// Hints skipped at replay: their replica can never apply them.
     pub hints_undeliverable: AtomicU64,
+    /// Stored hints not replayed: older than the hint window or their
+    /// table's gc grace.
+    pub hints_expired: AtomicU64,
+    /// Hints refused (store or queue full, too old, I/O error) or lost to a
+    /// failed fsync.
+    pub hints_dropped: AtomicU64,
+    /// Of the dropped hints, those refused because the hint writer's queue
+    /// was full.
+    pub hints_overloaded: AtomicU64,
     /// Logged batches this node keeps for their coordinators.
     pub batchlog_pending: AtomicU64,
     /// Logged batches this node replayed because their coordinator did not
@@ -163,6 +266,8 @@ pub struct ClusterCounters {
     pub batchlog_replayed: AtomicU64,
     /// Mutations of replayed batches skipped: their table no longer exists.
     pub batchlog_undeliverable: AtomicU64,
+    /// Logged batches dropped unreplayed: older than their tables' gc grace.
+    pub batchlog_expired: AtomicU64,
     /// Read repairs sent to stale replicas.
     pub read_repairs: AtomicU64,
     /// Internode messages dropped (expired or over a queue's bound).
@@ -249,57 +354,7 @@ impl Metrics {
         self.render_counts(out);
         self.render_latency(out);
         let c = &self.cluster;
-        let fixed = [
-            (
-                "basalt_hints_pending",
-                "gauge",
-                "Hints stored and not yet delivered.",
-                &c.hints_pending,
-            ),
-            (
-                "basalt_hints_replayed_total",
-                "counter",
-                "Hints delivered to their replica.",
-                &c.hints_replayed,
-            ),
-            (
-                "basalt_hints_undeliverable_total",
-                "counter",
-                "Hints skipped at replay because their replica can never apply them.",
-                &c.hints_undeliverable,
-            ),
-            (
-                "basalt_batchlog_pending",
-                "gauge",
-                "Logged batches kept for their coordinators.",
-                &c.batchlog_pending,
-            ),
-            (
-                "basalt_batchlog_replayed_total",
-                "counter",
-                "Logged batches replayed because their coordinator did not confirm them.",
-                &c.batchlog_replayed,
-            ),
-            (
-                "basalt_batchlog_undeliverable_total",
-                "counter",
-                "Mutations of replayed batches skipped because their table no longer exists.",
-                &c.batchlog_undeliverable,
-            ),
-            (
-                "basalt_read_repairs_total",
-                "counter",
-                "Read repairs sent to stale replicas.",
-                &c.read_repairs,
-            ),
-            (
-                "basalt_dropped_messages_total",
-                "counter",
-                "Internode messages dropped.",
-                &c.dropped_messages,
-            ),
-        ];
-        for (name, ty, help, value) in fixed {
+        for (name, ty, help, value) in c.series() {
             header(out, name, ty, help);
             let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
         }
@@ -426,6 +481,9 @@ mod tests {
         assert!(out.contains("basalt_hints_pending 0"));
         assert!(out.contains("basalt_hints_undeliverable_total 0"));
         assert!(out.contains("basalt_batchlog_undeliverable_total 0"));
+        assert!(out.contains("basalt_hints_expired_total 0"));
+        assert!(out.contains("basalt_hints_overloaded_total 0"));
+        assert!(out.contains("basalt_batchlog_expired_total 0"));
         assert_eq!(m.total(Outcome::Ok), 1);
         m.cluster.replica_requests[1].fetch_add(2, Ordering::Relaxed);
         let mut out = String::new();

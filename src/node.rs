@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use ::cluster::TimestampObserver;
 use ::cluster::{BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig};
-use ::cluster::{ClusterCoordinator, CoordinatorConfig};
+use ::cluster::{ClusterCoordinator, CoordinatorConfig, GcGrace};
 use ::cluster::{HintReplayConfig as ReplayConfig, HintReplayer, HintStore, HintStoreConfig};
 
 use cql_lite::Event;
@@ -98,13 +98,13 @@ impl Node {
             metrics: Arc::clone(&metrics),
         })
         .await?;
-        let hints = open_hints(fs, config, &data_dir, wall).await?;
+        let hints = open_hints(fs, config, &data_dir, wall, &engine).await?;
         let hint_replay = start_hint_replay(config, &cluster, &hints);
         let (hlc, observer) = hybrid_clock(wall);
         cluster.replica().observe_timestamps(Arc::clone(&observer));
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
-        let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator);
+        let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &engine);
         let counters = publish_counters(&cluster, &hints, &batchlog, &coordinator, &metrics);
         let executor = Arc::new(Executor::new(ExecutorParts {
             schema: Arc::clone(&schema),
@@ -315,15 +315,18 @@ fn forward_schema_events(
 
 /// Opens the durable hint store in `<data_dir>/hints` (fsynced every
 /// `hints_flush_period` or 1 MiB, `max_hint_window`), stamped by the node's
-/// wall clock.
+/// wall clock; hints expire at their table's gc grace in `engine` when it is
+/// shorter than the window.
 async fn open_hints(
     fs: Arc<dyn storage::FileSystem>,
     config: &Config,
     data_dir: &std::path::Path,
     wall: OffsetWallClock,
+    engine: &Arc<Engine>,
 ) -> Result<Arc<HintStore>, NodeError> {
     let mut settings = HintStoreConfig::new(data_dir.join("hints"));
     settings.max_hint_window = Duration::from_millis(config.max_hint_window);
+    settings.gc_grace = GcGrace::from_engine(Arc::clone(engine));
     settings.flush_period = Duration::from_millis(config.hints_flush_period);
     let clock = millis_clock(wall);
     open_blocking(move || HintStore::open(fs, settings, clock)).await
@@ -352,13 +355,17 @@ async fn open_blocking<T: Send + 'static>(
 }
 
 /// Replays the batches whose coordinator never confirmed them (every 10 s,
-/// those older than twice the write timeout), for as long as the node runs.
+/// those older than twice the write timeout; those older than their tables'
+/// gc grace in `engine` are dropped instead), for as long as the node runs.
 fn start_batchlog_replay(
     config: &Config,
     store: &Arc<BatchlogStore>,
     coordinator: &Arc<DistributedCoordinator>,
+    engine: &Arc<Engine>,
 ) -> tokio::task::JoinHandle<()> {
-    let settings = BatchlogReplayConfig::new(Duration::from_millis(config.write_request_timeout));
+    let mut settings =
+        BatchlogReplayConfig::new(Duration::from_millis(config.write_request_timeout));
+    settings.gc_grace = GcGrace::from_engine(Arc::clone(engine));
     let replayer = BatchlogReplayer::new(Arc::clone(store), Arc::clone(coordinator) as _, settings);
     tokio::spawn(replayer.run())
 }

@@ -50,6 +50,7 @@ pub mod canary;
 mod consistency;
 mod coordinator;
 mod dump;
+mod gc_grace;
 mod gossip;
 mod hints;
 pub mod membership;
@@ -115,6 +116,7 @@ pub use batchlog::{
     BatchlogReplayConfig, BatchlogReplayer, BatchlogStore, BatchlogStoreConfig,
     StoreError as BatchlogStoreError,
 };
+pub use gc_grace::GcGrace;
 pub use hints::{
     HintClock, HintCounters, HintFile, HintReplayer, HintStore, HintStoreConfig,
     ReplayConfig as HintReplayConfig, ReplayError as HintReplayError,

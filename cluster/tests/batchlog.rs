@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use cluster::BoxFuture;
 use cluster::ConsistencyLevel as Cl;
+use cluster::GcGrace;
 use cluster::Replica;
 use cluster::SimpleStrategy;
 use cluster::murmur3_token;
@@ -48,6 +49,8 @@ struct Cluster {
     topology: Arc<StaticTopology>,
     /// The batchlog stores' clock, in ms.
     now: Arc<AtomicU64>,
+    /// `TABLE`'s gc grace, in s, as the replayers see it.
+    grace: Arc<AtomicU64>,
 }
 
 fn cluster() -> Cluster {
@@ -86,6 +89,7 @@ fn cluster() -> Cluster {
         peers,
         topology: Arc::new(StaticTopology::new(ring)),
         now,
+        grace: Arc::new(AtomicU64::new(864_000)),
     }
 }
 
@@ -321,9 +325,13 @@ impl Cluster {
             coordinator: self.coordinator(keeper),
             fail: AtomicBool::new(fail),
         });
+        let grace = Arc::clone(&self.grace);
         let config = BatchlogReplayConfig {
             interval: Duration::from_secs(10),
             min_age: Duration::from_secs(1),
+            gc_grace: GcGrace::new(move |t| {
+                (t == TABLE).then(|| Duration::from_secs(grace.load(Ordering::SeqCst)))
+            }),
         };
         let store = Arc::clone(&self.stores[keeper]);
         let replayer = BatchlogReplayer::new(store, Arc::clone(&target) as _, config);
@@ -352,4 +360,45 @@ async fn a_batch_with_a_dropped_table_is_replayed_forgotten_and_counted() {
     assert_eq!((counters.pending, counters.undeliverable), (0, 1));
     // Nothing is left to replay on the next pass.
     assert_eq!(replayer.replay_due().await, Default::default());
+}
+
+/// No node but the dead coordinator has any of `batch()`'s writes.
+fn nowhere(c: &Cluster) -> bool {
+    (1..NODES).all(|i| (0..8).all(|n| c.local_value(i, &format!("k{n}")).is_none()))
+}
+
+#[tokio::test]
+async fn a_batch_older_than_its_tables_gc_grace_is_dropped_not_replayed() {
+    let c = cluster();
+    c.grace.store(5, Ordering::SeqCst);
+    let (keeper, _, replayer) = c.orphan_batch(BatchId([7; 16]), &batch(), false).await;
+    c.now.fetch_add(5_000, Ordering::SeqCst);
+    let pass = replayer.replay_due().await;
+    assert_eq!((pass.replayed, pass.expired), (0, 1));
+    let counters = c.stores[keeper].counters();
+    assert_eq!((counters.pending, counters.expired), (0, 1));
+    assert!(nowhere(&c));
+    assert_eq!(replayer.replay_due().await, Default::default());
+}
+
+#[tokio::test]
+async fn a_batch_younger_than_its_tables_gc_grace_is_replayed() {
+    let c = cluster();
+    c.grace.store(5, Ordering::SeqCst);
+    let (keeper, _, replayer) = c.orphan_batch(BatchId([8; 16]), &batch(), false).await;
+    c.now.fetch_add(4_999, Ordering::SeqCst);
+    let pass = replayer.replay_due().await;
+    assert_eq!((pass.replayed, pass.expired), (1, 0));
+    assert_eq!(c.stores[keeper].counters().expired, 0);
+    assert!(!nowhere(&c));
+}
+
+#[tokio::test]
+async fn a_batch_of_a_table_with_zero_gc_grace_is_never_replayed() {
+    let c = cluster();
+    c.grace.store(0, Ordering::SeqCst);
+    let (_, _, replayer) = c.orphan_batch(BatchId([9; 16]), &batch(), false).await;
+    c.now.fetch_add(1_000, Ordering::SeqCst);
+    assert_eq!(replayer.replay_due().await.expired, 1);
+    assert!(nowhere(&c));
 }

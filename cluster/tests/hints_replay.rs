@@ -6,9 +6,11 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cluster::ConsistencyLevel as Cl;
+use cluster::GcGrace;
 use cluster::Replica;
 use cluster::SimpleStrategy;
 use cluster::murmur3_token;
@@ -75,6 +77,20 @@ impl Cluster {
             HintStore::open(Arc::new(storage::StdFs), config, Arc::new(|| NOW_MS))
                 .expect("test step"),
         )
+    }
+
+    /// The hint store of node 0 on the wall clock `now` (ms), with `TABLE`'s
+    /// gc grace `grace` (s): both may move during the test.
+    fn store_at(&self, now: &Arc<AtomicU64>, grace: &Arc<AtomicU64>) -> Arc<HintStore> {
+        let mut config = HintStoreConfig::new(self.dir.path().join("hints"));
+        let grace = Arc::clone(grace);
+        config.gc_grace = GcGrace::new(move |t| {
+            (t == TABLE).then(|| Duration::from_secs(grace.load(Ordering::SeqCst)))
+        });
+        let now = Arc::clone(now);
+        let clock = Arc::new(move || now.load(Ordering::SeqCst));
+        let store = HintStore::open(Arc::new(storage::StdFs), config, clock);
+        Arc::new(store.expect("store opens"))
     }
 
     fn coordinator(&self, hints: Arc<HintStore>) -> ClusterCoordinator {
@@ -153,6 +169,15 @@ fn point_read(k: &str) -> PartitionRead {
     }
 }
 
+/// Waits (off the runtime) until every queued hint is written and fsynced.
+async fn flush(store: &Arc<HintStore>) {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .expect("flush task")
+        .expect("flushed");
+}
+
 fn hint_files(c: &Cluster) -> usize {
     std::fs::read_dir(c.dir.path().join("hints"))
         .expect("test step")
@@ -166,6 +191,8 @@ async fn a_replica_back_up_receives_its_hints() {
         let store = c.store();
         c.set_down(2, true);
         c.write_keys(&c.coordinator(store.clone()), 20).await;
+        // The hints were queued; the store's writer thread writes them.
+        flush(&store).await;
         assert_eq!(store.counters().stored, 20);
         assert!(!c.has_all(2, 20));
         // While it is down, replay leaves it alone.
@@ -193,7 +220,7 @@ async fn hints_survive_a_coordinator_restart() {
         {
             let store = c.store();
             c.write_keys(&c.coordinator(store.clone()), 10).await;
-            store.flush().expect("test step");
+            flush(&store).await;
         }
         assert!(hint_files(&c) > 0);
         c.set_down(1, false);
@@ -254,6 +281,54 @@ async fn a_hint_for_an_unknown_table_is_skipped_and_the_rest_still_replay() {
         let counters = store.counters();
         assert_eq!((counters.replayed, counters.undeliverable), (3, 1));
         assert_eq!(counters.pending_bytes, 0);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn hints_older_than_their_tables_gc_grace_are_not_replayed() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        let now = Arc::new(AtomicU64::new(NOW_MS));
+        let grace = Arc::new(AtomicU64::new(100));
+        let store = c.store_at(&now, &grace);
+        assert!(store.append(host(2), NOW_MS, &put("k0", "old")));
+        now.fetch_add(50_000, Ordering::SeqCst);
+        assert!(store.append(host(2), NOW_MS + 50_000, &put("k1", "young")));
+        // k0's hint is 100 s old, exactly its table's gc grace; k1's is 50 s.
+        now.fetch_add(50_000, Ordering::SeqCst);
+        let replayer = c.replayer(store.clone());
+        assert_eq!(replayer.replay_host(host(2)).await, Ok(1));
+        assert_eq!(c.local_value(2, "k0"), None);
+        assert_eq!(c.local_value(2, "k1"), Some(b"young".to_vec()));
+        let counters = store.counters();
+        assert_eq!((counters.replayed, counters.expired), (1, 1));
+        assert_eq!(hint_files(&c), 0);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn a_table_with_zero_gc_grace_gets_no_hints_replayed() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        let now = Arc::new(AtomicU64::new(NOW_MS));
+        let grace = Arc::new(AtomicU64::new(3600));
+        let store = c.store_at(&now, &grace);
+        // Stored while the grace was an hour; then ALTER TABLE ... WITH
+        // gc_grace_seconds = 0: the hint is not replayed, and no new one is
+        // stored (Cassandra: hints are off for such tables).
+        assert!(store.append(host(2), NOW_MS, &put("k0", "v0")));
+        grace.store(0, Ordering::SeqCst);
+        assert!(!store.append(host(2), NOW_MS, &put("k1", "v1")));
+        assert_eq!(store.counters().dropped, 1);
+        let replayer = c.replayer(store.clone());
+        assert_eq!(replayer.replay_host(host(2)).await, Ok(0));
+        assert_eq!(c.local_value(2, "k0"), None);
+        assert_eq!(store.counters().expired, 1);
+        assert_eq!(hint_files(&c), 0);
     })
     .await
     .expect("bounded");

@@ -35,19 +35,24 @@ pub(super) fn publish(sources: Sources, metrics: Arc<Metrics>) -> tokio::task::J
 fn copy(sources: &Sources, metrics: &Metrics) {
     let c = &metrics.cluster;
     let hints = sources.hints.counters();
-    // Written and neither delivered nor given up as undeliverable (hints
-    // that expired before delivery stay counted: the store does not count
-    // those apart from refused ones).
-    let done = hints.replayed.saturating_add(hints.undeliverable);
+    // Written and neither delivered nor given up (undeliverable, expired).
+    let done = hints
+        .replayed
+        .saturating_add(hints.undeliverable)
+        .saturating_add(hints.expired);
     c.hints_pending
         .store(hints.stored.saturating_sub(done), Relaxed);
     c.hints_replayed.store(hints.replayed, Relaxed);
     c.hints_undeliverable.store(hints.undeliverable, Relaxed);
+    c.hints_expired.store(hints.expired, Relaxed);
+    c.hints_dropped.store(hints.dropped, Relaxed);
+    c.hints_overloaded.store(hints.overloaded, Relaxed);
     let batchlog = sources.batchlog.counters();
     c.batchlog_pending.store(batchlog.pending, Relaxed);
     c.batchlog_replayed.store(batchlog.replayed, Relaxed);
     c.batchlog_undeliverable
         .store(batchlog.undeliverable, Relaxed);
+    c.batchlog_expired.store(batchlog.expired, Relaxed);
     c.read_repairs
         .store(sources.coordinator.read_repairs(), Relaxed);
     c.dropped_messages

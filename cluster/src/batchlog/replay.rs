@@ -4,7 +4,10 @@
 //! forgotten once that succeeded; a failed replay is retried next time.
 //! Mutations that can never be applied (their table was dropped since) are
 //! skipped by the target and counted here, so such a batch is forgotten
-//! instead of being replayed forever.
+//! instead of being replayed forever. A batch at least as old as the
+//! smallest gc grace of its mutations' tables is dropped and counted
+//! instead of replayed, as Cassandra does: the tombstones its writes
+//! missed may have been purged, and replaying it would resurrect data.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use storage::Mutation;
 
 use super::store::{BatchlogStore, LoadError};
 use super::wire::{BatchId, BatchStoreRequest};
+use crate::gc_grace::{self, GcGrace};
 use crate::net::BoxFuture;
 
 /// Writes a replayed batch's mutations to their replicas.
@@ -32,14 +36,21 @@ pub struct BatchlogReplayConfig {
     /// How old a batch must be before it is replayed: twice the write
     /// timeout, so that a live coordinator always finishes first.
     pub min_age: Duration,
+    /// Each table's gc grace period: a batch at least as old as the smallest
+    /// of its mutations' tables is dropped, not replayed (its writes could
+    /// resurrect data whose tombstones were purged). The node passes its
+    /// engine's.
+    pub gc_grace: GcGrace,
 }
 
 impl BatchlogReplayConfig {
-    /// Cassandra's schedule for a node whose write timeout is `write_timeout`.
+    /// Cassandra's schedule for a node whose write timeout is
+    /// `write_timeout`; no table's gc grace known.
     pub fn new(write_timeout: Duration) -> Self {
         BatchlogReplayConfig {
             interval: Duration::from_secs(10),
             min_age: write_timeout * 2,
+            gc_grace: GcGrace::unknown(),
         }
     }
 }
@@ -55,6 +66,8 @@ pub struct ReplayPass {
     pub corrupt: usize,
     /// Mutations of replayed batches skipped: their table no longer exists.
     pub undeliverable: usize,
+    /// Batches dropped unreplayed: older than their tables' gc grace.
+    pub expired: usize,
 }
 
 /// The replay loop of one node.
@@ -98,6 +111,10 @@ impl BatchlogReplayer {
         for id in self.store.due(self.config.min_age) {
             match self.load(id).await {
                 Ok(None) => {}
+                Ok(Some(batch)) if self.past_gc_grace(&batch) => {
+                    self.drop_expired(id).await;
+                    pass.expired += 1;
+                }
                 Ok(Some(batch)) => match self.replay_one(batch).await {
                     Some(skipped) => {
                         pass.replayed += 1;
@@ -116,6 +133,31 @@ impl BatchlogReplayer {
             }
         }
         pass
+    }
+
+    /// Whether `batch` is at least as old as the smallest gc grace of its
+    /// mutations' tables (Cassandra's rule; tables not known here do not
+    /// count).
+    fn past_gc_grace(&self, batch: &BatchStoreRequest) -> bool {
+        let tables = batch.mutations.iter().map(|m| m.table);
+        let Some(grace) = self.config.gc_grace.smallest(tables) else {
+            return false;
+        };
+        self.store
+            .age_ms(batch.id)
+            .is_some_and(|age| gc_grace::past(age, grace))
+    }
+
+    /// Forgets a batch too old to replay, and counts it.
+    async fn drop_expired(&self, id: BatchId) {
+        tracing::warn!(%id, "batch older than its tables' gc grace dropped unreplayed");
+        self.store.count_expired();
+        let store = Arc::clone(&self.store);
+        let removed = tokio::task::spawn_blocking(move || store.remove(id)).await;
+        if !matches!(removed, Ok(Ok(_))) {
+            // Still held: the next pass finds it expired again.
+            tracing::warn!(%id, "could not forget an expired batch");
+        }
     }
 
     async fn load(&self, id: BatchId) -> Result<Option<BatchStoreRequest>, LoadError> {

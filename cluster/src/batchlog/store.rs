@@ -101,6 +101,9 @@ pub struct BatchlogCounters {
     /// Mutations of replayed batches skipped since start because their table
     /// no longer exists.
     pub undeliverable: u64,
+    /// Batches dropped unreplayed since start: older than their tables' gc
+    /// grace.
+    pub expired: u64,
     /// Batches held now.
     pub pending: u64,
     /// Bytes held now.
@@ -122,6 +125,7 @@ pub struct BatchlogStore {
     stored: AtomicU64,
     replayed: AtomicU64,
     undeliverable: AtomicU64,
+    expired: AtomicU64,
 }
 
 impl fmt::Debug for BatchlogStore {
@@ -196,6 +200,7 @@ impl BatchlogStore {
             stored: AtomicU64::new(0),
             replayed: AtomicU64::new(0),
             undeliverable: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
         })
     }
 
@@ -281,6 +286,18 @@ impl BatchlogStore {
         self.replayed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// How long ago (ms, by this store's clock) batch `id` arrived, if held.
+    pub fn age_ms(&self, id: BatchId) -> Option<u64> {
+        let stored_ms = self.lock().get(&id)?.stored_ms;
+        Some((self.clock)().saturating_sub(stored_ms))
+    }
+
+    /// Counts a batch dropped unreplayed because it outlived its tables' gc
+    /// grace.
+    pub fn count_expired(&self) {
+        self.expired.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts mutations of a replayed batch that could never be applied.
     pub fn count_undeliverable(&self, n: u64) {
         self.undeliverable.fetch_add(n, Ordering::Relaxed);
@@ -293,6 +310,7 @@ impl BatchlogStore {
             stored: self.stored.load(Ordering::Relaxed),
             replayed: self.replayed.load(Ordering::Relaxed),
             undeliverable: self.undeliverable.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
             pending: entries.len() as u64,
             pending_bytes: entries.values().map(|e| e.bytes).sum(),
         }

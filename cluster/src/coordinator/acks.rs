@@ -35,6 +35,16 @@ pub(crate) struct AckTracker {
     failures: usize,
 }
 
+/// Whether a durable hint counts as an acknowledgement at `cl`: only at
+/// ANY (the fault-injection canary lies and counts it at every level).
+pub(crate) fn hints_count(cl: ConsistencyLevel) -> bool {
+    #[cfg(feature = "fault-injection")]
+    if crate::canary::active(crate::canary::Canary::HintsCountTowardCl) {
+        return true;
+    }
+    cl == ConsistencyLevel::Any
+}
+
 impl AckTracker {
     pub(crate) fn new(cl: ConsistencyLevel, info: &ReplicationInfo, local_dc: &str) -> Self {
         let per_dc =
@@ -98,15 +108,34 @@ impl AckTracker {
         self.settle(dc);
     }
 
-    /// A hint was stored: an acknowledgement for ANY, nothing otherwise.
-    pub(crate) fn hint(&mut self) {
-        #[cfg(feature = "fault-injection")]
-        let counts = self.cl == ConsistencyLevel::Any
-            || crate::canary::active(crate::canary::Canary::HintsCountTowardCl);
-        #[cfg(not(feature = "fault-injection"))]
-        let counts = self.cl == ConsistencyLevel::Any;
-        if counts && let Some(b) = self.buckets.first_mut() {
+    /// The single bucket of ANY, the only level hints count for.
+    fn any_bucket(&mut self) -> Option<&mut Bucket> {
+        if !hints_count(self.cl) {
+            return None;
+        }
+        self.buckets.first_mut()
+    }
+
+    /// A hint is being stored durably: an answer to wait for at ANY.
+    pub(crate) fn expect_hint(&mut self) {
+        if let Some(b) = self.any_bucket() {
+            b.pending += 1;
+        }
+    }
+
+    /// An expected hint is durable: an acknowledgement for ANY.
+    pub(crate) fn hint_stored(&mut self) {
+        if let Some(b) = self.any_bucket() {
+            b.pending = b.pending.saturating_sub(1);
             b.got += 1;
+        }
+    }
+
+    /// An expected hint could not be stored.
+    pub(crate) fn hint_failed(&mut self) {
+        self.failures += 1;
+        if let Some(b) = self.any_bucket() {
+            b.pending = b.pending.saturating_sub(1);
         }
     }
 
@@ -123,6 +152,11 @@ impl AckTracker {
     /// Answers that counted (capped per bucket at what it needs).
     pub(crate) fn received(&self) -> usize {
         self.buckets.iter().map(|b| b.got.min(b.need)).sum()
+    }
+
+    /// The level counted for.
+    pub(crate) fn consistency(&self) -> ConsistencyLevel {
+        self.cl
     }
 
     pub(crate) fn block_for(&self) -> usize {
@@ -178,13 +212,29 @@ mod tests {
     }
 
     #[test]
-    fn hints_count_only_for_any() {
+    fn hints_count_only_for_any_and_only_once_durable() {
         let simple = ReplicationInfo::Simple { rf: 3 };
         let mut any = AckTracker::new(ConsistencyLevel::Any, &simple, "dc1");
-        any.hint();
+        any.expect_hint();
+        any.expect_hint();
+        assert!(!any.satisfied() && !any.hopeless());
+        any.hint_failed();
+        assert!(!any.satisfied() && !any.hopeless());
+        any.hint_stored();
         assert!(any.satisfied());
         let mut one = AckTracker::new(ConsistencyLevel::One, &simple, "dc1");
-        one.hint();
+        one.expect_hint();
+        one.hint_stored();
         assert!(!one.satisfied() && one.hopeless());
+    }
+
+    #[test]
+    fn any_with_every_hint_failed_is_hopeless() {
+        let simple = ReplicationInfo::Simple { rf: 3 };
+        let mut any = AckTracker::new(ConsistencyLevel::Any, &simple, "dc1");
+        any.expect_hint();
+        any.hint_failed();
+        assert!(any.hopeless());
+        assert_eq!((any.received(), any.failures()), (0, 1));
     }
 }

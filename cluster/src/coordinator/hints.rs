@@ -11,13 +11,23 @@ use std::sync::Mutex;
 
 use storage::Mutation;
 
+use crate::net::BoxFuture;
 use crate::ring::HostId;
 
 /// Stores hints: mutations to replay to a replica when it is back.
+///
+/// Both methods are called on the write path, on the async runtime: they
+/// must never wait for a disk.
 pub trait HintSink: Send + Sync + fmt::Debug {
-    /// Stores a hint for `host`; false when it could not be stored (full,
-    /// failed). Must not block for long: it is called on the write path.
+    /// Stores a hint for `host` when it can, without waiting for it to be
+    /// durable; false when it was refused (full, overloaded, too old).
     fn store(&self, host: HostId, mutation: &Mutation) -> bool;
+
+    /// Stores a hint for `host`; the future resolves once the hint is
+    /// durable (true) or could not be stored (false). A write at ANY that
+    /// only hints hold is acknowledged on that answer, so true must mean the
+    /// hint survives a crash of this node.
+    fn store_durably(&self, host: HostId, mutation: &Mutation) -> BoxFuture<'static, bool>;
 }
 
 /// Hints kept in memory, at most `capacity` of them.
@@ -61,5 +71,11 @@ impl HintSink for MemoryHints {
         }
         hints.push((host, mutation.clone()));
         true
+    }
+
+    /// Memory is as durable as these hints get: stored is durable.
+    fn store_durably(&self, host: HostId, mutation: &Mutation) -> BoxFuture<'static, bool> {
+        let stored = self.store(host, mutation);
+        Box::pin(std::future::ready(stored))
     }
 }

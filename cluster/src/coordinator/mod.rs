@@ -9,7 +9,8 @@
 //! - writes go to every live replica; the call completes once `block_for`
 //!   replicas that count for the level have acknowledged (LOCAL_* count the
 //!   local DC, EACH_QUORUM a quorum in each DC), or fails with WriteTimeout;
-//!   down or timed-out replicas get a hint (a hint counts only for ANY);
+//!   down or timed-out replicas get a hint (a hint counts only for ANY, and
+//!   there only once the sink says it is durable);
 //! - reads ask one replica for data and `block_for - 1` for digests; on a
 //!   mismatch they read full data from all of them, reconcile, repair the
 //!   stale replicas and wait for those repairs (blocking read repair, so
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use storage::{DecoratedKey, DeletionTime, Mutation, Row};
+use storage::{DecoratedKey, DeletionTime, Row};
 
 use crate::consistency::{ConsistencyLevel, Unavailable};
 use crate::net::{BoxFuture, Verb};
@@ -306,10 +307,5 @@ impl ClusterCoordinator {
                 .topology
                 .down_for(host)
                 .is_none_or(|d| d <= self.config.max_hint_window)
-    }
-
-    /// Stores a hint for `host` when allowed; whether one was stored.
-    fn hint(&self, host: HostId, mutation: &Mutation) -> bool {
-        self.may_hint(host) && self.hints.store(host, mutation)
     }
 }

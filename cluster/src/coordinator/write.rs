@@ -24,9 +24,16 @@ struct WritePlan {
     replicas: Vec<(HostId, String, bool)>,
 }
 
-/// One replica's answer: the plan it belongs to, its data center, and the
-/// result.
-type Answer = (usize, String, Result<(), SendError>);
+/// What settled for one plan (by index).
+type Answer = (usize, Settled);
+
+/// A replica's answer, or a durable hint's.
+enum Settled {
+    /// The replica's data center and its result.
+    Replica(String, Result<(), SendError>),
+    /// The hint for a down replica, at ANY: whether it is durable.
+    Hint(HostId, bool),
+}
 
 /// The replica requests of one write call, polled together on the caller's
 /// task: no task per replica. Dropping it (the level was met, or the caller
@@ -174,9 +181,7 @@ impl ClusterCoordinator {
         let mutation = Arc::new(plan.mutation);
         for (host, dc, alive) in plan.replicas {
             if !alive {
-                if self.hint(host, &mutation) {
-                    tracker.hint();
-                }
+                self.hint_down(index, host, &mutation, &mut tracker, sends);
                 continue;
             }
             tracker.expect(&dc);
@@ -196,15 +201,41 @@ impl ClusterCoordinator {
                     // The canary takes the hint for the replica's answer.
                     #[cfg(feature = "fault-injection")]
                     if stored && crate::canary::active(crate::canary::Canary::HintsCountTowardCl) {
-                        return (index, dc, Ok(()));
+                        return (index, Settled::Replica(dc, Ok(())));
                     }
                     #[cfg(not(feature = "fault-injection"))]
                     let _ = stored;
                 }
-                (index, dc, result)
+                (index, Settled::Replica(dc, result))
             }));
         }
         tracker
+    }
+
+    /// Hints a replica that is down, when allowed. At ANY the hint counts as
+    /// an acknowledgement, but only once it is durable: the tracker waits
+    /// for the sink's answer like a replica's. Other levels do not count
+    /// hints, so theirs are left to the sink without waiting.
+    fn hint_down(
+        &self,
+        index: usize,
+        host: HostId,
+        mutation: &Mutation,
+        tracker: &mut AckTracker,
+        sends: &mut InFlight,
+    ) {
+        if !self.may_hint(host) {
+            return;
+        }
+        if !super::acks::hints_count(tracker.consistency()) {
+            self.hints.store(host, mutation);
+            return;
+        }
+        tracker.expect_hint();
+        let durable = self.hints.store_durably(host, mutation);
+        sends.0.push(Box::pin(async move {
+            (index, Settled::Hint(host, durable.await))
+        }));
     }
 }
 
@@ -264,18 +295,24 @@ async fn await_writes(
         let Some(waiting) = trackers.iter().find(|t| !t.satisfied()) else {
             return Ok(());
         };
-        let (index, dc, result) = match tokio::time::timeout_at(deadline, sends.next()).await {
+        let (index, settled) = match tokio::time::timeout_at(deadline, sends.next()).await {
             Err(_) | Ok(None) => return Err(timeout(waiting, cl, write_type)),
             Ok(Some(answer)) => answer,
         };
         let tracker = &mut trackers[index];
-        match result {
-            Ok(()) => tracker.ack(&dc),
-            Err(e) => {
+        match settled {
+            Settled::Replica(dc, Ok(())) => tracker.ack(&dc),
+            Settled::Replica(dc, Err(e)) => {
                 if matches!(e, SendError::Replica(_) | SendError::Malformed(_)) {
                     last_failure = Some(e.message());
                 }
                 tracker.fail(&dc);
+            }
+            Settled::Hint(_, true) => tracker.hint_stored(),
+            Settled::Hint(host, false) => {
+                // Not stored or not durable: the write is not held anywhere.
+                last_failure = Some(format!("the hint for {host} could not be stored"));
+                tracker.hint_failed();
             }
         }
     }

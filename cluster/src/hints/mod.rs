@@ -8,7 +8,11 @@
 //! records, each the write's creation time in ms and the encoded
 //! [`storage::Mutation`] (`docs/design/hints.md`). A host's files are deleted
 //! once every hint in them was acknowledged.
+//!
+//! The write path never does the disk I/O itself: hints go through a bounded
+//! queue ([`queue`]) to the store's writer thread.
 
+mod queue;
 pub(crate) mod replay;
 pub(crate) mod store;
 

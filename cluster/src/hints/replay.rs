@@ -28,7 +28,7 @@ pub struct ReplayConfig {
     pub local_host: HostId,
     /// At most this many KiB of hints per second: 1024.
     pub throttle_kib_per_sec: u64,
-    /// How often hosts are checked (and pending hints flushed): 1 s.
+    /// How often hosts are checked: 1 s.
     pub poll_interval: Duration,
     /// How long one hint may wait for its acknowledgement: 2 s.
     pub request_timeout: Duration,
@@ -82,8 +82,8 @@ impl HintReplayer {
         }
     }
 
-    /// Runs forever: every `poll_interval`, flushes the store if due and
-    /// replays the hints of every live host. Abort the task to stop it.
+    /// Runs forever: every `poll_interval`, replays the hints of every live
+    /// host. Abort the task to stop it.
     pub async fn run(self) {
         let mut tick = tokio::time::interval(self.config.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -93,12 +93,9 @@ impl HintReplayer {
         }
     }
 
-    /// One round: flush if due, then replay every live host with hints.
+    /// One round: replay every live host with hints. (The store's writer
+    /// thread flushes on its own.)
     pub async fn tick(&self) {
-        let store = Arc::clone(&self.store);
-        if let Err(e) = blocking(move || store.flush_if_due()).await {
-            tracing::warn!(error = %e, "could not flush hints");
-        }
         for host in self.store.hosts() {
             if host == self.config.local_host || !self.topology.is_alive(host) {
                 continue;
@@ -144,8 +141,10 @@ impl HintReplayer {
                     break;
                 }
             };
-            if self.store.expired(hint.created_ms) {
-                self.store.count_dropped(1);
+            if self.store.expired(hint.created_ms, hint.mutation.table) {
+                // Past the hint window or its table's gc grace: replaying it
+                // now could resurrect data whose tombstone was purged.
+                self.store.count_expired(1);
                 continue;
             }
             let payload = encode_mutation_request(&hint.mutation);

@@ -10,18 +10,35 @@
 //! at `max_file_bytes`, so a reader holds at most one file in memory. Every
 //! file access goes through the `FileSystem` seam.
 //!
-//! Durability is batched like Cassandra's `hints_flush_period`: appends go
-//! to a buffered writer and are written and fsynced once `flush_bytes` are
-//! pending or `flush_period` has passed since the last flush (checked on
-//! every append and by the replay task's ticks). **Loss window:** hints
-//! appended since the last flush (up to `flush_bytes`, or `flush_period` of
-//! traffic) are lost if the process or machine dies; a torn last record is
-//! detected by its length and CRC and skipped. Losing a hint only weakens
-//! convergence until repair, never an acknowledged consistency level: hints
-//! count only for ANY.
+//! **No disk I/O on the caller's thread.** The write path runs on the async
+//! runtime, next to gossip: an append that waited for a slow disk would
+//! stall heartbeats and get healthy nodes convicted. So an append only
+//! encodes the hint and pushes it on a byte-bounded queue
+//! (`max_queued_bytes`); the store's own writer thread creates, writes and
+//! fsyncs the files. When the queue is full the hint is refused and counted
+//! as dropped (and as overloaded), as Cassandra drops hints under overload.
+//! A caller that needs the hint on disk (a write at ANY) appends with
+//! [`HintStore::append_durably`] and awaits the answer: the writer takes
+//! everything queued at once and fsyncs each touched file once for the
+//! whole group (group commit).
+//!
+//! Otherwise durability is batched like Cassandra's `hints_flush_period`:
+//! the writer fsyncs the open files once `flush_bytes` are pending or
+//! `flush_period` has passed since the last flush. **Loss window:** hints
+//! queued or appended since the last flush (up to `max_queued_bytes` plus
+//! `flush_bytes`, or `flush_period` of traffic) are lost if the process or
+//! machine dies; a torn last record is detected by its length and CRC and
+//! skipped. Losing such a hint only weakens convergence until repair, never
+//! an acknowledged consistency level: only ANY counts hints, and it waits
+//! for the fsync.
 //!
 //! The store is bounded: past `max_total_bytes` on disk new hints are
 //! refused and counted as dropped.
+//!
+//! A hint lives `min(max_hint_window, its table's gc grace)` from its
+//! creation ([`HintStore::lifetime`], `HintStoreConfig::gc_grace`): older,
+//! it is neither stored nor replayed, since the tombstones it missed may
+//! have been purged and replaying it would resurrect deleted data.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -32,13 +49,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use storage::FileSystem;
-use storage::Mutation;
 use storage::durable::{
     FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameErrorKind, FramedFormat, FramedReader,
     FramedWriter,
 };
+use storage::{Mutation, TableId};
 
+use super::queue::{Queue, Queued};
 use crate::coordinator::HintSink;
+use crate::gc_grace::{self, GcGrace};
+use crate::net::BoxFuture;
 use crate::ring::HostId;
 
 /// A larger length can only be garbage: no mutation is this big.
@@ -70,11 +90,20 @@ pub struct HintStoreConfig {
     pub flush_bytes: u64,
     /// Hints older than this are neither stored nor replayed: 3 h.
     pub max_hint_window: Duration,
+    /// Each table's gc grace period: a hint older than its table's is
+    /// neither stored nor replayed either (it could resurrect data whose
+    /// tombstone was purged). The node passes its engine's.
+    pub gc_grace: GcGrace,
+    /// Hints waiting for the writer thread may take this much memory
+    /// (payloads plus a small overhead each); past it new hints are dropped:
+    /// 16 MiB.
+    pub max_queued_bytes: u64,
 }
 
 impl HintStoreConfig {
     /// Cassandra-like defaults for a store in `dir`: 10 s / 1 MiB flushes,
-    /// 8 MiB files, 1 GiB in all, a 3 h window.
+    /// 8 MiB files, 1 GiB in all, a 3 h window, a 16 MiB queue; no table's
+    /// gc grace known.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         HintStoreConfig {
             dir: dir.into(),
@@ -83,6 +112,8 @@ impl HintStoreConfig {
             flush_period: Duration::from_secs(10),
             flush_bytes: 1 << 20,
             max_hint_window: Duration::from_secs(3 * 3600),
+            gc_grace: GcGrace::unknown(),
+            max_queued_bytes: 16 << 20,
         }
     }
 }
@@ -90,17 +121,26 @@ impl HintStoreConfig {
 /// The store's counters (for /metrics).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HintCounters {
-    /// Hints written.
+    /// Hints written to a file.
     pub stored: u64,
     /// Hints delivered by replay.
     pub replayed: u64,
-    /// Hints refused (store full, too old, I/O error) or expired at replay.
+    /// Hints refused (store full, queue full, too old, I/O error) or lost
+    /// to a failed fsync.
     pub dropped: u64,
+    /// Stored hints not replayed because they outlived their window: the
+    /// hint window or their table's gc grace, whichever is shorter.
+    pub expired: u64,
+    /// Of the dropped hints, those refused because the writer's queue was
+    /// full (the disk did not keep up).
+    pub overloaded: u64,
     /// Hints skipped at replay because their replica answered that they can
     /// never be applied (their table does not exist there).
     pub undeliverable: u64,
     /// Bytes in hint files now.
     pub pending_bytes: u64,
+    /// Bytes waiting for the writer thread now.
+    pub queued_bytes: u64,
 }
 
 /// One hint read back.
@@ -165,28 +205,52 @@ struct OpenFile {
     writer: FramedWriter,
     /// Bytes appended since the last sync.
     unflushed: u64,
+    /// Hints appended since the last sync: lost if it fails.
+    unsynced_hints: u64,
 }
 
+/// Every file on disk. Its lock is never held across I/O, so the runtime's
+/// threads may read it (`hosts`, `counters`).
 #[derive(Debug)]
-struct Inner {
-    open: HashMap<HostId, OpenFile>,
-    /// Every file on disk by host and sequence number, with its size.
-    files: BTreeMap<HostId, BTreeMap<u64, u64>>,
+struct Files {
+    /// Every file by host and sequence number, with its size.
+    by_host: BTreeMap<HostId, BTreeMap<u64, u64>>,
     next_seq: u64,
     total_bytes: u64,
-    unflushed: u64,
-    last_flush: Instant,
 }
 
-/// Hints on disk, per target host; see the module docs.
-pub struct HintStore {
+/// The files being appended to. Its lock is held across writes and fsyncs,
+/// so only the writer thread and blocking callers (`flush`, `seal`) take it.
+#[derive(Debug)]
+struct Writers {
+    open: HashMap<HostId, OpenFile>,
+    unflushed: u64,
+    last_flush: Instant,
+    /// Hosts with a file whose fsync failed during the current group: their
+    /// waiters are told their hint is not durable.
+    failed_syncs: Vec<HostId>,
+}
+
+/// What the store's handle and its writer thread share.
+struct Shared {
     fs: Arc<dyn FileSystem>,
     config: HintStoreConfig,
-    clock: HintClock,
-    inner: Mutex<Inner>,
+    files: Mutex<Files>,
+    writers: Mutex<Writers>,
+    queue: Queue,
     stored: AtomicU64,
-    replayed: AtomicU64,
     dropped: AtomicU64,
+    overloaded: AtomicU64,
+}
+
+/// Hints on disk, per target host; see the module docs. Dropping the store
+/// stops its writer thread after it wrote and fsynced what was queued.
+pub struct HintStore {
+    shared: Arc<Shared>,
+    clock: HintClock,
+    writer: Option<std::thread::JoinHandle<()>>,
+    replayed: AtomicU64,
+    expired: AtomicU64,
     undeliverable: AtomicU64,
 }
 
@@ -225,66 +289,82 @@ fn encode_payload(created_ms: u64, mutation: &Mutation) -> Vec<u8> {
 impl fmt::Debug for HintStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HintStore")
-            .field("config", &self.config)
+            .field("config", &self.shared.config)
             .field("counters", &self.counters())
             .finish_non_exhaustive()
     }
 }
 
+/// The files a previous run left in `dir`.
+fn scan_dir(fs: &dyn FileSystem, dir: &Path) -> io::Result<Files> {
+    let mut files = Files {
+        by_host: BTreeMap::new(),
+        next_seq: 0,
+        total_bytes: 0,
+    };
+    for path in fs.read_dir(dir)? {
+        let name = path.file_name().and_then(|n| n.to_str());
+        let Some((host, seq)) = name.and_then(parse_name) else {
+            continue;
+        };
+        let len = fs.open(&path)?.size()?;
+        files.by_host.entry(host).or_default().insert(seq, len);
+        files.total_bytes += len;
+        files.next_seq = files.next_seq.max(seq + 1);
+    }
+    Ok(files)
+}
+
 impl HintStore {
     /// Opens (creating) the store in `config.dir` on `fs`, picking up the
-    /// files a previous run left; hints are stamped and aged by `clock`.
+    /// files a previous run left, and starts its writer thread; hints are
+    /// stamped and aged by `clock`.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         config: HintStoreConfig,
         clock: HintClock,
     ) -> io::Result<HintStore> {
         fs.create_dir_all(&config.dir)?;
-        let mut files: BTreeMap<HostId, BTreeMap<u64, u64>> = BTreeMap::new();
-        let (mut total_bytes, mut next_seq) = (0, 0);
-        for path in fs.read_dir(&config.dir)? {
-            let name = path.file_name().and_then(|n| n.to_str());
-            let Some((host, seq)) = name.and_then(parse_name) else {
-                continue;
-            };
-            let len = fs.open(&path)?.size()?;
-            files.entry(host).or_default().insert(seq, len);
-            total_bytes += len;
-            next_seq = next_seq.max(seq + 1);
-        }
-        let inner = Inner {
+        let files = scan_dir(fs.as_ref(), &config.dir)?;
+        let writers = Writers {
             open: HashMap::new(),
-            files,
-            next_seq,
-            total_bytes,
             unflushed: 0,
             last_flush: Instant::now(),
+            failed_syncs: Vec::new(),
+        };
+        let shared = Arc::new(Shared {
+            fs,
+            queue: Queue::new(config.max_queued_bytes),
+            config,
+            files: Mutex::new(files),
+            writers: Mutex::new(writers),
+            stored: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            overloaded: AtomicU64::new(0),
+        });
+        let writer = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("hint-writer".into())
+                .spawn(move || shared.run())?
         };
         Ok(HintStore {
-            fs,
-            config,
+            shared,
             clock,
-            inner: Mutex::new(inner),
-            stored: AtomicU64::new(0),
+            writer: Some(writer),
             replayed: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
             undeliverable: AtomicU64::new(0),
         })
     }
 
     /// The settings.
     pub fn config(&self) -> &HintStoreConfig {
-        &self.config
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Every field is updated after the I/O it describes succeeded; a
-        // panic elsewhere leaves it consistent enough to go on.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        &self.shared.config
     }
 
     fn path(&self, host: HostId, seq: u64) -> PathBuf {
-        self.config.dir.join(file_name(host, seq))
+        self.shared.path(host, seq)
     }
 
     /// Now, by the store's clock.
@@ -292,135 +372,97 @@ impl HintStore {
         (self.clock)()
     }
 
-    /// Whether a write created at `created_ms` is past the hint window.
-    pub fn expired(&self, created_ms: u64) -> bool {
-        let window = u64::try_from(self.config.max_hint_window.as_millis()).unwrap_or(u64::MAX);
-        self.now_ms().saturating_sub(created_ms) > window
+    /// How long a hint for `table` lives: the hint window, or the table's
+    /// gc grace when shorter (as Cassandra: a hint replayed after the
+    /// tombstones it missed may have been purged could resurrect data).
+    pub fn lifetime(&self, table: TableId) -> Duration {
+        let config = &self.shared.config;
+        let window = config.max_hint_window;
+        config.gc_grace.of(table).map_or(window, |g| g.min(window))
     }
 
-    /// Appends a hint for `host` created at `created_ms`; false (counted as
-    /// dropped) when it is too old, the store is full or the write failed.
+    /// Whether a hint for `table` created at `created_ms` has outlived its
+    /// [`HintStore::lifetime`] (a zero lifetime: always).
+    pub fn expired(&self, created_ms: u64, table: TableId) -> bool {
+        let age = self.now_ms().saturating_sub(created_ms);
+        gc_grace::past(age, self.lifetime(table))
+    }
+
+    /// Queues a hint for `host` created at `created_ms` for the writer
+    /// thread, without waiting for the disk; false (counted as dropped) when
+    /// it is too old or the queue is full. Whether it then reaches a file
+    /// shows in the counters: a failed write counts it as dropped.
     pub fn append(&self, host: HostId, created_ms: u64, mutation: &Mutation) -> bool {
-        if self.expired(created_ms) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.enqueue(host, created_ms, mutation, None)
+    }
+
+    /// Queues a hint as [`HintStore::append`] does, and resolves once the
+    /// writer has it on disk and fsynced (true), or could not store it
+    /// (false: too old, queue or store full, I/O error). Only the returned
+    /// future waits; queueing never blocks.
+    pub fn append_durably(
+        &self,
+        host: HostId,
+        created_ms: u64,
+        mutation: &Mutation,
+    ) -> impl Future<Output = bool> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.enqueue(host, created_ms, mutation, Some(tx));
+        async move { queued && rx.await.unwrap_or(false) }
+    }
+
+    fn enqueue(
+        &self,
+        host: HostId,
+        created_ms: u64,
+        mutation: &Mutation,
+        durable: Option<tokio::sync::oneshot::Sender<bool>>,
+    ) -> bool {
+        if self.expired(created_ms, mutation.table) {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
         let payload = encode_payload(created_ms, mutation);
-        let mut inner = self.lock();
-        let appended = match self.append_locked(&mut inner, host, &payload) {
-            Ok(fits) => fits,
-            Err(e) => {
-                tracing::warn!(%host, error = %e, "could not store a hint");
-                false
-            }
+        let hint = Queued {
+            host,
+            payload,
+            durable,
         };
-        if !appended {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if self.shared.queue.push(hint).is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            self.shared.overloaded.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%host, "hint queue full; hint dropped");
             return false;
-        }
-        self.stored.fetch_add(1, Ordering::Relaxed);
-        let due = inner.unflushed >= self.config.flush_bytes
-            || inner.last_flush.elapsed() >= self.config.flush_period;
-        if due && let Err(e) = flush_locked(&mut inner) {
-            tracing::warn!(error = %e, "could not flush hints");
         }
         true
     }
 
-    /// Appends one record for `host`, rolling its file when full; false when
-    /// the record (and the header of a new file) would pass `max_total_bytes`.
-    fn append_locked(&self, inner: &mut Inner, host: HostId, payload: &[u8]) -> io::Result<bool> {
-        let full = inner
-            .open
-            .get(&host)
-            .is_some_and(|f| f.writer.len() >= self.config.max_file_bytes);
-        let new_file = full || !inner.open.contains_key(&host);
-        let header = if new_file { FILE_HEADER_LEN } else { 0 };
-        let cost = (header + FRAME_HEADER_LEN + payload.len()) as u64;
-        if inner.total_bytes + cost > self.config.max_total_bytes {
-            return Ok(false);
-        }
-        if full && let Some(mut old) = inner.open.remove(&host) {
-            sync(inner, &mut old)?;
-        }
-        if !inner.open.contains_key(&host) {
-            self.start_file(inner, host)?;
-        }
-        let Some(open) = inner.open.get_mut(&host) else {
-            return Err(io::Error::other("hint file vanished"));
-        };
-        let appended = open.writer.append(payload);
-        let len = match appended {
-            Ok(len) => len,
-            Err(e) => {
-                // A failed writer refuses everything after: the host's next
-                // hint starts a new file.
-                if let Some(mut failed) = inner.open.remove(&host) {
-                    inner.unflushed = inner.unflushed.saturating_sub(failed.unflushed);
-                    failed.unflushed = 0;
-                }
-                return Err(e);
-            }
-        };
-        open.unflushed += len;
-        let seq = open.seq;
-        if let Some(size) = inner.files.get_mut(&host).and_then(|f| f.get_mut(&seq)) {
-            *size += len;
-        }
-        inner.total_bytes += len;
-        inner.unflushed += len;
-        Ok(true)
-    }
-
-    /// Creates the next file for `host`, its header already durable.
-    fn start_file(&self, inner: &mut Inner, host: HostId) -> io::Result<()> {
-        let seq = inner.next_seq;
-        let path = self.path(host, seq);
-        let writer = FramedWriter::create(self.fs.as_ref(), &path, &HINTS_FORMAT)?;
-        inner.next_seq += 1;
-        inner
-            .files
-            .entry(host)
-            .or_default()
-            .insert(seq, writer.len());
-        inner.total_bytes += writer.len();
-        let open = OpenFile {
-            seq,
-            writer,
-            unflushed: 0,
-        };
-        inner.open.insert(host, open);
-        Ok(())
-    }
-
-    /// Writes and fsyncs every pending hint.
+    /// Writes and fsyncs every hint queued before the call. Blocks the
+    /// thread: call it off the async runtime.
     pub fn flush(&self) -> io::Result<()> {
-        flush_locked(&mut self.lock())
-    }
-
-    /// Flushes when the flush period has passed (the replay task's tick).
-    pub fn flush_if_due(&self) -> io::Result<()> {
-        let mut inner = self.lock();
-        if inner.unflushed > 0 && inner.last_flush.elapsed() >= self.config.flush_period {
-            flush_locked(&mut inner)?;
-        }
-        Ok(())
+        self.shared.queue.wait_written();
+        self.shared.flush_all(&mut self.shared.writers())
     }
 
     /// Hosts with hint files.
     pub fn hosts(&self) -> Vec<HostId> {
-        self.lock().files.keys().copied().collect()
+        self.shared.files().by_host.keys().copied().collect()
     }
 
-    /// Closes `host`'s open file (new hints go to a new one) and returns all
-    /// its files, oldest first, for replay.
+    /// Closes `host`'s open file (new hints go to a new one) once the hints
+    /// queued before the call are in it, and returns all its files, oldest
+    /// first, for replay. Blocks the thread: call it off the async runtime.
     pub fn seal(&self, host: HostId) -> io::Result<Vec<HintFile>> {
-        let mut inner = self.lock();
-        if let Some(mut open) = inner.open.remove(&host) {
-            sync(&mut inner, &mut open)?;
+        self.shared.queue.wait_written();
+        let mut writers = self.shared.writers();
+        if let Some(mut open) = writers.open.remove(&host) {
+            self.shared.sync(&mut writers, host, &mut open)?;
         }
-        let seqs = inner
-            .files
+        drop(writers);
+        let seqs = self
+            .shared
+            .files()
+            .by_host
             .get(&host)
             .map(|f| f.keys().copied().collect::<Vec<_>>());
         Ok(seqs
@@ -435,24 +477,31 @@ impl HintStore {
 
     /// Deletes a replayed file of `host`.
     pub fn delete(&self, host: HostId, file: &HintFile) -> io::Result<()> {
-        let mut inner = self.lock();
-        match self.fs.remove_file(&file.path) {
+        match self.shared.fs.remove_file(&file.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let files = inner.files.entry(host).or_default();
-        let size = files.remove(&file.seq).unwrap_or(0);
-        if files.is_empty() {
-            inner.files.remove(&host);
+        let mut files = self.shared.files();
+        let of_host = files.by_host.entry(host).or_default();
+        let size = of_host.remove(&file.seq).unwrap_or(0);
+        if of_host.is_empty() {
+            files.by_host.remove(&host);
         }
-        inner.total_bytes = inner.total_bytes.saturating_sub(size);
+        files.total_bytes = files.total_bytes.saturating_sub(size);
         Ok(())
+    }
+
+    /// Waits until the writer has written (not necessarily fsynced) every
+    /// hint queued before the call.
+    #[cfg(test)]
+    pub(crate) fn wait_written(&self) {
+        self.shared.queue.wait_written();
     }
 
     /// A reader of one of the files [`HintStore::seal`] handed out.
     pub(crate) fn reader(&self, file: &HintFile) -> io::Result<HintReader> {
-        HintReader::open(self.fs.as_ref(), &file.path)
+        HintReader::open(self.shared.fs.as_ref(), &file.path)
     }
 
     /// Counts hints delivered by replay.
@@ -460,9 +509,9 @@ impl HintStore {
         self.replayed.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts hints given up on at replay (expired).
-    pub fn count_dropped(&self, n: u64) {
-        self.dropped.fetch_add(n, Ordering::Relaxed);
+    /// Counts hints given up on at replay because they expired.
+    pub fn count_expired(&self, n: u64) {
+        self.expired.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts hints skipped at replay because they can never be applied.
@@ -472,49 +521,286 @@ impl HintStore {
 
     /// The counters now.
     pub fn counters(&self) -> HintCounters {
+        let s = &self.shared;
         HintCounters {
-            stored: self.stored.load(Ordering::Relaxed),
+            stored: s.stored.load(Ordering::Relaxed),
             replayed: self.replayed.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
+            overloaded: s.overloaded.load(Ordering::Relaxed),
             undeliverable: self.undeliverable.load(Ordering::Relaxed),
-            pending_bytes: self.lock().total_bytes,
+            pending_bytes: s.files().total_bytes,
+            queued_bytes: s.queue.queued_bytes(),
         }
     }
 }
 
-/// Writes and fsyncs one file taken out of `inner.open`; its bytes are no
-/// longer pending, synced or not (a failed file is never written again).
-fn sync(inner: &mut Inner, open: &mut OpenFile) -> io::Result<()> {
-    inner.unflushed = inner.unflushed.saturating_sub(open.unflushed);
-    open.unflushed = 0;
-    open.writer.sync()
+impl Drop for HintStore {
+    fn drop(&mut self) {
+        self.shared.queue.close();
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the hint writer thread panicked");
+        }
+    }
 }
 
-/// Writes and fsyncs every open file. A file that fails is retired (a failed
-/// writer refuses everything after, so keeping it would fail every later
-/// flush); its host's next hint starts a new file. The others are still
-/// synced, and the first failure is returned.
-fn flush_locked(inner: &mut Inner) -> io::Result<()> {
-    let mut failed = Vec::new();
-    let mut first_error = None;
-    for (host, open) in &mut inner.open {
-        if let Err(e) = open.writer.sync() {
-            failed.push(*host);
-            first_error.get_or_insert(e);
+/// Stops the queue when the writer thread ends, however it ends, so that
+/// nobody waits for a writer that is gone.
+struct WriterGone<'a>(&'a Shared);
+
+impl Drop for WriterGone<'_> {
+    fn drop(&mut self) {
+        let orphans = self.0.queue.writer_gone() as u64;
+        self.0.dropped.fetch_add(orphans, Ordering::Relaxed);
+    }
+}
+
+impl Shared {
+    fn files(&self) -> MutexGuard<'_, Files> {
+        // Updated only after the I/O it describes succeeded, in steps that
+        // cannot panic half-way.
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn writers(&self) -> MutexGuard<'_, Writers> {
+        // A failed writer is removed before its error is returned; a panic
+        // elsewhere leaves the map consistent enough to go on.
+        self.writers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn path(&self, host: HostId, seq: u64) -> PathBuf {
+        self.config.dir.join(file_name(host, seq))
+    }
+
+    /// The writer thread: takes what is queued, writes it, fsyncs when a
+    /// caller waits for durability or a flush is due, until the store closes.
+    fn run(&self) {
+        let _gone = WriterGone(self);
+        loop {
+            let taken = self.queue.take(self.until_flush_due());
+            if !taken.hints.is_empty() {
+                self.write_group(taken.hints);
+                self.queue.written(taken.upto);
+            } else if let Err(e) = self.flush_if_due() {
+                tracing::warn!(error = %e, "could not flush hints");
+            }
+            if taken.closed {
+                if let Err(e) = self.flush_all(&mut self.writers()) {
+                    tracing::warn!(error = %e, "could not flush hints");
+                }
+                return;
+            }
         }
+    }
+
+    /// How long the writer may sleep before a periodic flush is due; `None`
+    /// when nothing is waiting for one.
+    fn until_flush_due(&self) -> Option<Duration> {
+        let writers = self.writers();
+        (writers.unflushed > 0).then(|| {
+            self.config
+                .flush_period
+                .saturating_sub(writers.last_flush.elapsed())
+        })
+    }
+
+    fn flush_if_due(&self) -> io::Result<()> {
+        let mut writers = self.writers();
+        if writers.unflushed > 0 && writers.last_flush.elapsed() >= self.config.flush_period {
+            self.flush_all(&mut writers)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a group of hints; fsyncs every open file once if some caller
+    /// waits for durability or a flush is due, then answers the waiters.
+    fn write_group(&self, hints: Vec<Queued>) {
+        let mut writers = self.writers();
+        writers.failed_syncs.clear();
+        let mut waiters = Vec::new();
+        for hint in hints {
+            let appended = match self.append_one(&mut writers, hint.host, &hint.payload) {
+                Ok(fits) => fits,
+                Err(e) => {
+                    tracing::warn!(host = %hint.host, error = %e, "could not store a hint");
+                    false
+                }
+            };
+            if appended {
+                self.stored.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(tx) = hint.durable {
+                waiters.push((hint.host, appended, tx));
+            }
+        }
+        let due = !waiters.is_empty()
+            || writers.unflushed >= self.config.flush_bytes
+            || writers.last_flush.elapsed() >= self.config.flush_period;
+        if !due {
+            return;
+        }
+        let failed = self.flush_hosts(&mut writers);
+        // A file rolled during the group was fsynced then; if that failed,
+        // the host is listed too (conservatively, whichever file its hint
+        // went to).
+        let unsynced = std::mem::take(&mut writers.failed_syncs);
+        drop(writers);
+        for (host, appended, tx) in waiters {
+            let _ = tx.send(appended && !unsynced.contains(&host));
+        }
+        if let Some((_, e)) = failed.first() {
+            tracing::warn!(error = %e, "could not flush hints");
+        }
+    }
+
+    /// Appends one record for `host`, rolling its file when full; false when
+    /// the record (and the header of a new file) would pass `max_total_bytes`.
+    fn append_one(&self, writers: &mut Writers, host: HostId, payload: &[u8]) -> io::Result<bool> {
+        let full = writers
+            .open
+            .get(&host)
+            .is_some_and(|f| f.writer.len() >= self.config.max_file_bytes);
+        let new_file = full || !writers.open.contains_key(&host);
+        let header = if new_file { FILE_HEADER_LEN } else { 0 };
+        let cost = (header + FRAME_HEADER_LEN + payload.len()) as u64;
+        if self.files().total_bytes + cost > self.config.max_total_bytes {
+            return Ok(false);
+        }
+        if full && let Some(mut old) = writers.open.remove(&host) {
+            self.sync(writers, host, &mut old)?;
+        }
+        if !writers.open.contains_key(&host) {
+            self.start_file(writers, host)?;
+        }
+        let Some(open) = writers.open.get_mut(&host) else {
+            return Err(io::Error::other("hint file vanished"));
+        };
+        let len = match open.writer.append(payload) {
+            Ok(len) => len,
+            Err(e) => {
+                // A failed writer refuses everything after: the host's next
+                // hint starts a new file.
+                if let Some(failed) = writers.open.remove(&host) {
+                    self.retire(writers, failed);
+                }
+                return Err(e);
+            }
+        };
+        open.unflushed += len;
+        open.unsynced_hints += 1;
+        let seq = open.seq;
+        writers.unflushed += len;
+        let mut files = self.files();
+        if let Some(size) = files.by_host.get_mut(&host).and_then(|f| f.get_mut(&seq)) {
+            *size += len;
+        }
+        files.total_bytes += len;
+        Ok(true)
+    }
+
+    /// Creates the next file for `host`, its header already durable.
+    fn start_file(&self, writers: &mut Writers, host: HostId) -> io::Result<()> {
+        let seq = {
+            let mut files = self.files();
+            files.next_seq += 1;
+            files.next_seq - 1
+        };
+        let path = self.path(host, seq);
+        let writer = FramedWriter::create(self.fs.as_ref(), &path, &HINTS_FORMAT)?;
+        let mut files = self.files();
+        files
+            .by_host
+            .entry(host)
+            .or_default()
+            .insert(seq, writer.len());
+        files.total_bytes += writer.len();
+        drop(files);
+        let open = OpenFile {
+            seq,
+            writer,
+            unflushed: 0,
+            unsynced_hints: 0,
+        };
+        writers.open.insert(host, open);
+        Ok(())
+    }
+
+    /// Forgets a file that failed: its unsynced hints may be lost.
+    fn retire(&self, writers: &mut Writers, mut file: OpenFile) {
+        writers.unflushed = writers.unflushed.saturating_sub(file.unflushed);
+        file.unflushed = 0;
+        let lost = std::mem::take(&mut file.unsynced_hints);
+        self.dropped.fetch_add(lost, Ordering::Relaxed);
+    }
+
+    /// Writes and fsyncs one file taken out of `writers.open`; its bytes are
+    /// no longer pending, synced or not (a failed file is never written
+    /// again, and its unsynced hints count as dropped).
+    fn sync(&self, writers: &mut Writers, host: HostId, open: &mut OpenFile) -> io::Result<()> {
+        writers.unflushed = writers.unflushed.saturating_sub(open.unflushed);
         open.unflushed = 0;
+        match open.writer.sync() {
+            Ok(()) => {
+                open.unsynced_hints = 0;
+                Ok(())
+            }
+            Err(e) => {
+                let lost = std::mem::take(&mut open.unsynced_hints);
+                self.dropped.fetch_add(lost, Ordering::Relaxed);
+                writers.failed_syncs.push(host);
+                Err(e)
+            }
+        }
     }
-    for host in failed {
-        inner.open.remove(&host);
+
+    /// Writes and fsyncs every open file; the first failure.
+    fn flush_all(&self, writers: &mut Writers) -> io::Result<()> {
+        match self.flush_hosts(writers).into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
     }
-    inner.unflushed = 0;
-    inner.last_flush = Instant::now();
-    first_error.map_or(Ok(()), Err)
+
+    /// Writes and fsyncs every open file with unsynced hints, each once. A
+    /// file that fails is retired (a failed writer refuses everything after,
+    /// so keeping it would fail every later flush); its host's next hint
+    /// starts a new file. The others are still synced. The hosts whose file
+    /// failed.
+    fn flush_hosts(&self, writers: &mut Writers) -> Vec<(HostId, io::Error)> {
+        let mut failed = Vec::new();
+        // A file with nothing appended since its last fsync needs none.
+        let dirty = writers.open.iter_mut().filter(|(_, f)| f.unflushed > 0);
+        for (host, open) in dirty {
+            if let Err(e) = open.writer.sync() {
+                failed.push((*host, e));
+                continue;
+            }
+            open.unflushed = 0;
+            open.unsynced_hints = 0;
+        }
+        for (host, _) in &failed {
+            if let Some(file) = writers.open.remove(host) {
+                self.retire(writers, file);
+            }
+            writers.failed_syncs.push(*host);
+        }
+        writers.unflushed = writers.open.values().map(|f| f.unflushed).sum();
+        writers.last_flush = Instant::now();
+        failed
+    }
 }
 
 impl HintSink for HintStore {
     fn store(&self, host: HostId, mutation: &Mutation) -> bool {
         self.append(host, self.now_ms(), mutation)
+    }
+
+    fn store_durably(&self, host: HostId, mutation: &Mutation) -> BoxFuture<'static, bool> {
+        Box::pin(self.append_durably(host, self.now_ms(), mutation))
     }
 }
 
@@ -688,12 +974,14 @@ mod tests {
         config.max_total_bytes = 200;
         config.max_file_bytes = 60;
         let store = open(config);
-        let stored = (0..20)
-            .filter(|i| store.store(host(1), &put(*i, "v")))
-            .count();
-        assert!(stored > 1 && stored < 20, "{stored}");
+        for i in 0..20 {
+            // Queued: the writer finds the store full.
+            assert!(store.store(host(1), &put(i, "v")));
+        }
+        store.wait_written();
         let c = store.counters();
-        assert_eq!(c.stored, stored as u64);
+        let stored = c.stored as usize;
+        assert!(stored > 1 && stored < 20, "{stored}");
         assert_eq!(c.dropped, 20 - stored as u64);
         assert!(c.pending_bytes <= 200);
         // Small files roll: several files, read back in order.
@@ -793,7 +1081,9 @@ mod tests {
         }
         store.flush().unwrap();
         assert!(store.store(host(1), &put(9, "lost")));
+        store.wait_written();
         fs.crash();
+        drop(store);
         let store = sim_store(&fs);
         let want: Vec<Mutation> = (0..3).map(|i| put(i, "synced")).collect();
         assert_eq!(mutations(&store, host(1)), want);
@@ -813,6 +1103,7 @@ mod tests {
             let stored: Vec<bool> = (0..3).map(|i| store.store(host(1), &put(i, "v"))).collect();
             let _ = store.flush();
             assert!(fs.is_halted(), "{kind:?} {skip} never happened: {stored:?}");
+            drop(store);
             fs.restart();
             let got = mutations(&sim_store(&fs), host(1));
             let want: Vec<Mutation> = (0..got.len() as u8).map(|i| put(i, "v")).collect();
@@ -826,11 +1117,14 @@ mod tests {
         let store = sim_store(&fs);
         assert!(store.store(host(1), &put(1, "lost")));
         assert!(store.store(host(2), &put(2, "kept")));
+        store.wait_written();
         fs.fail_sync_data(&host(1).to_string(), Some(1));
         assert!(store.flush().is_err());
+        assert_eq!(store.counters().dropped, 1, "the unsynced hint");
         assert!(store.store(host(1), &put(3, "new file")));
         store.flush().unwrap();
         fs.crash();
+        drop(store);
         let store = sim_store(&fs);
         assert_eq!(mutations(&store, host(2)), vec![put(2, "kept")]);
         assert_eq!(mutations(&store, host(1)), vec![put(3, "new file")]);

@@ -75,6 +75,7 @@ mod table;
 #[cfg(test)]
 mod testing;
 mod throttle;
+mod truncation;
 
 pub mod codec;
 pub mod reconcile;

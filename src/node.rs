@@ -84,6 +84,7 @@ impl Node {
         let system_tables = Arc::new(SystemTables::new(node_info));
         let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
+        let (hlc, observer) = hybrid_clock(wall);
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
@@ -92,12 +93,11 @@ impl Node {
             schema: Arc::clone(&schema),
             system_tables: Arc::clone(&system_tables),
             metrics: Arc::clone(&metrics),
+            time: Arc::clone(&hlc) as _,
         })
         .await?;
         let hints = open_hints(fs, config, &data_dir, wall).await?;
         let hint_replay = start_hint_replay(config, &cluster, &hints);
-        let (hlc, observer) = hybrid_clock(wall);
-        cluster.replica().observe_timestamps(Arc::clone(&observer));
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
         let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator);
@@ -395,9 +395,9 @@ fn coordinator(
         Some(cluster.replica()),
     );
     let (messaging, views) = (cluster.messaging(), cluster.view_cell());
-    let truncate: PeerTruncate = Arc::new(move |table| {
+    let truncate: PeerTruncate = Arc::new(move |table, at| {
         let (messaging, view) = (Arc::clone(&messaging), views.get());
-        Box::pin(async move { cluster::truncate_peers(&messaging, &view, table).await })
+        Box::pin(async move { cluster::truncate_peers(&messaging, &view, table, at).await })
     });
     DistributedCoordinator::new(inner, Arc::clone(schema), Arc::clone(engine), truncate)
 }

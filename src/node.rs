@@ -81,7 +81,7 @@ impl Node {
             identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
         let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
         let node_info = node_info(config, &identity);
-        let system_tables = Arc::new(SystemTables::new(node_info));
+        let system_tables = system_tables(node_info, &engine);
         let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
         let (hlc, observer) = hybrid_clock(wall);
@@ -241,6 +241,13 @@ fn open_schema(
     SchemaService::open(fs, data_dir, Arc::clone(engine), dcs)
         .map(Arc::new)
         .map_err(|e| NodeError::Schema(e.to_string()))
+}
+
+/// The virtual tables, with the truncation times the engine keeps.
+fn system_tables(node: NodeInfo, engine: &Arc<Engine>) -> Arc<SystemTables> {
+    let engine = Arc::clone(engine);
+    let times = Arc::new(move |table| engine.truncated_at(table).ok().flatten().map(|t| t.0));
+    Arc::new(SystemTables::new(node).with_truncation_times(times))
 }
 
 /// The clock that stamps this node's writes, and the observer through which

@@ -433,6 +433,15 @@ async fn check_truncate_with_a_pending_hint(nodes: &mut [ClusterNode], c1: &Clie
         all_rows(&c3, "tr", Consistency::One).await,
         Vec::<Vec<_>>::new()
     );
+    // Node 3 shows the truncation time it recorded, as Cassandra does.
+    let local = query(
+        &c3,
+        "SELECT truncated_at FROM system.local",
+        Consistency::One,
+    )
+    .await
+    .expect("system.local");
+    assert!(rows(local)[0][0].is_some(), "truncated_at is set");
     assert_eq!(
         all_rows(c1, "tr", Consistency::All).await,
         Vec::<Vec<_>>::new()

@@ -48,8 +48,9 @@ pub trait Coordinator: Send + Sync + std::fmt::Debug + 'static {
         consistency: Consistency,
     ) -> BoxFuture<'_, Result<ReadOutcome, ErrorResponse>>;
 
-    /// Removes every row of a table.
-    fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>>;
+    /// Removes every row of a table, with `at` (µs) as its truncation time:
+    /// nothing written at or before it is kept or shown afterwards.
+    fn truncate(&self, table: TableId, at: i64) -> BoxFuture<'_, Result<(), ErrorResponse>>;
 }
 
 pub(crate) mod cluster;

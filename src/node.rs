@@ -85,9 +85,10 @@ impl Node {
             identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
         let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
         let node_info = node_info(config, &identity);
-        let system_tables = Arc::new(SystemTables::new(node_info));
+        let system_tables = system_tables(node_info, &engine);
         let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
+        let (hlc, observer) = hybrid_clock(wall);
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
@@ -96,12 +97,11 @@ impl Node {
             schema: Arc::clone(&schema),
             system_tables: Arc::clone(&system_tables),
             metrics: Arc::clone(&metrics),
+            time: Arc::clone(&hlc) as _,
         })
         .await?;
         let hints = open_hints(fs, config, &data_dir, wall, &engine).await?;
         let hint_replay = start_hint_replay(config, &cluster, &hints);
-        let (hlc, observer) = hybrid_clock(wall);
-        cluster.replica().observe_timestamps(Arc::clone(&observer));
         let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
         let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
         let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &engine);
@@ -245,6 +245,13 @@ fn open_schema(
     SchemaService::open(fs, data_dir, Arc::clone(engine), dcs)
         .map(Arc::new)
         .map_err(|e| NodeError::Schema(e.to_string()))
+}
+
+/// The virtual tables, with the truncation times the engine keeps.
+fn system_tables(node: NodeInfo, engine: &Arc<Engine>) -> Arc<SystemTables> {
+    let engine = Arc::clone(engine);
+    let times = Arc::new(move |table| engine.truncated_at(table).ok().flatten().map(|t| t.0));
+    Arc::new(SystemTables::new(node).with_truncation_times(times))
 }
 
 /// The clock that stamps this node's writes, and the observer through which
@@ -410,9 +417,9 @@ fn coordinator(
         Some(cluster.replica()),
     );
     let (messaging, views) = (cluster.messaging(), cluster.view_cell());
-    let truncate: PeerTruncate = Arc::new(move |table| {
+    let truncate: PeerTruncate = Arc::new(move |table, at| {
         let (messaging, view) = (Arc::clone(&messaging), views.get());
-        Box::pin(async move { cluster::truncate_peers(&messaging, &view, table).await })
+        Box::pin(async move { cluster::truncate_peers(&messaging, &view, table, at).await })
     });
     DistributedCoordinator::new(inner, Arc::clone(schema), Arc::clone(engine), truncate)
 }

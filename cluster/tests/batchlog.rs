@@ -2,7 +2,8 @@
 //! so each key has a node that is not its replica): a logged batch is kept on
 //! two nodes other than its coordinator and forgotten once applied; when the
 //! coordinator "dies" after logging it, a batchlog node replays it to every
-//! replica; Unavailable when no other node can keep it.
+//! replica; Unavailable when no other node can keep it; a batch replayed
+//! after a TRUNCATE brings back none of what it wrote before it.
 
 mod support;
 
@@ -27,7 +28,7 @@ use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,
 };
-use storage::{ColumnFilter, PartitionRead};
+use storage::{ColumnFilter, PartitionRead, Timestamp};
 
 const TABLE: TableId = TableId(1);
 const NODES: usize = 4;
@@ -117,6 +118,18 @@ impl Cluster {
     }
 
     fn local_value(&self, i: usize, k: &str) -> Option<Vec<u8>> {
+        let row = self.local_row(i, k)?;
+        row.cells[0].cell.value_at(0).map(|v| v.to_vec())
+    }
+
+    /// The columns of `k`'s row on node `i`.
+    fn local_columns(&self, i: usize, k: &str) -> Vec<ColumnId> {
+        self.local_row(i, k)
+            .map(|r| r.cells.iter().map(|c| c.column).collect())
+            .unwrap_or_default()
+    }
+
+    fn local_row(&self, i: usize, k: &str) -> Option<Row> {
         let read = PartitionRead {
             key: key(k),
             slices: vec![ClusteringRange::ALL],
@@ -127,8 +140,7 @@ impl Cluster {
             include_tombstones: false,
         };
         let mut reader = self.replicas[i].engine().read(TABLE, &read).ok()?;
-        let row = reader.next()?.ok()?;
-        row.cells[0].cell.value_at(0).map(|v| v.to_vec())
+        reader.next()?.ok()
     }
 }
 
@@ -401,4 +413,44 @@ async fn a_batch_of_a_table_with_zero_gc_grace_is_never_replayed() {
     c.now.fetch_add(1_000, Ordering::SeqCst);
     assert_eq!(replayer.replay_due().await.expired, 1);
     assert!(nowhere(&c));
+}
+
+#[tokio::test]
+async fn a_batch_replayed_after_a_truncation_brings_back_only_what_is_newer() {
+    let c = cluster();
+    // Each write of the batch holds a cell stamped 10 (column 1) and one
+    // stamped 30 (column 2); the TRUNCATE comes at 20.
+    let mutations: Vec<Mutation> = (0..8)
+        .map(|n| {
+            let row = Row::new(ClusteringKey::EMPTY)
+                .with_cell(ColumnId(1), None, Cell::live(10, b"old".to_vec()))
+                .with_cell(ColumnId(2), None, Cell::live(30, b"new".to_vec()));
+            Mutation::new(TABLE, key(&format!("k{n}"))).with_row(row)
+        })
+        .collect();
+    let (_, _, replayer) = c.orphan_batch(BatchId([7; 16]), &mutations, false).await;
+    for replica in &c.replicas {
+        replica
+            .engine()
+            .truncate(TABLE, Timestamp(20))
+            .expect("truncate");
+    }
+    c.now.fetch_add(1_000, Ordering::SeqCst);
+    assert_eq!(replayer.replay_due().await.replayed, 1);
+    let ring = c.topology_ring();
+    for n in 0..8 {
+        let k = format!("k{n}");
+        let token = key(&k).token;
+        for i in (1..NODES).filter(|&i| {
+            cluster::ReplicationStrategy::replicas(&RF3, &ring, token).contains(&host(i))
+        }) {
+            let (c, k2) = (&c, k.clone());
+            // Once the newer cell is there, the whole write was applied.
+            eventually(&format!("{k} on node {i}"), move || {
+                !c.local_columns(i, &k2).is_empty()
+            })
+            .await;
+            assert_eq!(c.local_columns(i, &k), vec![ColumnId(2)], "{k} on node {i}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Hinted handoff end to end on the in-process loopback cluster: a replica
 //! down during writes at ONE gets them from the coordinator's durable hint
 //! store once it is back, also after the coordinator restarted (the store
-//! reopened from disk), and a failed replay keeps the hints for later.
+//! reopened from disk), and a failed replay keeps the hints for later;
+//! a hint older than a TRUNCATE brings nothing back.
 
 mod support;
 
@@ -22,7 +23,7 @@ use storage::{
     Cell, ClusteringKey, ClusteringRange, ColumnId, DecoratedKey, Engine, Mutation, Row, TableId,
     Token,
 };
-use storage::{ColumnFilter, PartitionRead};
+use storage::{ColumnFilter, PartitionRead, Timestamp};
 
 const TABLE: TableId = TableId(1);
 const NOW_MS: u64 = 1_700_000_000_000;
@@ -150,10 +151,14 @@ fn key(k: &str) -> DecoratedKey {
 }
 
 fn put(k: &str, v: &str) -> Mutation {
+    put_at(k, v, 10)
+}
+
+fn put_at(k: &str, v: &str, ts: i64) -> Mutation {
     Mutation::new(TABLE, key(k)).with_row(Row::new(ClusteringKey::EMPTY).with_cell(
         ColumnId(1),
         None,
-        Cell::live(10, v.as_bytes().to_vec()),
+        Cell::live(ts, v.as_bytes().to_vec()),
     ))
 }
 
@@ -229,6 +234,38 @@ async fn hints_survive_a_coordinator_restart() {
         assert_eq!(c.replayer(store.clone()).replay_host(host(1)).await, Ok(10));
         assert!(c.has_all(1, 10));
         assert_eq!(hint_files(&c), 0);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn a_hint_older_than_a_truncation_does_not_bring_its_data_back() {
+    tokio::time::timeout(BOUND, async {
+        let c = cluster();
+        let store = c.store();
+        c.set_down(2, true);
+        // Stamped 10: node 2 gets them as hints only.
+        c.write_keys(&c.coordinator(store.clone()), 5).await;
+        c.set_down(2, false);
+        // TRUNCATE at 20 reaches every node before the hints do.
+        for replica in &c.replicas {
+            replica
+                .engine()
+                .truncate(TABLE, Timestamp(20))
+                .expect("truncate");
+        }
+        // A write stamped after the truncation, hinted too.
+        assert!(store.append(host(2), NOW_MS, &put_at("late", "v", 30)));
+        let replayer = c.replayer(store.clone());
+        assert_eq!(replayer.replay_host(host(2)).await, Ok(6));
+        for i in 0..3 {
+            for k in 0..5 {
+                assert_eq!(c.local_value(i, &format!("k{k}")), None, "node {i} k{k}");
+            }
+        }
+        assert_eq!(c.local_value(2, "late"), Some(b"v".to_vec()));
+        assert_eq!(hint_files(&c), 0, "delivered, as far as the hints go");
     })
     .await
     .expect("bounded");

@@ -24,9 +24,10 @@ use storage::{PartitionRead, ScanCommand};
 use super::{BoxFuture, Coordinator, ReadLimits, ReadOutcome};
 use crate::schema::{Replication, Schema, SchemaService};
 
-/// Truncates a table on every other node; the failure's explanation.
+/// Truncates a table on every other node at the given truncation time; the
+/// failure's explanation.
 pub(crate) type PeerTruncate =
-    Arc<dyn Fn(TableId) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+    Arc<dyn Fn(TableId, i64) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 /// `LocalStrategy`: the data lives on this node only.
 #[derive(Debug)]
@@ -470,13 +471,13 @@ impl Coordinator for DistributedCoordinator {
         })
     }
 
-    fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>> {
+    fn truncate(&self, table: TableId, at: i64) -> BoxFuture<'_, Result<(), ErrorResponse>> {
         let engine = Arc::clone(&self.local_engine);
-        let peers = (self.truncate_peers)(table);
+        let peers = (self.truncate_peers)(table, at);
         Box::pin(async move {
             let failed = |m: String| ErrorResponse::new(ErrorKind::TruncateError, m);
             peers.await.map_err(failed)?;
-            tokio::task::spawn_blocking(move || engine.truncate(table))
+            tokio::task::spawn_blocking(move || engine.truncate(table, storage::Timestamp(at)))
                 .await
                 .map_err(|e| failed(e.to_string()))?
                 .map_err(|e| super::storage_error(&e))
@@ -531,7 +532,7 @@ mod tests {
             Arc::new(MemoryHints::new(10)),
             Some(replica),
         );
-        let truncate: PeerTruncate = Arc::new(|_| Box::pin(async { Ok(()) }));
+        let truncate: PeerTruncate = Arc::new(|_, _| Box::pin(async { Ok(()) }));
         let coordinator =
             DistributedCoordinator::new(inner, Arc::clone(&schema), Arc::clone(&engine), truncate);
         (coordinator, engine, schema)

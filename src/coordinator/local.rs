@@ -93,10 +93,12 @@ impl Coordinator for LocalCoordinator {
         Box::pin(blocking(move || scan_range(&engine, table, &scan, limits)))
     }
 
-    fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>> {
+    fn truncate(&self, table: TableId, at: i64) -> BoxFuture<'_, Result<(), ErrorResponse>> {
         let engine = Arc::clone(&self.engine);
         Box::pin(blocking(move || {
-            engine.truncate(table).map_err(|e| storage_error(&e))
+            engine
+                .truncate(table, storage::Timestamp(at))
+                .map_err(|e| storage_error(&e))
         }))
     }
 }

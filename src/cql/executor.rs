@@ -269,7 +269,10 @@ impl Executor {
             }
             Plan::Use(name) => Ok(Outcome::new(QueryResult::SetKeyspace(name.clone()))),
             Plan::Truncate(table) => {
-                self.coordinator.truncate(table.table_id()).await?;
+                // The node's clock, never a client's timestamp: it is past every
+                // timestamp this node gave or saw, client ones included.
+                let at = self.time.write_timestamp();
+                self.coordinator.truncate(table.table_id(), at).await?;
                 Ok(Outcome::new(QueryResult::Void))
             }
             Plan::Schema(ddl) => {

@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use cql_lite::ErrorResponse;
 use cql_lite::byte_comparable::Order;
+use cql_lite::types::CqlType;
 use cql_lite::value::{self, CqlValue};
+use storage::TableId;
 
 use super::system_keyspaces::{SYSTEM, SYSTEM_SCHEMA};
 use super::version::schema_version;
@@ -83,11 +85,23 @@ pub struct PeerInfo {
     pub schema_version: Option<[u8; 16]>,
 }
 
+/// A table's truncation time (µs), if it was truncated.
+pub(crate) type TruncationTimes = Arc<dyn Fn(TableId) -> Option<i64> + Send + Sync>;
+
 /// The node's virtual tables.
-#[derive(Debug)]
 pub struct SystemTables {
     node: NodeInfo,
     peers: RwLock<Vec<PeerInfo>>,
+    truncations: Option<TruncationTimes>,
+}
+
+impl std::fmt::Debug for SystemTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemTables")
+            .field("node", &self.node)
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
 }
 
 type Row = Vec<(&'static str, Option<CqlValue>)>;
@@ -98,7 +112,15 @@ impl SystemTables {
         SystemTables {
             node,
             peers: RwLock::new(Vec::new()),
+            truncations: None,
         }
+    }
+
+    /// Shows the tables' truncation times in `system.local`'s `truncated_at`.
+    #[must_use]
+    pub fn with_truncation_times(mut self, times: TruncationTimes) -> Self {
+        self.truncations = Some(times);
+        self
     }
 
     /// The node's own description.
@@ -150,7 +172,32 @@ impl SystemTables {
                 Some(CqlValue::Uuid(schema_version(schema))),
             ),
             ("tokens", tokens(&n.tokens)),
+            ("truncated_at", self.truncated_at(schema)),
         ]]
+    }
+
+    /// `truncated_at`: per truncated table id, Cassandra's record of the
+    /// truncation: a commit-log position (segment id i64, offset i32; both
+    /// 0 here, as Basalt's replay needs no position from this table) and the
+    /// time in ms (i64), big-endian. Null when no table was truncated.
+    fn truncated_at(&self, schema: &Schema) -> Option<CqlValue> {
+        let times = self.truncations.as_ref()?;
+        let entries: Vec<(CqlValue, CqlValue)> = schema
+            .keyspaces
+            .values()
+            .flat_map(|ks| ks.tables.values())
+            .filter_map(|t| {
+                let at = times(t.table_id())?;
+                let mut record = vec![0; 12];
+                record.extend_from_slice(&at.div_euclid(1000).to_be_bytes());
+                Some((CqlValue::Uuid(t.id), CqlValue::Blob(record)))
+            })
+            .collect();
+        if entries.is_empty() {
+            return None;
+        }
+        let ty = CqlType::map(CqlType::Uuid, CqlType::Blob, false);
+        value::canonical(&ty, CqlValue::Map(entries)).ok()
     }
 
     fn peer_rows(&self, v2: bool) -> Vec<Row> {

@@ -13,6 +13,7 @@ mod workers;
 pub use stats::{LevelStats, TableStats};
 
 use crate::cache::BlockCache;
+use crate::cell::Timestamp;
 use crate::clock::Clock;
 use crate::commitlog::{CommitLog, CommitLogOptions};
 use crate::error::{Error, Result};
@@ -23,6 +24,7 @@ use crate::mutation::Mutation;
 use crate::options::TableOptions;
 use crate::read::{PartitionRead, PartitionReader, ScanCommand, ScanReader};
 use crate::table::{Table, TableContext};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,6 +91,17 @@ pub(crate) struct Shared {
     pub(crate) space: (Mutex<()>, Condvar),
     /// The newest commit-log segment checked against the log's space bound.
     pub(crate) checked_segment: AtomicU64,
+}
+
+/// A mutation logged for a table, waiting for durability to enter `slot`.
+struct Logged<'m> {
+    table: Arc<Table>,
+    slot: Arc<crate::table::MemtableSlot>,
+    pos: crate::position::ReplayPosition,
+    /// What the table's truncation left of the mutation.
+    mutation: Cow<'m, Mutation>,
+    /// The truncation time it was admitted under.
+    admitted_at: Option<Timestamp>,
 }
 
 /// The storage engine of one node.
@@ -188,7 +201,7 @@ impl Engine {
             tables.remove(&id).ok_or(Error::UnknownTable(id))?
         };
         table.dropped.store(true, Ordering::Release);
-        table.truncate()?;
+        table.truncate(None)?;
         self.shared.ctx.commitlog.forget_table(id)?;
         let fs = &self.shared.ctx.fs;
         fs.remove_dir_all(&table.dir)
@@ -199,17 +212,25 @@ impl Engine {
 
     /// Applies a mutation; returns once it is durable as the sync mode promises.
     /// Reconciliation does not depend on time, so no write time is taken.
+    ///
+    /// What the table's truncation covers (every part written at or before
+    /// its time) is dropped; a mutation with nothing left is not even logged,
+    /// and succeeds.
     pub fn apply(&self, mutation: &Mutation) -> Result<()> {
         let start = Instant::now();
-        self.shared.check_writable()?;
-        let table = self.table(mutation.table)?;
-        self.shared.wait_for_space(&self.workers)?;
-        let encoded = mutation.to_bytes();
-        let (slot, pos) = table.log(&encoded)?;
-        self.workers.note_logged(&self.shared, pos);
+        let Some(Logged {
+            table,
+            slot,
+            pos,
+            mutation,
+            admitted_at,
+        }) = self.log_one(mutation)?
+        else {
+            return Ok(());
+        };
         let durable = self.shared.ctx.commitlog.wait_durable(pos);
         let added = if durable.is_ok() {
-            slot.memtable.apply(mutation)
+            table.apply_logged(&slot, &mutation, admitted_at)
         } else {
             0
         };
@@ -236,7 +257,8 @@ impl Engine {
         for mutation in mutations {
             match self.log_one(mutation) {
                 Ok(entry) => {
-                    logged.push(Some(entry));
+                    // `None`: the truncation took all of it; nothing to wait for.
+                    logged.push(entry);
                     results.push(Ok(()));
                 }
                 Err(e) => {
@@ -245,14 +267,21 @@ impl Engine {
                 }
             }
         }
-        let last = logged.iter().flatten().map(|(_, _, pos)| *pos).max();
+        let last = logged.iter().flatten().map(|l| l.pos).max();
         let durable = last.map_or(Ok(()), |pos| self.shared.ctx.commitlog.wait_durable(pos));
-        for ((mutation, entry), result) in mutations.iter().zip(logged).zip(&mut results) {
-            let Some((table, slot, _)) = entry else {
+        for (entry, result) in logged.into_iter().zip(&mut results) {
+            let Some(Logged {
+                table,
+                slot,
+                mutation,
+                admitted_at,
+                ..
+            }) = entry
+            else {
                 continue;
             };
             let added = match &durable {
-                Ok(()) => slot.memtable.apply(mutation),
+                Ok(()) => table.apply_logged(&slot, &mutation, admitted_at),
                 Err(e) => {
                     // The log refuses every later write too; each caller hears why.
                     *result = Err(match e {
@@ -276,21 +305,25 @@ impl Engine {
         results
     }
 
-    /// Logs one mutation of a batch (not yet durable).
-    fn log_one(
-        &self,
-        mutation: &Mutation,
-    ) -> Result<(
-        Arc<Table>,
-        Arc<crate::table::MemtableSlot>,
-        crate::position::ReplayPosition,
-    )> {
+    /// Logs what the table's truncation leaves of one mutation (not yet
+    /// durable); `None` when it leaves nothing.
+    fn log_one<'m>(&self, mutation: &'m Mutation) -> Result<Option<Logged<'m>>> {
         self.shared.check_writable()?;
         let table = self.table(mutation.table)?;
+        let admitted_at = table.truncated_at();
+        let Some(mutation) = crate::truncation::admit(mutation, admitted_at) else {
+            return Ok(None);
+        };
         self.shared.wait_for_space(&self.workers)?;
         let (slot, pos) = table.log(&mutation.to_bytes())?;
         self.workers.note_logged(&self.shared, pos);
-        Ok((table, slot, pos))
+        Ok(Some(Logged {
+            table,
+            slot,
+            pos,
+            mutation,
+            admitted_at,
+        }))
     }
 
     /// Reads one partition of `table`.
@@ -379,11 +412,19 @@ impl Engine {
         self.table(table)?.snapshot(name)
     }
 
-    /// Removes every row of a table.
-    pub fn truncate(&self, table: TableId) -> Result<()> {
-        let r = self.table(table)?.truncate();
+    /// Removes every row of a table and records `at` as its truncation time,
+    /// durably: from now on, across restarts, nothing written at or before
+    /// `at` is taken by a write, a commit-log replay or a compaction, or shown
+    /// by a read. The latest of a table's truncation times counts.
+    pub fn truncate(&self, table: TableId, at: Timestamp) -> Result<()> {
+        let r = self.table(table)?.truncate(Some(at));
         self.shared.space.1.notify_all();
         r
+    }
+
+    /// When a table was last truncated; `None` if never.
+    pub fn truncated_at(&self, table: TableId) -> Result<Option<Timestamp>> {
+        Ok(self.table(table)?.truncated_at())
     }
 
     /// A table's statistics.

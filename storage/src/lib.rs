@@ -75,6 +75,7 @@ mod table;
 #[cfg(test)]
 mod testing;
 mod throttle;
+mod truncation;
 
 /// Deliberate bugs the fault-injection checkers must catch; only in builds
 /// with the `fault-injection` feature.

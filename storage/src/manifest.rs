@@ -11,13 +11,17 @@
 //! temporary file.
 //!
 //! The manifest also records `flushed_up_to`: every commit-log record before
-//! it is in the listed SSTables, so replay skips it. Truncation needs nothing
-//! more: store a manifest with no SSTables and `flushed_up_to` at the commit
-//! log's current position.
+//! it is in the listed SSTables, so replay skips it. Truncation stores, in one
+//! step, a manifest with no SSTables, `flushed_up_to` at the commit log's
+//! current position and the truncation time (see [`crate::truncation`]), so
+//! a crash leaves either the table before the truncation or the truncated
+//! table with its time.
 //!
 //! Layout: `b"BMAN"`, a version byte, the body, then a little-endian CRC32C of
-//! everything before it.
+//! everything before it. Version 2 appends the truncation time to version 1's
+//! body; version 1 manifests still load, as never truncated.
 
+use crate::cell::Timestamp;
 use crate::codec::{DecodeError, Reader, put_varint};
 use crate::error::{Error, Result};
 use crate::io::{FileSystem, durable};
@@ -34,7 +38,9 @@ pub const MANIFEST_FILE: &str = "MANIFEST";
 pub const MANIFEST_TMP_FILE: &str = "MANIFEST.tmp";
 const MAGIC: &[u8; 4] = b"BMAN";
 /// Version byte of the manifest layout.
-pub const MANIFEST_FORMAT_VERSION: u8 = 1;
+pub const MANIFEST_FORMAT_VERSION: u8 = 2;
+/// The layout before the truncation time: read, never written.
+const MANIFEST_FORMAT_V1: u8 = 1;
 /// Refuse to allocate for a manifest larger than this: it would list millions of tables.
 const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
@@ -60,6 +66,9 @@ pub struct Manifest {
     pub flushed_up_to: ReplayPosition,
     /// The generation the next SSTable gets; above every generation ever used.
     pub next_generation: u64,
+    /// When the table was last truncated: nothing written at or before it is
+    /// kept or shown.
+    pub truncated_at: Option<Timestamp>,
 }
 
 impl Manifest {
@@ -71,6 +80,7 @@ impl Manifest {
             sstables: Vec::new(),
             flushed_up_to: ReplayPosition::ZERO,
             next_generation: 1,
+            truncated_at: None,
         }
     }
 
@@ -134,6 +144,13 @@ impl Manifest {
             put_varint(out, e.generation);
             put_varint(out, u64::from(e.level));
         }
+        match self.truncated_at {
+            None => out.put_u8(0),
+            Some(t) => {
+                out.put_u8(1);
+                out.put_i64_le(t.0);
+            }
+        }
         let crc = crc32c::crc32c(out);
         out.put_u32_le(crc);
     }
@@ -167,7 +184,7 @@ fn decode_body(r: &mut Reader<'_>) -> Result<Manifest, DecodeError> {
         return Err(DecodeError("not a manifest (bad magic)".into()));
     }
     let version = r.u8()?;
-    if version != MANIFEST_FORMAT_VERSION {
+    if version != MANIFEST_FORMAT_VERSION && version != MANIFEST_FORMAT_V1 {
         return Err(DecodeError(format!("unknown manifest version {version}")));
     }
     let table = TableId(u128::from_le_bytes(
@@ -192,12 +209,21 @@ fn decode_body(r: &mut Reader<'_>) -> Result<Manifest, DecodeError> {
         let level = u32::try_from(r.varint()?).map_err(|_| DecodeError("level".into()))?;
         sstables.push(SsTableEntry { generation, level });
     }
+    let truncated_at = match version {
+        MANIFEST_FORMAT_V1 => None,
+        _ => match r.u8()? {
+            0 => None,
+            1 => Some(Timestamp(r.i64()?)),
+            other => return Err(DecodeError(format!("truncation flag {other}"))),
+        },
+    };
     Ok(Manifest {
         table,
         options,
         sstables,
         flushed_up_to,
         next_generation,
+        truncated_at,
     })
 }
 

@@ -11,6 +11,7 @@ mod compact;
 mod flush;
 
 use crate::cache::BlockCache;
+use crate::cell::Timestamp;
 use crate::clock::Clock;
 use crate::commitlog::CommitLog;
 use crate::compaction::{CompactionStrategy, SsTableDescriptor, strategy_for};
@@ -20,10 +21,12 @@ use crate::key::TableId;
 use crate::manifest::Manifest;
 use crate::memtable::Memtable;
 use crate::metrics::LatencyHistogram;
+use crate::mutation::Mutation;
 use crate::options::TableOptions;
 use crate::partition::{PartitionSource, PartitionStream};
 use crate::position::ReplayPosition;
 use crate::sstable::SsTable;
+use crate::truncation::{self, Truncated};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -191,8 +194,15 @@ pub(crate) struct Table {
     /// Set while a major compaction runs: background planning waits for it.
     pub(crate) major_running: AtomicBool,
     next_memtable_id: AtomicU64,
+    /// The truncation time (`NOT_TRUNCATED` if none), as in the manifest. Set
+    /// before a truncation swaps the view, so a writer that logged into a
+    /// memtable of the new view reads it afterwards.
+    truncated_at: AtomicI64,
     pub(crate) metrics: TableMetrics,
 }
+
+/// `truncated_at` of a table never truncated.
+const NOT_TRUNCATED: i64 = i64::MIN;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not wedge storage: the data under these locks is
@@ -256,6 +266,7 @@ impl Table {
             sstables,
         };
         let threshold = manifest.options.memtable_flush_threshold_bytes.unwrap_or(0);
+        let truncated_at = manifest.truncated_at.map_or(NOT_TRUNCATED, |t| t.0);
         let period = manifest.options.memtable_flush_period_ms;
         Arc::new(Table {
             id: manifest.table,
@@ -273,6 +284,7 @@ impl Table {
             dropped: AtomicBool::new(false),
             major_running: AtomicBool::new(false),
             next_memtable_id: AtomicU64::new(1),
+            truncated_at: AtomicI64::new(truncated_at),
             metrics: TableMetrics::default(),
         })
     }
@@ -333,12 +345,40 @@ impl Table {
         }
     }
 
-    /// Applies a replayed mutation straight to the active memtable; returns the
-    /// bytes it added.
-    pub(crate) fn apply_replayed(&self, m: &crate::Mutation) -> usize {
+    /// When the table was last truncated.
+    pub(crate) fn truncated_at(&self) -> Option<Timestamp> {
+        match self.truncated_at.load(Ordering::Acquire) {
+            NOT_TRUNCATED => None,
+            t => Some(Timestamp(t)),
+        }
+    }
+
+    /// Applies a logged mutation to `slot`, the memtable [`Table::log`] gave.
+    /// `m` was admitted under the truncation time `admitted_at`; if a
+    /// truncation happened since, what it covers is dropped now. Returns the
+    /// bytes added.
+    pub(crate) fn apply_logged(
+        &self,
+        slot: &MemtableSlot,
+        m: &Mutation,
+        admitted_at: Option<Timestamp>,
+    ) -> usize {
+        let at = self.truncated_at();
+        if at == admitted_at {
+            return slot.memtable.apply(m);
+        }
+        truncation::admit(m, at).map_or(0, |m| slot.memtable.apply(&m))
+    }
+
+    /// Applies a replayed mutation straight to the active memtable, without
+    /// what the table's truncation covers; returns the bytes it added.
+    pub(crate) fn apply_replayed(&self, m: &Mutation) -> usize {
+        let Some(m) = truncation::admit(m, self.truncated_at()) else {
+            return 0;
+        };
         let view = self.view();
         view.active.mark_dirty(self.ctx.clock.as_ref());
-        let added = view.active.memtable.apply(m);
+        let added = view.active.memtable.apply(&m);
         self.ctx.charge(&view.active, added as u64);
         added
     }
@@ -404,6 +444,8 @@ impl Table {
         cmd: &crate::read::PartitionRead,
     ) -> Result<(Vec<PartitionStream>, usize)> {
         let view = self.view();
+        // Read after the view: a view from after a truncation is read with its time.
+        let at = self.truncated_at();
         let key = &cmd.key;
         let mut streams = Vec::new();
         for slot in view.memtables() {
@@ -413,18 +455,20 @@ impl Table {
                     slot.memtable
                         .clone()
                         .read_partition(key, &cmd.slices, cmd.reversed)?
+                && let Some(s) = past_truncation(s, at)?
             {
                 streams.push(s);
             }
         }
         let mut touched = 0;
-        for l in &view.sstables {
+        for l in view.sstables.iter().filter(|l| newer_than(l, at)) {
             if l.sstable.may_contain(key) {
                 touched += 1;
                 if let Some(s) = l
                     .sstable
                     .clone()
                     .read_partition(key, &cmd.slices, cmd.reversed)?
+                    && let Some(s) = past_truncation(s, at)?
                 {
                     streams.push(s);
                 }
@@ -436,16 +480,21 @@ impl Table {
     /// Every memtable and SSTable, for a scan.
     pub(crate) fn all_sources(&self) -> (Vec<Arc<dyn PartitionSource>>, usize) {
         let view = self.view();
+        let at = self.truncated_at();
         let mut sources: Vec<Arc<dyn PartitionSource>> = view
             .memtables()
             .map(|s| s.memtable.clone() as Arc<dyn PartitionSource>)
             .collect();
-        sources.extend(
-            view.sstables
-                .iter()
-                .map(|l| l.sstable.clone() as Arc<dyn PartitionSource>),
-        );
-        (sources, view.sstables.len())
+        let sstables = view.sstables.iter().filter(|l| newer_than(l, at));
+        sources.extend(sstables.map(|l| l.sstable.clone() as Arc<dyn PartitionSource>));
+        let touched = sources.len() - view.memtables().count();
+        if let Some(at) = at {
+            sources = sources
+                .into_iter()
+                .map(|s| Truncated::wrap(s, at))
+                .collect();
+        }
+        (sources, touched)
     }
 
     /// Replaces `inputs` with `outputs` in the manifest (durably) and then in the
@@ -503,6 +552,19 @@ impl Table {
             .min()
             .unwrap_or(crate::cell::Timestamp(i64::MAX))
     }
+}
+
+/// `s` without what a truncation at `at` covers.
+fn past_truncation(s: PartitionStream, at: Option<Timestamp>) -> Result<Option<PartitionStream>> {
+    match at {
+        None => Ok(Some(s)),
+        Some(at) => truncation::filter_stream(s, at),
+    }
+}
+
+/// Whether an SSTable holds anything written after a truncation at `at`.
+pub(crate) fn newer_than(l: &LiveSsTable, at: Option<Timestamp>) -> bool {
+    at.is_none_or(|at| l.sstable.stats().max_timestamp > at)
 }
 
 /// Deletes a `MANIFEST.tmp` that a crash left durable (a concurrent SSTable

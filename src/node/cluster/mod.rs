@@ -50,6 +50,7 @@ use storage::{Engine, Token};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::cql::TimeSource;
 use crate::metrics::Metrics;
 use crate::schema::{SchemaService, SystemTables};
 
@@ -79,6 +80,10 @@ pub struct ClusterParts<'a> {
     pub system_tables: Arc<SystemTables>,
     /// Where the replica protocol's requests are counted.
     pub metrics: Arc<Metrics>,
+    /// The node's hybrid clock: the timestamps of writes from other nodes and
+    /// truncation times are observed by it, and a TRUNCATE request that
+    /// carries no time is truncated at a time taken from it.
+    pub time: Arc<dyn TimeSource>,
 }
 
 /// Gossip's state machine and the RNG its rounds draw targets with.
@@ -108,6 +113,8 @@ pub(crate) struct Shared {
     /// Called with the view after every gossip round and exchange, so what
     /// follows the gossiped state (schema pulls) needs no hook in gossip itself.
     after_gossip: fn(&Arc<Shared>, &ClusterView),
+    /// The node's hybrid clock.
+    time: Arc<dyn TimeSource>,
 }
 
 impl Shared {
@@ -156,7 +163,12 @@ impl ClusterService {
             pulls: Mutex::new(HashSet::new()),
             known_hosts: Mutex::new(BTreeSet::from([host])),
             after_gossip: schema_sync::pull_if_behind,
+            time: parts.time,
         });
+        let time = Arc::clone(&shared.time);
+        shared
+            .replica
+            .observe_timestamps(Arc::new(move |ts| time.observe(ts)));
         gossip::after_exchange(&shared);
         register_verbs(&shared, &parts.metrics);
         let tasks = vec![

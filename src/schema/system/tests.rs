@@ -72,6 +72,27 @@ fn system_local_is_one_row_with_the_schema_version() {
 }
 
 #[test]
+fn system_local_shows_the_truncated_tables() {
+    let schema = schema();
+    let t = schema.table("ks", "t").unwrap().clone();
+    let id = t.table_id();
+    let times: TruncationTimes =
+        Arc::new(move |table| (table == id).then_some(1_700_000_000_123_456));
+    let tables = SystemTables::new(node()).with_truncation_times(times);
+    let local = schema.table("system", "local").unwrap().clone();
+    let rows = tables.rows(&schema, &local).unwrap();
+    let mut record = vec![0u8; 12];
+    record.extend_from_slice(&1_700_000_000_123i64.to_be_bytes());
+    assert_eq!(
+        get(&local, &rows[0], "truncated_at"),
+        &Some(CqlValue::Map(vec![(
+            CqlValue::Uuid(t.id),
+            CqlValue::Blob(record)
+        )]))
+    );
+}
+
+#[test]
 fn peers_are_empty_until_set() {
     let schema = schema();
     assert!(rows(&schema, "system", "peers_v2").1.is_empty());

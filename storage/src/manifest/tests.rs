@@ -41,6 +41,33 @@ fn store_then_load_round_trips_and_replaces() {
 }
 
 #[test]
+fn the_truncation_time_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = sample(1);
+    m.truncated_at = Some(Timestamp(-5));
+    m.store(&StdFs, dir.path()).unwrap();
+    assert_eq!(Manifest::load(&StdFs, dir.path()).unwrap(), Some(m.clone()));
+    m.truncated_at = Some(Timestamp(1_700_000_000_000_000));
+    m.store(&StdFs, dir.path()).unwrap();
+    assert_eq!(Manifest::load(&StdFs, dir.path()).unwrap(), Some(m));
+}
+
+#[test]
+fn version_1_manifests_load_as_never_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sample(2);
+    let mut buf = Vec::new();
+    m.encode(&mut buf);
+    // Version 1 is version 2 without the trailing truncation flag.
+    let mut body = buf[..buf.len() - 4 - 1].to_vec();
+    body[4] = 1;
+    let crc = crc32c::crc32c(&body);
+    body.put_u32_le(crc);
+    std::fs::write(dir.path().join(MANIFEST_FILE), &body).unwrap();
+    assert_eq!(Manifest::load(&StdFs, dir.path()).unwrap(), Some(m));
+}
+
+#[test]
 fn store_rejects_inconsistent_manifests() {
     let dir = tempfile::tempdir().unwrap();
     let mut m = sample(2);
@@ -91,7 +118,8 @@ fn a_valid_checksum_over_bad_contents_is_still_corrupt() {
     assert_corrupt(Manifest::load(&StdFs, dir.path()));
     // A hostile SSTable count must not allocate its way to an abort.
     let mut body = buf[..buf.len() - 4].to_vec();
-    let count_at = body.len() - 2 * 2 - 1;
+    // Two entries of two one-byte varints, the count, then the truncation flag.
+    let count_at = body.len() - 1 - 2 * 2 - 1;
     body.truncate(count_at);
     put_varint(&mut body, u64::MAX);
     let crc = crc32c::crc32c(&body);

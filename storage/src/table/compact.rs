@@ -104,9 +104,17 @@ impl Table {
                 sstables: others.iter().map(|l| l.sstable.clone()).collect(),
                 memtables: view.memtables().map(|s| s.memtable.clone()).collect(),
             };
+            // What a truncation covers goes at the first compaction.
+            let at = self.truncated_at();
             let sources = chosen
                 .iter()
-                .map(|l| l.sstable.clone().scan(&KeyRange::ALL))
+                .map(|l| {
+                    let scan = l.sstable.clone().scan(&KeyRange::ALL)?;
+                    Ok(match at {
+                        Some(at) => crate::truncation::filter_scan(scan, at),
+                        None => scan,
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             let gc_before = self.options().gc_before(now);
             let merged = merge_for_compaction(

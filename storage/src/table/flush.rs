@@ -2,6 +2,7 @@
 //! a table's data between memory, SSTables and nothing.
 
 use super::{LiveSsTable, MemtableSlot, Table, View, lock};
+use crate::cell::Timestamp;
 use crate::error::{Error, Result};
 use crate::partition::{KeyRange, PartitionSource};
 use crate::position::ReplayPosition;
@@ -152,7 +153,9 @@ impl Table {
 
     /// Drops every row of the table: memtables are discarded, SSTables removed,
     /// and commit-log records below the current position no longer replay.
-    pub(crate) fn truncate(&self) -> Result<()> {
+    /// With a time `at`, nothing written at or before it is taken or shown
+    /// from now on (the latest of the table's truncation times counts).
+    pub(crate) fn truncate(&self, at: Option<Timestamp>) -> Result<()> {
         let _flush = lock(&self.flush_lock);
         let mut compacting = lock(&self.compacting);
         while !compacting.is_empty() {
@@ -160,6 +163,11 @@ impl Table {
             drop(compacting);
             std::thread::sleep(std::time::Duration::from_millis(5));
             compacting = lock(&self.compacting);
+        }
+        let at = at.max(self.truncated_at());
+        if let Some(at) = at {
+            // Before the view swap: see `Table::truncated_at`.
+            self.truncated_at.store(at.0, Ordering::Release);
         }
         let (old, pos) = {
             let mut guard = self.view.write().unwrap_or_else(|p| p.into_inner());
@@ -183,6 +191,7 @@ impl Table {
             let mut next = manifest.clone();
             next.sstables.clear();
             next.flushed_up_to = next.flushed_up_to.max(pos);
+            next.truncated_at = at;
             next.store(self.ctx.fs.as_ref(), &self.dir)?;
             *manifest = next;
         }

@@ -209,8 +209,8 @@ impl Coordinator for Recording {
         self.inner.scan(table, scan, limits, consistency)
     }
 
-    fn truncate(&self, table: TableId) -> BoxFuture<'_, Result<(), ErrorResponse>> {
-        self.inner.truncate(table)
+    fn truncate(&self, table: TableId, at: i64) -> BoxFuture<'_, Result<(), ErrorResponse>> {
+        self.inner.truncate(table, at)
     }
 }
 

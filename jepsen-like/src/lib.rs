@@ -10,6 +10,18 @@
 //! namespaces. What it is not: a load generator or a benchmark.
 #![forbid(unsafe_code)]
 
-pub mod history;
 pub mod checker;
+pub mod cli;
+pub mod history;
 pub mod report;
+
+mod clock;
+mod final_phase;
+mod http;
+mod nemesis;
+mod netns;
+mod nodes;
+mod recorder;
+mod run;
+mod settings;
+mod workload;

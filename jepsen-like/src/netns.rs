@@ -199,12 +199,46 @@ pub(crate) fn teardown() {
         let pids: Vec<&str> = pids.split_whitespace().collect();
         if !pids.is_empty() {
             let mut args = vec!["-KILL"];
-            args.extend(pids);
+            args.extend(pids.iter().copied());
             let _ = run_cmd("kill", &args);
+            wait_gone(&pids);
         }
         let _ = run_cmd("ip", &["netns", "del", &ns]);
     }
+    // A namespace outlives its name while a process is still in it, and its
+    // veth with it: delete our veths explicitly (either end takes both).
+    for veth in our_veths() {
+        let _ = run_cmd("ip", &["link", "del", &veth]);
+    }
     let _ = run_cmd("ip", &["link", "del", BRIDGE]);
+}
+
+/// Waits (up to 5 s) until the processes `pids` have exited.
+fn wait_gone(pids: &[&str]) {
+    for _ in 0..50 {
+        if pids
+            .iter()
+            .all(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Our veths in the root namespace (`jl-v1` …).
+fn our_veths() -> Vec<String> {
+    run_cmd("ip", &["-o", "link", "show"])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|name| name.split('@').next().unwrap_or(name))
+        .filter(|name| {
+            name.strip_prefix("jl-v")
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Tears the hosts down when dropped: on a normal return, an early error or

@@ -378,7 +378,7 @@ impl Worker {
         let done = self.execute(&call).await;
         let kind = match &done {
             Done::Ok { values, timestamps } => {
-                if call.function == Function::Read {
+                if matches!(call.function, Function::Read | Function::FinalRead) {
                     record.values.clone_from(values);
                     record.timestamps.clone_from(timestamps);
                 }

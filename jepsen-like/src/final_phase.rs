@@ -89,7 +89,12 @@ async fn dump(
     let path = format!("/v1/dump?keyspace=jepsen&table={table}");
     let (code, body) = cluster.admin_get(i, &path).await?;
     if code == 404 {
-        return Ok(None);
+        // axum answers an unknown route with an empty 404; the endpoint's
+        // own 404 (unknown table) says why.
+        if body.trim().is_empty() {
+            return Ok(None);
+        }
+        return Err(format!("n{i} {path}: HTTP 404: {body}"));
     }
     if code != 200 {
         return Err(format!("n{i} {path}: HTTP {code}: {body}"));
@@ -138,9 +143,84 @@ fn unknown(note: String) -> Verdict {
     }
 }
 
+/// What the comparison found: keys compared, keys whose replicas differ,
+/// and the first of those described.
+#[derive(Debug, Default, PartialEq)]
+struct Comparison {
+    checked: u64,
+    divergent: u64,
+    anomalies: Vec<String>,
+}
+
+/// One node's dump: key → digest.
+type Dump = BTreeMap<String, String>;
+
+impl Comparison {
+    /// Compares `table`'s `dumps` (node → dump) key by key across the key's
+    /// replicas (`replicas_of`, or, when unknown, the nodes holding it). A
+    /// replica without the key counts as `absent`, a digest of its own.
+    fn add(
+        &mut self,
+        table: &str,
+        dumps: &BTreeMap<usize, Dump>,
+        replicas_of: &BTreeMap<String, BTreeSet<usize>>,
+    ) {
+        let keys: BTreeSet<&String> = dumps.values().flat_map(BTreeMap::keys).collect();
+        for key in keys {
+            let holders = || {
+                dumps
+                    .iter()
+                    .filter(|(_, d)| d.contains_key(key))
+                    .map(|(i, _)| *i)
+                    .collect()
+            };
+            let replicas = replicas_of.get(key).cloned().unwrap_or_else(holders);
+            let digests: BTreeMap<usize, &str> = replicas
+                .iter()
+                .map(|i| {
+                    let digest = dumps.get(i).and_then(|d| d.get(key));
+                    (*i, digest.map_or("absent", String::as_str))
+                })
+                .collect();
+            self.checked += 1;
+            let distinct: BTreeSet<&str> = digests.values().copied().collect();
+            if distinct.len() > 1 {
+                self.divergent += 1;
+                if self.anomalies.len() < MAX_ANOMALIES {
+                    let each: Vec<String> =
+                        digests.iter().map(|(i, d)| format!("n{i}={d}")).collect();
+                    self.anomalies
+                        .push(format!("{table} {key}: {}", each.join(" ")));
+                }
+            }
+        }
+    }
+
+    fn verdict(self) -> Verdict {
+        let validity = if self.divergent == 0 {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        };
+        Verdict {
+            property: CONVERGENCE.to_owned(),
+            validity,
+            summary: format!(
+                "{} of {} keys differ between replicas",
+                self.divergent, self.checked
+            ),
+            figures: BTreeMap::from([
+                ("keys".to_owned(), json!(self.checked)),
+                ("divergent".to_owned(), json!(self.divergent)),
+            ]),
+            anomalies: self.anomalies,
+        }
+    }
+}
+
 /// Every node's dump of `tables`, compared per key across its replicas.
 pub(crate) async fn convergence(cluster: &Cluster, tables: &[&str]) -> Verdict {
-    let (mut checked, mut divergent, mut anomalies) = (0u64, 0u64, Vec::new());
+    let mut comparison = Comparison::default();
     for &table in tables {
         let mut dumps = BTreeMap::new();
         for i in 1..=cluster.len() {
@@ -156,53 +236,16 @@ pub(crate) async fn convergence(cluster: &Cluster, tables: &[&str]) -> Verdict {
                 Err(e) => return unknown(format!("cannot dump: {e}")),
             }
         }
+        let mut replicas_of = BTreeMap::new();
         let keys: BTreeSet<&String> = dumps.values().flat_map(BTreeMap::keys).collect();
         for key in keys {
-            let holders: BTreeSet<usize> = dumps
-                .iter()
-                .filter(|(_, d)| d.contains_key(key))
-                .map(|(i, _)| *i)
-                .collect();
-            let replicas = replicas(cluster, table, key).await.unwrap_or(holders);
-            let digests: BTreeMap<usize, &str> = replicas
-                .iter()
-                .map(|i| {
-                    (
-                        *i,
-                        dumps
-                            .get(i)
-                            .and_then(|d| d.get(key))
-                            .map_or("absent", String::as_str),
-                    )
-                })
-                .collect();
-            checked += 1;
-            let distinct: BTreeSet<&str> = digests.values().copied().collect();
-            if distinct.len() > 1 {
-                divergent += 1;
-                if anomalies.len() < MAX_ANOMALIES {
-                    let each: Vec<String> =
-                        digests.iter().map(|(i, d)| format!("n{i}={d}")).collect();
-                    anomalies.push(format!("{table} {key}: {}", each.join(" ")));
-                }
+            if let Some(replicas) = replicas(cluster, table, key).await {
+                replicas_of.insert(key.clone(), replicas);
             }
         }
+        comparison.add(table, &dumps, &replicas_of);
     }
-    let validity = if divergent == 0 {
-        Validity::Valid
-    } else {
-        Validity::Invalid
-    };
-    Verdict {
-        property: CONVERGENCE.to_owned(),
-        validity,
-        summary: format!("{divergent} of {checked} keys differ between replicas"),
-        figures: BTreeMap::from([
-            ("keys".to_owned(), json!(checked)),
-            ("divergent".to_owned(), json!(divergent)),
-        ]),
-        anomalies,
-    }
+    comparison.verdict()
 }
 
 #[cfg(test)]
@@ -216,5 +259,40 @@ mod tests {
         assert_eq!(unhex("zz"), None);
         assert_eq!(url_encode("b:1:a"), "b:1:a");
         assert_eq!(url_encode("a b&c"), "a%20b%26c");
+    }
+
+    fn dump(entries: &[(&str, &str)]) -> Dump {
+        entries
+            .iter()
+            .map(|(k, d)| ((*k).to_owned(), (*d).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn replicas_that_differ_or_miss_a_key_are_divergent() {
+        let dumps = BTreeMap::from([
+            (1, dump(&[("a", "d1"), ("b", "d2"), ("c", "d3")])),
+            (2, dump(&[("a", "d1"), ("b", "XX"), ("c", "d3")])),
+            (3, dump(&[("a", "d1"), ("b", "d2")])),
+        ]);
+        let replicas = BTreeMap::from([
+            ("a".to_owned(), BTreeSet::from([1, 2, 3])),
+            ("b".to_owned(), BTreeSet::from([1, 2, 3])),
+            ("c".to_owned(), BTreeSet::from([1, 2, 3])),
+        ]);
+        let mut found = Comparison::default();
+        found.add("register", &dumps, &replicas);
+        assert_eq!((found.checked, found.divergent), (3, 2));
+        assert_eq!(found.anomalies[0], "register b: n1=d2 n2=XX n3=d2");
+        assert_eq!(found.anomalies[1], "register c: n1=d3 n2=d3 n3=absent");
+        assert_eq!(found.verdict().validity, Validity::Invalid);
+        // Without replica lists only the holders are compared: `c` agrees.
+        let mut holders_only = Comparison::default();
+        holders_only.add("register", &dumps, &BTreeMap::new());
+        assert_eq!(holders_only.divergent, 1);
+        let mut same = Comparison::default();
+        let equal = BTreeMap::from([(1, dump(&[("a", "d")])), (2, dump(&[("a", "d")]))]);
+        same.add("sets", &equal, &BTreeMap::new());
+        assert_eq!(same.verdict().validity, Validity::Valid);
     }
 }

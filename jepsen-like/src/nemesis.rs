@@ -273,7 +273,7 @@ fn bridge(nodes: &[usize]) -> (Grudge, String) {
     };
     let mut grudge = grudge_of_components(&[a.to_vec(), b_rest.to_vec()]);
     grudge.insert(hub, BTreeSet::new());
-    let text = format!("{} | bridge n{hub} | {}", sides(&[a]), sides(&[b_rest]));
+    let text = format!("{} | n{hub} sees both | {}", sides(&[a]), sides(&[b_rest]));
     (grudge, text)
 }
 

@@ -228,8 +228,12 @@ fn wait_gone(pids: &[&str]) {
 
 /// Our veths in the root namespace (`jl-v1` …).
 fn our_veths() -> Vec<String> {
-    run_cmd("ip", &["-o", "link", "show"])
-        .unwrap_or_default()
+    veths_in(&run_cmd("ip", &["-o", "link", "show"]).unwrap_or_default())
+}
+
+/// The `jl-vN` names in `ip -o link show` output.
+fn veths_in(listing: &str) -> Vec<String> {
+    listing
         .lines()
         .filter_map(|l| l.split(": ").nth(1))
         .map(|name| name.split('@').next().unwrap_or(name))
@@ -348,6 +352,16 @@ mod tests {
         for bad in ["192.168.1", "10.99", "10.99.0.1", "10.300.0", "ten.1.2", ""] {
             assert!(Subnet::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn leftover_veths_are_found_by_name() {
+        let listing = "1: lo: <LOOPBACK,UP> mtu 65536\n\
+            14: jl-v1@if2: <BROADCAST,UP> mtu 1500 master jl-br0\n\
+            15: jl-v12@if2: <BROADCAST> mtu 1500\n\
+            16: jl-br0: <BROADCAST,UP> mtu 1500\n\
+            17: jl-vx@if3: <BROADCAST> mtu 1500\n";
+        assert_eq!(veths_in(listing), ["jl-v1", "jl-v12"]);
     }
 
     #[test]

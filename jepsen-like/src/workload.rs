@@ -376,23 +376,7 @@ impl Worker {
         let recorder = self.ctx.recorder.clone();
         recorder.op(OpType::Invoke, call.function, &record).await;
         let done = self.execute(&call).await;
-        let kind = match &done {
-            Done::Ok { values, timestamps } => {
-                if matches!(call.function, Function::Read | Function::FinalRead) {
-                    record.values.clone_from(values);
-                    record.timestamps.clone_from(timestamps);
-                }
-                OpType::Ok
-            }
-            Done::Fail(e) => {
-                record.error = Some(e.clone());
-                OpType::Fail
-            }
-            Done::Info(e) => {
-                record.error = Some(e.clone());
-                OpType::Info
-            }
-        };
+        let kind = complete(&mut record, call.function, &done);
         recorder.op(kind, call.function, &record).await;
         if kind == OpType::Info {
             self.process += WORKERS as u64;
@@ -438,6 +422,28 @@ impl Worker {
     }
 }
 
+/// Fills the completion's record from how the request ended: a read's
+/// answer (the final read's too), or the error; the completion's type.
+fn complete(record: &mut OpRecord, function: Function, done: &Done) -> OpType {
+    match done {
+        Done::Ok { values, timestamps } => {
+            if matches!(function, Function::Read | Function::FinalRead) {
+                record.values.clone_from(values);
+                record.timestamps.clone_from(timestamps);
+            }
+            OpType::Ok
+        }
+        Done::Fail(e) => {
+            record.error = Some(e.clone());
+            OpType::Fail
+        }
+        Done::Info(e) => {
+            record.error = Some(e.clone());
+            OpType::Info
+        }
+    }
+}
+
 async fn send(
     client: &Client,
     request: &Request,
@@ -474,5 +480,73 @@ fn decode(answer: Answer, result: QueryResult) -> Done {
         Ok((values, timestamps)) => Done::Ok { values, timestamps },
         // The request ran; only its answer is unreadable.
         Err(e) => Done::Info(format!("unreadable result: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_carry_what_reads_returned() {
+        for function in [Function::Read, Function::FinalRead] {
+            let mut record = OpRecord::default();
+            let done = Done::Ok {
+                values: vec![7],
+                timestamps: vec![70],
+            };
+            assert_eq!(complete(&mut record, function, &done), OpType::Ok);
+            assert_eq!(
+                (record.values, record.timestamps),
+                (vec![7], vec![70]),
+                "{function:?}"
+            );
+        }
+        let mut write = OpRecord {
+            values: vec![5],
+            timestamps: vec![50],
+            ..OpRecord::default()
+        };
+        let acked = Done::Ok {
+            values: Vec::new(),
+            timestamps: Vec::new(),
+        };
+        assert_eq!(complete(&mut write, Function::Write, &acked), OpType::Ok);
+        assert_eq!(write.values, [5], "a write's completion repeats its value");
+        let timeout = Done::Info("client timeout".into());
+        assert_eq!(
+            complete(&mut write, Function::Write, &timeout),
+            OpType::Info
+        );
+        assert_eq!(write.error.as_deref(), Some("client timeout"));
+        let refused = Done::Fail("unavailable".into());
+        assert_eq!(
+            complete(&mut write, Function::Write, &refused),
+            OpType::Fail
+        );
+    }
+
+    #[test]
+    fn batch_keys_are_pairs_and_every_key_is_read_at_the_end() {
+        assert_eq!(Workload::Batch.all_keys().len(), 20);
+        assert!(Workload::Batch.all_keys().iter().all(|k| !k.contains(',')));
+        assert_eq!(Workload::Register.all_keys()[3], "r:3");
+        let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "register",
+                "register-coord",
+                "set",
+                "delete",
+                "session",
+                "batch"
+            ]
+        );
+        assert!(
+            Workload::ALL
+                .iter()
+                .all(|w| Workload::from_name(w.name()) == Some(*w))
+        );
     }
 }

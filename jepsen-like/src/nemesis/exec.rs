@@ -163,6 +163,8 @@ async fn strobe(cluster: Arc<Cluster>, node: usize, delta_ms: i64, period: Durat
 async fn storm(cluster: Arc<Cluster>, nodes: Vec<usize>, what: &'static str) {
     loop {
         for &i in &nodes {
+            // A node that is down or cut off cannot flush: not an error of
+            // the storm, which only adds load where it can.
             let _ = cluster.admin_post(i, what).await;
         }
         // A pause between rounds keeps a storm from spinning when a node is

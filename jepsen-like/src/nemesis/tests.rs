@@ -111,7 +111,7 @@ fn the_bridge_node_sees_both_halves() {
     assert_eq!(grudge[&5], BTreeSet::new(), "{text}");
     assert_eq!(grudge[&4], [2, 3].into());
     assert_eq!(grudge[&2], [1, 4].into());
-    assert_eq!(text, "n1 n4 | bridge n5 | n2 n3");
+    assert_eq!(text, "n1 n4 | n5 sees both | n2 n3");
 }
 
 #[test]

@@ -296,7 +296,7 @@ fn majorities_ring(ring: &[usize]) -> (Grudge, String) {
         grudge.insert(node, enemies);
     }
     let order: Vec<String> = ring.iter().map(|i| format!("n{i}")).collect();
-    (grudge, format!("ring {}", order.join("-")))
+    (grudge, order.join("-"))
 }
 
 /// 1 to `minority(n)` distinct random nodes, sorted.

@@ -143,6 +143,20 @@ fn run_prepared(settings: &Settings, dir: &Path, binary: PathBuf, meta: &RunMeta
         plan.render()
     );
     watchdog(Duration::from_secs(settings.time_s) + OVERRUN);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("jepsen-like: tokio: {e}");
+            return UNDECIDED;
+        }
+    };
+    // From here a Ctrl-C or SIGTERM is only noted, not fatal, until the
+    // select below acts on it: the hosts being set up are torn down too.
+    let mut signals = runtime.block_on(async { Signals::new() });
     let _guard = HostsGuard;
     match netns::setup(settings.subnet, settings.nodes) {
         Ok(()) => {}
@@ -157,21 +171,10 @@ fn run_prepared(settings: &Settings, dir: &Path, binary: PathBuf, meta: &RunMeta
             return UNDECIDED;
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("jepsen-like: tokio: {e}");
-            return UNDECIDED;
-        }
-    };
     let code = runtime.block_on(async {
         tokio::select! {
             code = run_cluster(settings, dir, binary, meta, &plan) => code,
-            signal = interrupted() => {
+            signal = signals.received() => {
                 eprintln!("jepsen-like: {signal}: tearing down");
                 UNDECIDED
             }
@@ -184,20 +187,33 @@ fn run_prepared(settings: &Settings, dir: &Path, binary: PathBuf, meta: &RunMeta
     code
 }
 
-/// Resolves on SIGINT or SIGTERM, naming it.
-async fn interrupted() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        // Without handlers the default action (exit) applies; the next run
-        // removes what is left.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+/// SIGINT and SIGTERM, caught from creation on.
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Must be called inside the runtime.
+    fn new() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves on SIGINT or SIGTERM (also one received before the call),
+    /// naming it. Without handlers the default action (exit) applies and the
+    /// next run removes what is left.
+    async fn received(&mut self) -> &'static str {
+        let (Some(int), Some(term)) = (self.int.as_mut(), self.term.as_mut()) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -19,6 +20,8 @@ use tokio::time::Instant;
 
 use crate::http;
 use crate::netns::{LIBFAKETIME, Subnet, ns_name};
+
+mod skew;
 
 pub(crate) const CQL_PORT: u16 = 9042;
 const STORAGE_PORT: u16 = 7000;
@@ -110,6 +113,10 @@ pub(crate) struct Cluster {
     canary: Option<String>,
     files: Vec<NodeFiles>,
     procs: Vec<Mutex<Proc>>,
+    /// Whether libfaketime is loaded in the nodes (`skew`).
+    faketime: AtomicBool,
+    /// Per node, the `clock_offset` its YAML has (used when it is not).
+    offsets: Vec<AtomicI64>,
 }
 
 /// `kill -SIG -- -PGID`: the whole process group.
@@ -160,6 +167,8 @@ impl Cluster {
             canary,
             files,
             procs,
+            faketime: AtomicBool::new(true),
+            offsets: (0..n).map(|_| AtomicI64::new(0)).collect(),
         })
     }
 
@@ -264,6 +273,17 @@ impl Cluster {
         }
         proc.paused = false;
         Ok(())
+    }
+
+    /// Node `i`'s process id (also its group's), if it has a process.
+    async fn pid(&self, i: usize) -> Option<u32> {
+        self.proc(i)
+            .ok()?
+            .lock()
+            .await
+            .child
+            .as_ref()
+            .and_then(Child::id)
     }
 
     /// Whether node `i`'s process is alive (stopped counts as alive).

@@ -249,6 +249,14 @@ async fn start_cluster(cluster: &Cluster, settings: &Settings) -> Result<(), Str
         .wait_ring(&all, deadline)
         .await
         .map_err(|e| format!("the ring did not form: {e}"))?;
+    let missing = cluster.check_faketime().await;
+    if missing.is_empty() {
+        println!("libfaketime is loaded in every node: clock faults act at once");
+    } else {
+        println!(
+            "libfaketime is not loaded in {missing:?}: clock faults restart nodes with clock_offset"
+        );
+    }
     let addrs: Vec<_> = all.iter().map(|&i| cluster.cql_addr(i)).collect();
     workload::create_schema(&addrs, settings.rf, Instant::now() + SCHEMA_AGREES).await
 }

@@ -92,7 +92,11 @@ impl Nemesis {
                 }
             }
             Fault::ClockBump { node, delta_ms } => {
-                self.report("clock", self.cluster.set_clock(*node, *delta_ms));
+                self.report("clock", self.cluster.skew(*node, *delta_ms).await);
+            }
+            Fault::ClockStrobe { node, delta_ms, .. } if !self.cluster.clock_is_live() => {
+                self.log("no libfaketime: the strobe is a single bump");
+                self.report("clock", self.cluster.skew(*node, *delta_ms).await);
             }
             Fault::ClockStrobe {
                 node,
@@ -141,7 +145,7 @@ impl Nemesis {
                 }
             }
             Fault::ClockBump { node, .. } | Fault::ClockStrobe { node, .. } => {
-                self.report("clock reset", self.cluster.set_clock(*node, 0));
+                self.report("clock reset", self.cluster.skew(*node, 0).await);
             }
             _ => {}
         }
@@ -179,7 +183,7 @@ pub(crate) async fn heal_all(nemesis: &Nemesis) {
     let cluster = &nemesis.cluster;
     for i in 1..=cluster.len() {
         nemesis.report(&format!("heal n{i}"), netns::heal(i).await);
-        nemesis.report(&format!("clock reset n{i}"), cluster.set_clock(i, 0));
+        nemesis.report(&format!("clock reset n{i}"), cluster.skew(i, 0).await);
         nemesis.report(&format!("resume n{i}"), cluster.resume(i).await);
         if !cluster.is_running(i).await {
             nemesis.log(&format!("n{i} is not running: starting it"));

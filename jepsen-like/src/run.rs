@@ -390,8 +390,10 @@ fn finish(dir: &Path, events: &[Event], verdicts: &[Verdict], meta: &RunMeta) ->
     if let Err(e) = std::fs::write(dir.join("report.html"), render_html(events, verdicts, meta)) {
         eprintln!("jepsen-like: report.html: {e}");
     }
-    print!("{}", summary_text(events, verdicts, meta));
+    // The summary's last line (`N passed, N failed`) stays the output's last
+    // line: CI reads it.
     println!("run directory: {}", dir.display());
+    print!("{}", summary_text(events, verdicts, meta));
     code
 }
 

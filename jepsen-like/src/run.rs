@@ -142,6 +142,15 @@ fn run_prepared(settings: &Settings, dir: &Path, binary: PathBuf, meta: &RunMeta
         plan.steps.len(),
         plan.render()
     );
+    // Held until the process exits, however it exits: the hosts have fixed
+    // names, so a second run would tear down the first one's.
+    let _lock = match lock_hosts() {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("jepsen-like: {e}");
+            return UNDECIDED;
+        }
+    };
     watchdog(Duration::from_secs(settings.time_s) + OVERRUN);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -185,6 +194,33 @@ fn run_prepared(settings: &Settings, dir: &Path, binary: PathBuf, meta: &RunMeta
     netns::teardown();
     runtime.shutdown_timeout(Duration::from_secs(2));
     code
+}
+
+/// Takes the machine-wide lock on the test hosts. The kernel drops it when
+/// the holder dies, so a crashed run's leftovers are ours to remove, while a
+/// live run's hosts are never touched.
+fn lock_hosts() -> Result<std::fs::File, String> {
+    let dir = Path::new("/run/lock");
+    let dir = if dir.is_dir() {
+        dir.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let path = dir.join("jepsen-like.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another jepsen-like run holds {} (one cluster at a time)",
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// SIGINT and SIGTERM, caught from creation on.

@@ -47,6 +47,9 @@ pub(crate) struct NodeConfig {
     commitlog_sync: &'static str,
     num_tokens: u32,
     seeds: Vec<String>,
+    /// MiB per segment: small, so segments roll over during a run and a run
+    /// directory stays tens of MiB (segments are preallocated).
+    commitlog_segment_size: u64,
     /// MiB: small, so flushes and compactions happen during a short run.
     memtable_space: u64,
     /// ms: below the client's deadline, so a coordinator's timeout reaches
@@ -76,6 +79,7 @@ impl NodeConfig {
             // Every node on the default storage port, so a bare address is a
             // complete seed.
             seeds: vec![subnet.node(1).to_string()],
+            commitlog_segment_size: 4,
             memtable_space: 4,
             read_request_timeout: 1000,
             write_request_timeout: 1000,
@@ -415,6 +419,7 @@ mod tests {
             Some("/r/n2/data/commitlog")
         );
         assert_eq!(get("commitlog_sync").as_str(), Some("batch"));
+        assert_eq!(get("commitlog_segment_size").as_u64(), Some(4));
         let seeds = get("seeds");
         assert_eq!(seeds.get(0).and_then(|s| s.as_str()), Some("10.99.0.1"));
         let dirs = get("data_file_directories");

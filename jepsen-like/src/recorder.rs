@@ -1,0 +1,172 @@
+//! The history recorder: every event goes through one bounded channel to one
+//! writer task, which appends it to `history.jsonl` and keeps it for the
+//! checkers. Index and time are stamped under one lock as the event is
+//! queued, so the file is in index order and `time_ns` never goes backwards.
+
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::history::{Event, Function, NEMESIS, OpType, Value, to_jsonl};
+
+/// Events queued for the writer; a full queue makes recorders wait, never
+/// drops an event.
+const QUEUE: usize = 4096;
+
+/// What an operation is, without its index, time and type.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OpRecord {
+    pub(crate) process: u64,
+    pub(crate) workload: &'static str,
+    pub(crate) key: Option<String>,
+    pub(crate) values: Vec<Value>,
+    pub(crate) timestamps: Vec<i64>,
+    pub(crate) consistency: Option<&'static str>,
+    pub(crate) node: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+struct Stamp {
+    next_index: u64,
+    tx: mpsc::Sender<Event>,
+}
+
+/// Where events are recorded; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Recorder {
+    start: Instant,
+    stamp: Arc<Mutex<Stamp>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").finish_non_exhaustive()
+    }
+}
+
+/// The writer task: joins with every event written, in order.
+pub(crate) type Writer = JoinHandle<Result<Vec<Event>, String>>;
+
+impl Recorder {
+    /// A recorder writing to `path`, and its writer task.
+    pub(crate) fn create(path: &Path) -> std::io::Result<(Recorder, Writer)> {
+        let mut file = BufWriter::new(File::create(path)?);
+        let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut events = Vec::new();
+            while let Some(event) = rx.blocking_recv() {
+                writeln!(file, "{}", to_jsonl(&event)).map_err(|e| e.to_string())?;
+                events.push(event);
+            }
+            file.flush().map_err(|e| e.to_string())?;
+            Ok(events)
+        });
+        let recorder = Recorder {
+            start: Instant::now(),
+            stamp: Arc::new(Mutex::new(Stamp { next_index: 0, tx })),
+        };
+        Ok((recorder, writer))
+    }
+
+    /// When the run started: the zero of `time_ns`.
+    pub(crate) fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Records one event of an operation.
+    pub(crate) async fn op(&self, kind: OpType, function: Function, op: &OpRecord) {
+        let event = Event {
+            index: 0,
+            time_ns: 0,
+            process: op.process,
+            kind,
+            function,
+            workload: op.workload.to_owned(),
+            key: op.key.clone(),
+            values: op.values.clone(),
+            timestamps: op.timestamps.clone(),
+            consistency: op.consistency.map(str::to_owned),
+            node: op.node.clone(),
+            error: op.error.clone(),
+        };
+        self.push(event).await;
+    }
+
+    /// Records a nemesis `Start` or `Stop` with the fault's description.
+    pub(crate) async fn nemesis(&self, function: Function, description: &str) {
+        let op = OpRecord {
+            process: NEMESIS,
+            workload: "nemesis",
+            error: Some(description.to_owned()),
+            ..OpRecord::default()
+        };
+        self.op(OpType::Info, function, &op).await;
+    }
+
+    async fn push(&self, mut event: Event) {
+        let mut stamp = self.stamp.lock().await;
+        event.index = stamp.next_index;
+        let elapsed = self.start.elapsed().as_nanos();
+        event.time_ns = u64::try_from(elapsed).unwrap_or(u64::MAX);
+        stamp.next_index += 1;
+        // The writer only stops after every recorder is gone, so a failed
+        // send means the run is being torn down: nothing left to record to.
+        let _ = stamp.tx.send(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::parse_jsonl;
+
+    #[tokio::test]
+    async fn events_are_written_in_order_with_monotonic_times() {
+        let dir = std::env::temp_dir().join(format!("jl-recorder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("history.jsonl");
+        let (recorder, writer) = Recorder::create(&path).expect("create");
+        let mut tasks = Vec::new();
+        for p in 0..8u64 {
+            let r = recorder.clone();
+            tasks.push(tokio::spawn(async move {
+                let op = OpRecord {
+                    process: p,
+                    workload: "register",
+                    key: Some("r:1".into()),
+                    values: vec![i64::try_from(p).unwrap_or(0)],
+                    ..OpRecord::default()
+                };
+                for _ in 0..100 {
+                    r.op(OpType::Invoke, Function::Write, &op).await;
+                    r.op(OpType::Ok, Function::Write, &op).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        recorder.nemesis(Function::Start, "kill n1").await;
+        drop(recorder);
+        let kept = writer.await.expect("join").expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let read = parse_jsonl(&text).expect("parses");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert_eq!(read, kept);
+        assert_eq!(read.len(), 1601);
+        for (i, pair) in read.windows(2).enumerate() {
+            assert_eq!(pair[0].index, i as u64);
+            assert!(pair[0].time_ns <= pair[1].time_ns);
+        }
+        let last = read.last().expect("one");
+        assert_eq!(
+            (last.process, last.error.as_deref()),
+            (NEMESIS, Some("kill n1"))
+        );
+    }
+}

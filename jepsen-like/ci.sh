@@ -1,28 +1,59 @@
 #!/usr/bin/env bash
-# jepsen-like in CI: the unit tests, then, where network namespaces can be
-# created (root or CAP_NET_ADMIN), one short process-tier run with the `ci`
-# profile (3 nodes, 60 s, partitions, kill, pause) against the debug build of
-# basalt. Every step is bounded in time; the run tears its hosts down itself,
-# also when the timeout below sends it SIGTERM.
+# jepsen-like in CI, after `cargo test --workspace` (which runs the checkers'
+# tests and leaves a debug build of basalt and jepsen-like): where network
+# namespaces can be created (root or CAP_NET_ADMIN), one short process-tier
+# run with the `ci` profile (3 nodes, 60 s, partitions, kill, pause) that must
+# be valid, then two canaries (deliberate bugs of the `fault-injection`
+# build), rotating by day, that must be caught. Every step is bounded in
+# time; a run tears its hosts down itself, also when `timeout` sends it
+# SIGTERM.
+#
+# Usage: jepsen-like/ci.sh [SEED]   (default: the day of the year)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_INCREMENTAL=0
 
-timeout 1200 cargo test -p jepsen-like
+seed="${1:-$((10#$(date -u +%j)))}"
 
 if ip netns add jl-probe 2>/dev/null; then
     ip netns del jl-probe
 else
-    echo "skip: no network namespaces"
+    echo "skip: no network namespaces (the process tier needs root)"
     exit 0
 fi
 
-if [ ! -x target/debug/basalt ]; then
-    timeout 1800 cargo build -p basalt
-fi
-timeout 1200 cargo build -p jepsen-like
-# The run's own hard deadline is its time plus 3 minutes; this is the backstop.
-status=0
-timeout --kill-after=30 420 target/debug/jepsen-like run --profile ci \
-    --binary target/debug/basalt "$@" || status=$?
-exit "$status"
+timeout 1800 cargo build -p basalt -p jepsen-like
+out=target/jepsen-like
+mkdir -p "$out"
+cp target/debug/basalt "$out/basalt-ci"
+
+run() {
+    # The run's own hard deadline is its time plus 3 minutes; this is the backstop.
+    timeout --kill-after=30 420 target/debug/jepsen-like run --profile ci --seed "$seed" "$@"
+}
+
+echo "== the correct build must pass (seed $seed)"
+run --binary "$out/basalt-ci"
+
+# Canaries the process tier catches (docs/design/canaries.md has the table);
+# two a day, so every one is exercised within a few days.
+canaries=(read-one-replica-at-quorum hints-count-toward-cl timeout-as-fail)
+day=$((10#$(date -u +%j)))
+picked=("${canaries[$((day % ${#canaries[@]}))]}" "${canaries[$(((day + 1) % ${#canaries[@]}))]}")
+
+timeout 1800 cargo build -p basalt --features fault-injection
+cp target/debug/basalt "$out/basalt-canary"
+failed=0
+for canary in "${picked[@]}"; do
+    echo "== canary $canary must be caught (seed $seed)"
+    status=0
+    run --binary "$out/basalt-canary" --canary "$canary" || status=$?
+    if [ "$status" -eq 1 ]; then
+        echo "canary $canary: caught"
+    else
+        echo "canary $canary: NOT caught (exit $status)"
+        failed=1
+    fi
+done
+# Leave the workspace's debug binary as the tests built it.
+cp "$out/basalt-ci" target/debug/basalt
+exit "$failed"

@@ -10,6 +10,6 @@
 //! namespaces. What it is not: a load generator or a benchmark.
 #![forbid(unsafe_code)]
 
-pub mod history;
 pub mod checker;
+pub mod history;
 pub mod report;

@@ -57,7 +57,7 @@ pub use admin_view::GossipView;
 pub use peers::MessagingPeers;
 pub use view::{ClusterView, ViewCell};
 
-use super::identity::{self, Identity};
+use super::identity::Identity;
 
 /// The partitioner every node must share (gossip refuses others).
 pub(crate) const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
@@ -69,6 +69,9 @@ pub struct ClusterParts<'a> {
     pub config: &'a Config,
     /// Its host id and tokens.
     pub identity: &'a Identity,
+    /// The gossip generation of this start (`ClockFloor::next_generation`:
+    /// greater than the last start's, whatever the clock says).
+    pub generation: i32,
     /// The local engine, served to other nodes as a replica.
     pub engine: Arc<Engine>,
     /// Where this node keeps other coordinators' logged batches.
@@ -141,7 +144,13 @@ impl ClusterService {
         let as_dyn: Arc<dyn Transport> = transport.clone();
         let messaging = Arc::new(Messaging::new(as_dyn));
         let host = HostId(parts.identity.host_id);
-        let gossip = new_gossip(config, parts.identity, local, &parts.schema);
+        let gossip = new_gossip(
+            config,
+            parts.identity,
+            parts.generation,
+            local,
+            &parts.schema,
+        );
         let view = Arc::new(ViewCell::new(ClusterView::alone(local, host)));
         let shared = Arc::new(Shared {
             gossip: Mutex::new(gossip),
@@ -263,13 +272,14 @@ impl ClusterService {
 fn new_gossip(
     config: &Config,
     identity: &Identity,
+    generation: i32,
     local: Endpoint,
     schema: &SchemaService,
 ) -> GossipState {
     let mut gossip_config =
         GossipConfig::new(config.cluster_name.clone(), PARTITIONER, seeds(config));
     gossip_config.phi_threshold = config.phi_convict_threshold;
-    let mut gossiper = Gossiper::new(local, identity::generation(), gossip_config);
+    let mut gossiper = Gossiper::new(local, generation, gossip_config);
     let info = LocalInfo {
         host_id: HostId(identity.host_id),
         tokens: identity.tokens.iter().copied().map(Token).collect(),

@@ -19,10 +19,10 @@
 //! `table_tombstone := name id(16) generation created_at dropped_at`,
 //! `dropped_keyspace := name generation dropped_at`.
 //!
-//! Version 2 is version 3 without the generations; it still decodes: tables
-//! and tombstones as generation 0, and a keyspace that has a tombstone as
-//! generation 1 (a version 2 schema only holds a keyspace and its tombstone
-//! together when the keyspace was created after the drop). Version 1
+//! Version 2 is version 3 without the generations; it still decodes:
+//! tombstones as generation 0, keyspaces and tables as 0, or 1 beside a
+//! tombstone of their name (a version 2 schema only holds an object and a
+//! tombstone of its name together when the object won the race against it). Version 1
 //! (catalogs written before schemas merged across nodes) had no leading
 //! version byte, no timestamps and no tombstones; [`decode_v1`] still reads
 //! it, with every timestamp 0.
@@ -97,14 +97,30 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
     }
     finish(&r)?;
     if version == V2 {
-        // See the module doc: a live keyspace with a tombstone was re-created.
-        for (name, keyspace) in &mut schema.keyspaces {
-            if schema.dropped_keyspaces.contains_key(name) {
-                keyspace.generation = 1;
+        v2_generations(&mut schema);
+    }
+    Ok(schema)
+}
+
+/// Generations for a version 2 schema, which had none: a live keyspace or
+/// table beside a tombstone of its name won the old race against it (by
+/// creation time), so it is generation 1 and the tombstones 0.
+fn v2_generations(schema: &mut Schema) {
+    for (name, keyspace) in &mut schema.keyspaces {
+        if schema.dropped_keyspaces.contains_key(name) {
+            keyspace.generation = 1;
+        }
+        let dropped: std::collections::BTreeSet<String> = keyspace
+            .dropped_tables
+            .keys()
+            .map(|(table, _)| table.clone())
+            .collect();
+        for (table_name, table) in &mut keyspace.tables {
+            if dropped.contains(table_name) {
+                Arc::make_mut(table).generation = 1;
             }
         }
     }
-    Ok(schema)
 }
 
 /// Decodes a version 1 encoding (no version byte): every timestamp is 0 and
@@ -612,7 +628,7 @@ mod tests {
         put_varint(&mut out, 0);
         encode_params(&table.params, &mut out);
         put_varint(&mut out, 1);
-        put_str(&mut out, "old");
+        put_str(&mut out, "t");
         out.extend_from_slice(&[7; 16]);
         put_varint_i64(&mut out, 32);
         put_varint_i64(&mut out, 33);
@@ -631,7 +647,11 @@ mod tests {
         assert_eq!(schema.dropped_keyspaces["ks"].generation, 0);
         assert_eq!(schema.dropped_keyspaces["ks"].dropped_at, 20);
         let t = schema.table("ks", "t").expect("t");
-        assert_eq!((t.generation, t.created_at), (0, 31));
+        assert_eq!(
+            (t.generation, t.created_at),
+            (1, 31),
+            "t won over its tombstone"
+        );
         let tomb = ks.dropped_tables.values().next().expect("a tombstone");
         assert_eq!((tomb.generation, tomb.dropped_at), (0, 33));
         let bytes = encode(&schema);

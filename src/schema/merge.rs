@@ -29,11 +29,12 @@
 //!   columns (`ddl`), so concurrent CREATEs of one definition make one id:
 //!   views of one id are one table, merged as below. A table tombstone records
 //!   the id, generation and `created_at` of the table a DROP removed, and
-//!   kills that id. Live tables and tombstones race on `(generation,
-//!   created_at, id)`: the greatest wins everywhere, so of two tables created
-//!   concurrently under one name with different columns (different ids) one
-//!   survives and the other's data is orphaned; if the greatest is a
-//!   tombstone, the name has no table. A re-create after a DROP has a greater
+//!   kills that id. Live tables and tombstones race on `(generation, id)`,
+//!   the same for every view of a table: the greatest wins everywhere, so of
+//!   two tables created concurrently under one name with different columns
+//!   (different ids) one survives and the other's data is orphaned; if the
+//!   greatest is a tombstone, the name has no table (a table that lost the
+//!   race stays lost after the winner is dropped). A re-create after a DROP has a greater
 //!   generation, so it wins, with a new id: a node that still holds the old
 //!   table loses it to the tombstone, and nothing of the old id reaches the new
 //!   table. Columns of tables with different ids never mix.
@@ -195,7 +196,11 @@ fn merge_table_name(
     y: Option<&Arc<TableDef>>,
     tombstones: &Tombstones,
 ) -> Option<Arc<TableDef>> {
-    let key = |t: &TableDef| (t.generation, t.created_at, t.id);
+    // The race key is the same for every view of a table: views of one id
+    // differ in `created_at` (one CREATE run on several nodes), and a key
+    // that differed would let a view that lost a race come back in a later
+    // merge, without what the earlier merge discarded.
+    let key = |t: &TableDef| (t.generation, t.id);
     let candidates: Vec<TableDef> = match (x, y) {
         (Some(x), Some(y)) if x.id == y.id => vec![merge_table(keyspace, table, x, y)],
         _ => x
@@ -212,10 +217,7 @@ fn merge_table_name(
     // are random), so a tombstone of an id kills every view of it, whenever
     // each view says it was created.
     let killed = |t: &TableDef| of_name.clone().any(|d| d.id == t.id);
-    let best_dead = of_name
-        .clone()
-        .map(|d| (d.generation, d.created_at, d.id))
-        .max();
+    let best_dead = of_name.clone().map(|d| (d.generation, d.id)).max();
     let best = candidates
         .into_iter()
         .filter(|t| !killed(t))

@@ -103,11 +103,11 @@ pub struct TableTombstone {
     /// Its id: the tombstone kills only this id.
     pub id: [u8; 16],
     /// The dropped table's generation: a CREATE of the name after it makes a
-    /// greater one, so a new id.
+    /// greater one, so a new id. With `id`, it takes part in the race for the
+    /// name in the table's place, so a table that lost that race stays lost
+    /// after the winner is dropped.
     pub generation: u32,
-    /// When (µs) the latest incarnation it killed was created: it still takes
-    /// part in the create race for the name, so a table that lost that race
-    /// stays lost after the winner is dropped.
+    /// When (µs) the table it killed was created, as the DROPs saw it.
     pub created_at: i64,
     /// When (µs) it was dropped.
     pub dropped_at: i64,
@@ -165,8 +165,9 @@ pub struct TableDef {
     pub params: TableParams,
     /// Whether it is a virtual table whose rows the node computes (system tables).
     pub is_virtual: bool,
-    /// When (µs) it was created (the latest of concurrent CREATEs of this id);
-    /// with `generation` and `id`, it decides a race between different tables.
+    /// When (µs) it was created (the latest of concurrent CREATEs of this id).
+    /// A race between different tables of one name is decided by generation
+    /// and id instead (see `merge`): views of one table differ in this.
     pub created_at: i64,
     /// When (µs) `params` were last set.
     pub altered_at: i64,

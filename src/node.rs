@@ -79,14 +79,14 @@ impl Node {
         let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
         let (identity, floor, generation) = load_identity(config, &fs, &data_dir, wall)?;
         let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
-        let node_info = node_info(config, &identity, generation);
-        let system_tables = Arc::new(SystemTables::new(node_info));
+        let system_tables = Arc::new(SystemTables::new(node_info(config, &identity, generation)));
         let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
             generation,
+            wall,
             engine: Arc::clone(&engine),
             batchlog: Arc::clone(&batchlog),
             schema: Arc::clone(&schema),

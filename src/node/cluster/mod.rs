@@ -50,6 +50,7 @@ use storage::{Engine, Token};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::hlc::OffsetWallClock;
 use crate::metrics::Metrics;
 use crate::schema::{SchemaService, SystemTables};
 
@@ -72,6 +73,9 @@ pub struct ClusterParts<'a> {
     /// The gossip generation of this start (`ClockFloor::next_generation`:
     /// greater than the last start's, whatever the clock says).
     pub generation: i32,
+    /// The node's wall clock, whose readings gossip messages carry so peers
+    /// can measure the skew between clocks.
+    pub(crate) wall: OffsetWallClock,
     /// The local engine, served to other nodes as a replica.
     pub engine: Arc<Engine>,
     /// Where this node keeps other coordinators' logged batches.
@@ -111,12 +115,21 @@ pub(crate) struct Shared {
     /// Called with the view after every gossip round and exchange, so what
     /// follows the gossiped state (schema pulls) needs no hook in gossip itself.
     after_gossip: fn(&Arc<Shared>, &ClusterView),
+    /// The node's wall clock, stamped on gossip messages.
+    wall: OffsetWallClock,
+    /// Peers' clock offsets measured over gossip.
+    skew: Mutex<gossip::SkewState>,
 }
 
 impl Shared {
     /// Milliseconds since the service started: gossip's clock.
     fn now_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn skew(&self) -> std::sync::MutexGuard<'_, gossip::SkewState> {
+        // Replaced sample by sample; a panic elsewhere leaves it usable.
+        self.skew.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn gossip(&self) -> std::sync::MutexGuard<'_, GossipState> {
@@ -165,6 +178,8 @@ impl ClusterService {
             pulls: Mutex::new(HashSet::new()),
             known_hosts: Mutex::new(BTreeSet::from([host])),
             after_gossip: schema_sync::pull_if_behind,
+            wall: parts.wall,
+            skew: Mutex::new(gossip::SkewState::new(config.clock_skew_warn_threshold)),
         });
         gossip::after_exchange(&shared);
         register_verbs(&shared, &parts.metrics);

@@ -147,6 +147,14 @@ pub(super) fn create(
         at: ctx.timestamp_micros,
     };
     let table = build_table(ks, name, stmt, ids, incarnation)?;
+    if id_in_use(schema, table.id) {
+        // A merge kills every table of a dropped id, and two live tables
+        // cannot share storage: an id is never given twice.
+        return Err(invalid(format!(
+            "Table id {} is used, or was used by a dropped table",
+            crate::uuids::format_uuid(&table.id)
+        )));
+    }
     let mut schema = schema.clone();
     if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
         keyspace.tables.insert(name.to_owned(), Arc::new(table));
@@ -203,6 +211,13 @@ fn build_table(
         is_virtual: false,
         created_at: at,
         altered_at: at,
+    })
+}
+
+/// Whether a live table or a table tombstone, in any keyspace, has `id`.
+fn id_in_use(schema: &Schema, id: [u8; 16]) -> bool {
+    schema.keyspaces.values().any(|k| {
+        k.tables.values().any(|t| t.id == id) || k.dropped_tables.values().any(|t| t.id == id)
     })
 }
 

@@ -3,7 +3,9 @@
 //! QUORUM with a node down, refuse ALL with Unavailable while it is down,
 //! and serve ALL again once it is back, with the write it missed replayed to
 //! it from a hint. Drivers see the ring in
-//! `system.peers` and route by token.
+//! `system.peers` and route by token. Two nodes that created one table apart
+//! converge on it without losing writes; clock skew and clocks stepped back
+//! across a restart are measured, exported and survived.
 #![expect(
     clippy::too_many_lines,
     reason = "each test is one end-to-end scenario that reads top to bottom"
@@ -513,6 +515,94 @@ async fn tables_created_apart_converge_without_losing_writes() {
         // Node 2's clock minus node 1's: about -5 s (loopback round trips
         // are far below the half second allowed).
         assert!((skew + 5.0).abs() < 0.5, "skew {skew}");
+        for n in &mut nodes {
+            n.stop().await;
+        }
+    })
+    .await;
+}
+
+/// `system.local`'s gossip generation on `node`.
+async fn gossip_generation(node: &ClusterNode) -> i32 {
+    let c = node.client().await;
+    let result = query(
+        &c,
+        "SELECT gossip_generation FROM system.local",
+        Consistency::One,
+    )
+    .await
+    .expect("read system.local");
+    let bytes = rows(result)[0][0].clone().expect("a generation");
+    i32::from_be_bytes(bytes[..].try_into().expect("an int"))
+}
+
+/// The generation `node`'s gossip holds for the node at `address`.
+async fn generation_seen(node: &ClusterNode, address: IpAddr) -> Option<i64> {
+    let (ip, port) = (
+        node.config.listen_address.to_string(),
+        node.config.admin_port,
+    );
+    let text = tokio::task::spawn_blocking(move || {
+        basalt::AdminClient::new(&ip, port).get_text("/v1/gossipinfo")
+    })
+    .await
+    .expect("gossipinfo task")
+    .ok()?;
+    let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let endpoints = info["endpoints"].as_array()?;
+    let seen = endpoints
+        .iter()
+        .find(|e| e["address"].as_str() == Some(address.to_string().as_str()))?;
+    seen["generation"].as_i64()
+}
+
+/// A node restarted with its clock stepped back two minutes still announces
+/// a greater gossip generation, so its peer takes its gossip, and its writes
+/// still supersede the ones it took before the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_with_the_clock_stepped_back_is_still_heard() {
+    support::bounded(async {
+        let ports = Ports {
+            native: common_port(),
+            storage: common_port(),
+            admin: common_port(),
+        };
+        let mut nodes = [
+            ClusterNode::start(1, &ports).await,
+            ClusterNode::start(2, &ports).await,
+        ];
+        eventually("both nodes see each other", Duration::from_secs(20), async || {
+            nodes.iter().all(|n| n.live() == 2)
+        })
+        .await;
+        let c2 = nodes[1].client().await;
+        for cql in [
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+            "CREATE TABLE ks.t (k int PRIMARY KEY, v text)",
+            "INSERT INTO ks.t (k, v) VALUES (1, 'before')",
+        ] {
+            query(&c2, cql, Consistency::All).await.expect(cql);
+        }
+        drop(c2);
+        let before = gossip_generation(&nodes[1]).await;
+        nodes[1].config.clock_offset = -120_000;
+        nodes[1].restart().await;
+        // Written before anything is read, so only the persisted ceiling
+        // keeps its timestamp above the first write's.
+        let c2 = nodes[1].client().await;
+        query(&c2, "INSERT INTO ks.t (k, v) VALUES (1, 'after')", Consistency::One)
+            .await
+            .expect("write after the restart");
+        let after = gossip_generation(&nodes[1]).await;
+        assert!(after > before, "generation {after} after {before}");
+        eventually("node 1 takes node 2's new generation", Duration::from_secs(20), async || {
+            generation_seen(&nodes[0], ip(2)).await == Some(i64::from(after))
+        })
+        .await;
+        let read = query(&c2, "SELECT v FROM ks.t WHERE k = 1", Consistency::All)
+            .await
+            .expect("read");
+        assert_eq!(rows(read)[0][0].as_deref(), Some(&b"after"[..]));
         for n in &mut nodes {
             n.stop().await;
         }

@@ -258,3 +258,25 @@ impl SkewState {
         self.estimates.estimates()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_is_over_the_threshold_from_crossing_it_until_back_under() {
+        let peer: Endpoint = "127.0.0.2:7000".parse().expect("endpoint");
+        let mut skew = SkewState::new(1_000);
+        let at = |sent_micros| ClockStamp {
+            sent_micros,
+            echo_micros: None,
+        };
+        skew.record(peer, at(10_000_000), 10_500_000);
+        assert!(skew.over.is_empty(), "0.5 s is under 1 s");
+        skew.record(peer, at(10_000_000), 11_500_000);
+        assert!(skew.over.contains(&peer));
+        assert_eq!(skew.estimates(), vec![(peer, 1_500_000)]);
+        skew.record(peer, at(20_000_000), 19_000_000);
+        assert!(skew.over.is_empty(), "-1 s is not over 1 s");
+    }
+}

@@ -579,10 +579,13 @@ async fn a_restart_with_the_clock_stepped_back_is_still_heard() {
         for cql in [
             "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
             "CREATE TABLE ks.t (k int PRIMARY KEY, v text)",
-            "INSERT INTO ks.t (k, v) VALUES (1, 'before')",
         ] {
-            query(&c2, cql, Consistency::All).await.expect(cql);
+            query(&c2, cql, Consistency::One).await.expect(cql);
         }
+        await_agreement(&nodes).await;
+        query(&c2, "INSERT INTO ks.t (k, v) VALUES (1, 'before')", Consistency::All)
+            .await
+            .expect("write before the restart");
         drop(c2);
         let before = gossip_generation(&nodes[1]).await;
         nodes[1].config.clock_offset = -120_000;
@@ -597,6 +600,10 @@ async fn a_restart_with_the_clock_stepped_back_is_still_heard() {
         assert!(after > before, "generation {after} after {before}");
         eventually("node 1 takes node 2's new generation", Duration::from_secs(20), async || {
             generation_seen(&nodes[0], ip(2)).await == Some(i64::from(after))
+        })
+        .await;
+        eventually("both nodes see each other again", Duration::from_secs(20), async || {
+            nodes.iter().all(|n| n.live() == 2)
         })
         .await;
         let read = query(&c2, "SELECT v FROM ks.t WHERE k = 1", Consistency::All)

@@ -200,6 +200,9 @@ pub struct Config {
     /// ms added to this node's wall clock (write timestamps, TTLs, hint and
     /// batchlog ages); fault-injection tests skew a node with it. `0`.
     pub clock_offset: i64,
+    /// ms of clock skew with a peer, measured over gossip, above which a
+    /// warning is logged (`basalt_clock_skew_seconds` shows every peer's). `1000`.
+    pub clock_skew_warn_threshold: i64,
 }
 
 impl Default for Config {
@@ -256,6 +259,7 @@ impl Default for Config {
             hinted_handoff_throttle: 1024,
             hints_flush_period: 10_000,
             clock_offset: 0,
+            clock_skew_warn_threshold: 1000,
         }
     }
 }
@@ -625,6 +629,11 @@ impl Config {
         // A day either way covers any skew a test wants to inject.
         let day = 24 * 3600 * 1000;
         r.int("clock_offset", &mut self.clock_offset, -day..=day);
+        r.int(
+            "clock_skew_warn_threshold",
+            &mut self.clock_skew_warn_threshold,
+            1..=day,
+        );
     }
 
     fn read_hints(&mut self, r: &mut Reader) {

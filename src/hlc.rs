@@ -11,8 +11,17 @@
 //!
 //! [`SystemWallClock`] is the one place the node reads wall time; everything
 //! else takes a [`WallClock`] so tests can drive time by hand.
+//!
+//! With a [`ClockFloor`] (`floor`), the promise holds across restarts too: the
+//! clock starts above a persisted ceiling that stays ahead of every timestamp
+//! it issues, even if the wall clock was stepped back while the node was down.
+
+mod floor;
+
+pub(crate) use floor::ClockFloor;
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -106,6 +115,8 @@ pub(crate) struct Hlc<C = SystemWallClock> {
     /// The largest timestamp issued or observed.
     last: AtomicI64,
     max_forward_drift_micros: i64,
+    /// Where the ceiling above issued timestamps is persisted, if anywhere.
+    floor: Option<Arc<ClockFloor>>,
 }
 
 impl<C> fmt::Debug for Hlc<C> {
@@ -144,7 +155,16 @@ impl<C: WallClock> Hlc<C> {
             clock,
             last: AtomicI64::new(i64::MIN),
             max_forward_drift_micros: i64::try_from(drift.as_micros()).unwrap_or(i64::MAX),
+            floor: None,
         }
+    }
+
+    /// This clock, starting above `floor`'s persisted ceiling and keeping it
+    /// ahead of every timestamp it issues from now on.
+    pub(crate) fn with_floor(mut self, floor: Arc<ClockFloor>) -> Self {
+        self.last.fetch_max(floor.ceiling(), Ordering::AcqRel);
+        self.floor = Some(floor);
+        self
     }
 
     /// A new timestamp: the wall clock's reading, or one more than the last
@@ -161,7 +181,12 @@ impl<C: WallClock> Hlc<C> {
                 .last
                 .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return next,
+                Ok(_) => {
+                    if let Some(floor) = &self.floor {
+                        floor.cover(next);
+                    }
+                    return next;
+                }
                 Err(current) => last = current,
             }
         }

@@ -80,8 +80,8 @@ pub use node::cluster::{
 pub use node::identity::Identity;
 #[doc(hidden)]
 pub use schema::{
-    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, OpenError, PeerInfo, PersistError,
-    Replication, Schema, TableDef, TableParams, TableTombstone,
+    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, KeyspaceTombstone, OpenError, PeerInfo,
+    PersistError, Replication, Schema, TableDef, TableParams, TableTombstone,
 };
 #[doc(hidden)]
 pub use schema::{NodeInfo, SchemaService, SystemTables};

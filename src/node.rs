@@ -31,7 +31,7 @@ use crate::coordinator::DistributedCoordinator;
 use crate::coordinator::cluster::PeerTruncate;
 use crate::cql::Guardrails;
 use crate::cql::executor::{Executor, ExecutorParts};
-use crate::hlc::{Hlc, OffsetWallClock, StorageClock, WallClock};
+use crate::hlc::{ClockFloor, Hlc, OffsetWallClock, StorageClock, WallClock};
 use crate::metrics::Metrics;
 use crate::schema::{NodeInfo, SchemaService, SystemTables};
 
@@ -81,17 +81,18 @@ impl Node {
         let wall = wall_clock(config);
         let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
         let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
-        let identity =
-            identity::load_or_create(fs.as_ref(), &data_dir, config.num_tokens as usize)?;
+        let (identity, floor, generation) = load_identity(config, &fs, &data_dir, wall)?;
         let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
-        let node_info = node_info(config, &identity);
+        let node_info = node_info(config, &identity, generation);
         let system_tables = system_tables(node_info, &engine);
         let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
-        let (hlc, observer) = hybrid_clock(wall);
+        let (hlc, observer) = hybrid_clock(wall, floor);
         let cluster = ClusterService::start(ClusterParts {
             config,
             identity: &identity,
+            generation,
+            wall,
             engine: Arc::clone(&engine),
             batchlog: Arc::clone(&batchlog),
             schema: Arc::clone(&schema),
@@ -254,10 +255,28 @@ fn system_tables(node: NodeInfo, engine: &Arc<Engine>) -> Arc<SystemTables> {
     Arc::new(SystemTables::new(node).with_truncation_times(times))
 }
 
-/// The clock that stamps this node's writes, and the observer through which
-/// the timestamps of peers' writes and of read results advance it.
-fn hybrid_clock(wall: OffsetWallClock) -> (Arc<Hlc<OffsetWallClock>>, TimestampObserver) {
-    let hlc = Arc::new(Hlc::new(wall));
+/// The node's host id and tokens, its clock floors, and the gossip generation
+/// of this start (saved before it is returned).
+fn load_identity(
+    config: &Config,
+    fs: &Arc<dyn storage::FileSystem>,
+    data_dir: &std::path::Path,
+    wall: OffsetWallClock,
+) -> Result<(identity::Identity, Arc<ClockFloor>, i32), NodeError> {
+    let identity = identity::load_or_create(fs.as_ref(), data_dir, config.num_tokens as usize)?;
+    let floor = Arc::new(ClockFloor::open(Arc::clone(fs), data_dir)?);
+    let generation = floor.next_generation(wall.now_micros())?;
+    Ok((identity, floor, generation))
+}
+
+/// The clock that stamps this node's writes (above every timestamp an earlier
+/// start issued, through `floor`), and the observer through which the
+/// timestamps of peers' writes and of read results advance it.
+fn hybrid_clock(
+    wall: OffsetWallClock,
+    floor: Arc<ClockFloor>,
+) -> (Arc<Hlc<OffsetWallClock>>, TimestampObserver) {
+    let hlc = Arc::new(Hlc::new(wall).with_floor(floor));
     let observer: TimestampObserver = {
         let hlc = Arc::clone(&hlc);
         // Timestamps over an hour ahead are ignored (and logged).
@@ -464,7 +483,7 @@ fn snitch(config: &Config) -> String {
     format!("org.apache.cassandra.locator.{:?}", config.endpoint_snitch)
 }
 
-fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
+fn node_info(config: &Config, identity: &identity::Identity, generation: i32) -> NodeInfo {
     NodeInfo {
         cluster_name: config.cluster_name.clone(),
         listen_address: config.listen_address,
@@ -478,7 +497,7 @@ fn node_info(config: &Config, identity: &identity::Identity) -> NodeInfo {
         partitioner: cluster::PARTITIONER.to_owned(),
         release_version: crate::schema::RELEASE_VERSION.to_owned(),
         cql_version: crate::schema::CQL_VERSION.to_owned(),
-        gossip_generation: identity::generation(),
+        gossip_generation: generation,
     }
 }
 

@@ -1,6 +1,6 @@
 //! UUIDs the node makes and how it writes them: version 1 (time-based) for `now()`,
-//! version 4 (random) for `uuid()`, host ids, table ids and batch ids, version 3
-//! (name-based) for schema versions and the built-in tables' ids; and the usual
+//! version 4 (random) for `uuid()`, host ids and batch ids, version 3
+//! (name-based) for schema versions and table ids (`schema::ddl`); and the usual
 //! 8-4-4-4-12 text form.
 
 use std::sync::OnceLock;

@@ -83,9 +83,10 @@ pub use consistency::{ConsistencyLevel, Unavailable};
 pub use gossip::codec::DecodeError as GossipDecodeError;
 pub use gossip::state::MergeOutcome;
 pub use gossip::{
-    ApplicationState, DEFAULT_PHI_THRESHOLD, Detector, EndpointState, GossipConfig, GossipDigest,
-    GossipDigestAck, GossipDigestAck2, GossipDigestSyn, GossipError, GossipEvent, GossipMessage,
-    Gossiper, HeartBeatState, PhiAccrual, QUARANTINE_MS, Status, VersionedValue,
+    ApplicationState, ClockSkew, ClockStamp, DEFAULT_PHI_THRESHOLD, Detector, EndpointState,
+    GossipConfig, GossipDigest, GossipDigestAck, GossipDigestAck2, GossipDigestSyn, GossipError,
+    GossipEvent, GossipMessage, Gossiper, HeartBeatState, PhiAccrual, QUARANTINE_MS, SkewSample,
+    Status, VersionedValue,
 };
 pub use phi::FailureDetectorConfig;
 

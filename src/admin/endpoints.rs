@@ -123,6 +123,7 @@ mod tests {
             dropped: Vec::new(),
             params: TableParams::default(),
             is_virtual: false,
+            generation: 0,
             created_at: 0,
             altered_at: 0,
         }

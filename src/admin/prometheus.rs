@@ -132,6 +132,7 @@ fn render(s: &AdminState) -> String {
             let _ = writeln!(out, "{name}{{{labels}}} {}", figure(stats));
         }
     }
+    render_clock_skew(s, &mut out);
     let name = "basalt_table_sstables_per_level";
     help(&mut out, name, "gauge", "Live SSTables in each level.");
     for (labels, stats) in &tables {
@@ -144,6 +145,20 @@ fn render(s: &AdminState) -> String {
         }
     }
     out
+}
+
+/// Each peer's clock skew measured over gossip (this clock minus the peer's).
+fn render_clock_skew(s: &AdminState, out: &mut String) {
+    let name = "basalt_clock_skew_seconds";
+    help(
+        out,
+        name,
+        "gauge",
+        "This node's wall clock minus the peer's, measured over gossip.",
+    );
+    for (peer, seconds) in s.view.clock_skew() {
+        let _ = writeln!(out, "{name}{{peer=\"{}\"}} {seconds}", escape(&peer));
+    }
 }
 
 /// A label value with `\`, `"` and newlines escaped, as the format requires.

@@ -102,6 +102,12 @@ pub(crate) trait ClusterView: Send + Sync + Debug {
     fn replicas(&self, replication: &Replication, token: i64) -> Vec<IpAddr>;
     /// Every endpoint's gossip state.
     fn gossip(&self) -> Vec<GossipRecord>;
+    /// Each peer's clock skew as measured over gossip: the peer's internode
+    /// address (`ip:port`) and this node's clock minus the peer's, in
+    /// seconds. None for a view without gossip.
+    fn clock_skew(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 /// Bytes of live SSTables over every table of `engine`.

@@ -569,6 +569,17 @@ fn hint_settings_and_the_clock_offset_are_read_and_checked() {
 }
 
 #[test]
+fn the_clock_skew_warning_threshold_is_read_and_checked() {
+    assert_eq!(Config::default().clock_skew_warn_threshold, 1000);
+    let config = Config::from_yaml_str("clock_skew_warn_threshold: 250").unwrap();
+    assert_eq!(config.clock_skew_warn_threshold, 250);
+    assert_one_problem(
+        "clock_skew_warn_threshold: 0",
+        "clock_skew_warn_threshold: must be between",
+    );
+}
+
+#[test]
 fn client_timestamp_lead_thresholds_parse_and_zero_disables() {
     let config = Config::from_yaml_str(
         "client_timestamp_lead_warn_threshold: 0\nclient_timestamp_lead_fail_threshold: 0",

@@ -97,14 +97,6 @@ fn parse(text: &str) -> Result<Identity, String> {
     Ok(Identity { host_id, tokens })
 }
 
-/// The gossip generation of this start: seconds since the epoch, so it grows
-/// with every restart, as Cassandra's does.
-pub(crate) fn generation() -> i32 {
-    use crate::hlc::WallClock;
-    let seconds = crate::hlc::SystemWallClock.now_micros() / 1_000_000;
-    i32::try_from(seconds).unwrap_or(i32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ fn table(pk: Vec<(&str, CqlType)>) -> Arc<TableDef> {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        generation: 0,
         created_at: 0,
         altered_at: 0,
     })

@@ -10,18 +10,22 @@
 //! bytes ship a schema to other nodes (`decode_user_schema` checks what
 //! arrives, since it comes off the network).
 //!
-//! Layout of version 2 (varints are LEB128, signed ones zigzag, strings
+//! Layout of version 3 (varints are LEB128, signed ones zigzag, strings
 //! length-prefixed, `*` a count then the items):
-//! `2(u8) keyspaces* dropped_keyspaces*`,
-//! `keyspace := name replication durable(u8) created_at altered_at tables* table_tombstones*`,
-//! `table := name id(16) next_column_id created_at altered_at columns* dropped* params`,
+//! `3(u8) keyspaces* dropped_keyspaces*`,
+//! `keyspace := name replication durable(u8) generation created_at altered_at tables* table_tombstones*`,
+//! `table := name id(16) generation next_column_id created_at altered_at columns* dropped* params`,
 //! `column := name type kind position desc(u8) id added_at`,
-//! `table_tombstone := name id(16) created_at dropped_at`,
-//! `dropped_keyspace := name dropped_at`.
+//! `table_tombstone := name id(16) generation created_at dropped_at`,
+//! `dropped_keyspace := name generation dropped_at`.
 //!
-//! Version 1 (catalogs written before schemas merged across nodes) had no
-//! leading version byte, no timestamps and no tombstones; [`decode_v1`] still
-//! reads it, with every timestamp 0.
+//! Version 2 is version 3 without the generations; it still decodes:
+//! tombstones as generation 0, keyspaces and tables as 0, or 1 beside a
+//! tombstone of their name (a version 2 schema only holds an object and a
+//! tombstone of its name together when the object won the race against it). Version 1
+//! (catalogs written before schemas merged across nodes) had no leading
+//! version byte, no timestamps and no tombstones; [`decode_v1`] still reads
+//! it, with every timestamp 0.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,12 +39,14 @@ use storage::codec::{DecodeError, Reader, put_bytes, put_varint, put_varint_i64}
 
 use super::system_keyspaces::is_system;
 use super::{
-    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, Replication, Schema, TableDef, TableParams,
-    TableTombstone,
+    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, KeyspaceTombstone, Replication, Schema,
+    TableDef, TableParams, TableTombstone,
 };
 
 /// The encoding's version, its first byte.
-pub(crate) const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 3;
+/// The version before generations, which [`decode`] still reads.
+const V2: u8 = 2;
 /// The first version, which [`decode_v1`] reads.
 const V1: u8 = 1;
 
@@ -56,15 +62,16 @@ pub(crate) fn encode(schema: &Schema) -> Vec<u8> {
     for keyspace in user {
         encode_keyspace(keyspace, &mut out);
     }
-    let dropped: Vec<(&String, &i64)> = schema
+    let dropped: Vec<(&String, &KeyspaceTombstone)> = schema
         .dropped_keyspaces
         .iter()
         .filter(|(name, _)| !is_system(name))
         .collect();
     put_varint(&mut out, dropped.len() as u64);
-    for (name, at) in dropped {
+    for (name, t) in dropped {
         put_str(&mut out, name);
-        put_varint_i64(&mut out, *at);
+        put_varint(&mut out, u64::from(t.generation));
+        put_varint_i64(&mut out, t.dropped_at);
     }
     out
 }
@@ -73,20 +80,47 @@ pub(crate) fn encode(schema: &Schema) -> Vec<u8> {
 pub(crate) fn decode(bytes: &[u8]) -> Result<Schema, DecodeError> {
     let mut r = Reader::new(bytes);
     let version = r.u8()?;
-    if version != VERSION {
+    if version != VERSION && version != V2 {
         return Err(DecodeError(format!("unknown schema encoding {version}")));
     }
-    let mut schema = decode_keyspaces(&mut r, VERSION)?;
+    let mut schema = decode_keyspaces(&mut r, version)?;
     for _ in 0..r.len()? {
         let name = get_str(&mut r)?;
         check_user_keyspace(&name)?;
-        let at = r.varint_i64()?;
-        if schema.dropped_keyspaces.insert(name, at).is_some() {
+        let tombstone = KeyspaceTombstone {
+            generation: generation(&mut r, version)?,
+            dropped_at: r.varint_i64()?,
+        };
+        if schema.dropped_keyspaces.insert(name, tombstone).is_some() {
             return Err(DecodeError("keyspace tombstone listed twice".into()));
         }
     }
     finish(&r)?;
+    if version == V2 {
+        v2_generations(&mut schema);
+    }
     Ok(schema)
+}
+
+/// Generations for a version 2 schema, which had none: a live keyspace or
+/// table beside a tombstone of its name won the old race against it (by
+/// creation time), so it is generation 1 and the tombstones 0.
+fn v2_generations(schema: &mut Schema) {
+    for (name, keyspace) in &mut schema.keyspaces {
+        if schema.dropped_keyspaces.contains_key(name) {
+            keyspace.generation = 1;
+        }
+        let dropped: std::collections::BTreeSet<String> = keyspace
+            .dropped_tables
+            .keys()
+            .map(|(table, _)| table.clone())
+            .collect();
+        for (table_name, table) in &mut keyspace.tables {
+            if dropped.contains(table_name) {
+                Arc::make_mut(table).generation = 1;
+            }
+        }
+    }
 }
 
 /// Decodes a version 1 encoding (no version byte): every timestamp is 0 and
@@ -177,6 +211,7 @@ fn get_map(r: &mut Reader<'_>) -> Result<BTreeMap<String, String>, DecodeError> 
 fn encode_keyspace(keyspace: &KeyspaceDef, out: &mut Vec<u8>) {
     put_str(out, &keyspace.name);
     encode_keyspace_params(keyspace, out);
+    put_varint(out, u64::from(keyspace.generation));
     put_varint_i64(out, keyspace.created_at);
     put_varint_i64(out, keyspace.altered_at);
     put_varint(out, keyspace.tables.len() as u64);
@@ -187,6 +222,7 @@ fn encode_keyspace(keyspace: &KeyspaceDef, out: &mut Vec<u8>) {
     for t in keyspace.dropped_tables.values() {
         put_str(out, &t.name);
         out.put_slice(&t.id);
+        put_varint(out, u64::from(t.generation));
         put_varint_i64(out, t.created_at);
         put_varint_i64(out, t.dropped_at);
     }
@@ -231,6 +267,7 @@ fn decode_keyspace(r: &mut Reader<'_>, version: u8) -> Result<KeyspaceDef, Decod
         t => return Err(DecodeError(format!("unknown replication tag {t}"))),
     };
     let durable_writes = r.u8()? != 0;
+    let keyspace_generation = generation(r, version)?;
     let (created_at, altered_at) = timestamps(r, version)?;
     let mut tables = BTreeMap::new();
     for _ in 0..r.len()? {
@@ -240,11 +277,12 @@ fn decode_keyspace(r: &mut Reader<'_>, version: u8) -> Result<KeyspaceDef, Decod
         }
     }
     let mut dropped_tables = BTreeMap::new();
-    if version >= VERSION {
+    if version >= V2 {
         for _ in 0..r.len()? {
             let t = TableTombstone {
                 name: get_str(r)?,
                 id: get_id(r)?,
+                generation: generation(r, version)?,
                 created_at: r.varint_i64()?,
                 dropped_at: r.varint_i64()?,
             };
@@ -258,15 +296,24 @@ fn decode_keyspace(r: &mut Reader<'_>, version: u8) -> Result<KeyspaceDef, Decod
         replication,
         durable_writes,
         tables,
+        generation: keyspace_generation,
         created_at,
         altered_at,
         dropped_tables,
     })
 }
 
+/// A generation: 0 before version 3, which had none.
+fn generation(r: &mut Reader<'_>, version: u8) -> Result<u32, DecodeError> {
+    if version < VERSION {
+        return Ok(0);
+    }
+    get_u32(r)
+}
+
 /// `created_at` and `altered_at`: both 0 in version 1, which had none.
 fn timestamps(r: &mut Reader<'_>, version: u8) -> Result<(i64, i64), DecodeError> {
-    if version < VERSION {
+    if version < V2 {
         return Ok((0, 0));
     }
     Ok((r.varint_i64()?, r.varint_i64()?))
@@ -281,6 +328,7 @@ fn get_id(r: &mut Reader<'_>) -> Result<[u8; 16], DecodeError> {
 fn encode_table(table: &TableDef, out: &mut Vec<u8>) {
     put_str(out, &table.name);
     out.put_slice(&table.id);
+    put_varint(out, u64::from(table.generation));
     put_varint(out, u64::from(table.next_column_id));
     put_varint_i64(out, table.created_at);
     put_varint_i64(out, table.altered_at);
@@ -317,6 +365,7 @@ pub(crate) fn encode_column(c: &ColumnDef, out: &mut Vec<u8>) {
 fn decode_table(r: &mut Reader<'_>, keyspace: &str, version: u8) -> Result<TableDef, DecodeError> {
     let name = get_str(r)?;
     let id = get_id(r)?;
+    let table_generation = generation(r, version)?;
     let next_column_id = get_u32(r)?;
     let (created_at, altered_at) = timestamps(r, version)?;
     let mut columns = Vec::new();
@@ -344,11 +393,7 @@ fn decode_table(r: &mut Reader<'_>, keyspace: &str, version: u8) -> Result<Table
                 id.0
             )));
         }
-        let added_at = if version >= VERSION {
-            r.varint_i64()?
-        } else {
-            0
-        };
+        let added_at = if version >= V2 { r.varint_i64()? } else { 0 };
         columns.push(ColumnDef {
             name,
             ty,
@@ -375,6 +420,7 @@ fn decode_table(r: &mut Reader<'_>, keyspace: &str, version: u8) -> Result<Table
         keyspace: keyspace.to_owned(),
         name,
         id,
+        generation: table_generation,
         columns,
         next_column_id,
         dropped,
@@ -546,4 +592,70 @@ fn decode_type(r: &mut Reader<'_>, depth: usize) -> Result<CqlType, DecodeError>
         }
         t => return Err(DecodeError(format!("unknown type tag {t}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version 2 payload: keyspace `ks` re-created (created 30) after a
+    /// drop (at 20), with one table and one table tombstone.
+    fn v2_payload() -> Vec<u8> {
+        let mut out = vec![V2, 1];
+        put_str(&mut out, "ks");
+        out.extend_from_slice(&[0, 1, 1]); // SimpleStrategy, rf 1, durable
+        put_varint_i64(&mut out, 30);
+        put_varint_i64(&mut out, 30);
+        let mut table = crate::schema::ddl::tests::build(&[
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "CREATE TABLE ks.t (k int PRIMARY KEY)",
+        ])
+        .table("ks", "t")
+        .expect("t")
+        .as_ref()
+        .clone();
+        table.created_at = 31;
+        put_varint(&mut out, 1);
+        put_str(&mut out, &table.name);
+        out.extend_from_slice(&table.id);
+        put_varint(&mut out, u64::from(table.next_column_id));
+        put_varint_i64(&mut out, 31);
+        put_varint_i64(&mut out, 31);
+        put_varint(&mut out, table.columns.len() as u64);
+        for c in &table.columns {
+            encode_column(c, &mut out);
+        }
+        put_varint(&mut out, 0);
+        encode_params(&table.params, &mut out);
+        put_varint(&mut out, 1);
+        put_str(&mut out, "t");
+        out.extend_from_slice(&[7; 16]);
+        put_varint_i64(&mut out, 32);
+        put_varint_i64(&mut out, 33);
+        put_varint(&mut out, 1);
+        put_str(&mut out, "ks");
+        put_varint_i64(&mut out, 20);
+        out
+    }
+
+    #[test]
+    fn version_2_decodes_with_generations_and_re_encodes_as_3() {
+        let schema = decode(&v2_payload()).expect("a version 2 schema decodes");
+        let ks = schema.keyspace("ks").expect("ks");
+        assert_eq!(ks.generation, 1, "re-created after its tombstone");
+        assert_eq!(ks.created_at, 30);
+        assert_eq!(schema.dropped_keyspaces["ks"].generation, 0);
+        assert_eq!(schema.dropped_keyspaces["ks"].dropped_at, 20);
+        let t = schema.table("ks", "t").expect("t");
+        assert_eq!(
+            (t.generation, t.created_at),
+            (1, 31),
+            "t won over its tombstone"
+        );
+        let tomb = ks.dropped_tables.values().next().expect("a tombstone");
+        assert_eq!((tomb.generation, tomb.dropped_at), (0, 33));
+        let bytes = encode(&schema);
+        assert_eq!(bytes.first(), Some(&VERSION));
+        assert_eq!(decode(&bytes).expect("round trip"), schema);
+    }
 }

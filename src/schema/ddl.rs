@@ -6,6 +6,14 @@
 //! result; the cluster can ship the resulting schema to other nodes as is,
 //! because table ids and column ids are chosen here, once.
 //!
+//! A table's id is derived, not drawn: a name-based uuid of the keyspace and
+//! its generation, the table name and its generation, and the columns. Two
+//! nodes that run the same CREATE without seeing each other (two clients
+//! running one `CREATE TABLE IF NOT EXISTS` script) make the same id, so a
+//! merge unites them and neither node's writes are orphaned. A re-create after
+//! a DROP has a greater generation, so a new id: the dropped table's SSTables,
+//! hints, commit-log records and in-flight mutations never land in it.
+//!
 //! Error codes and wording follow Cassandra 4: unknown keyspaces and tables are
 //! 0x2200 ("Keyspace 'ks' doesn't exist", "Table 'ks.t' doesn't exist"), bad
 //! option values 0x2300, unknown option names 0x2000, and the system keyspaces
@@ -25,19 +33,21 @@ use super::system_keyspaces;
 
 pub(crate) use params::storage_options;
 
-/// Where fresh table ids come from: random in production, counted in tests.
+/// Where fresh table ids come from: derived from what identifies the table
+/// in production, counted in some tests.
 pub(crate) trait IdSource {
-    /// A new table id (a uuid).
-    fn table_id(&mut self) -> [u8; 16];
+    /// A new table id (a uuid) for the table `seed` identifies.
+    fn table_id(&mut self, seed: &[u8]) -> [u8; 16];
 }
 
-/// Random version-4 uuids, as Cassandra gives new tables.
+/// Name-based (version 3) uuids of the seed: every node derives the same id
+/// for the same CREATE of the same incarnation.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct RandomIds;
+pub(crate) struct DerivedIds;
 
-impl IdSource for RandomIds {
-    fn table_id(&mut self) -> [u8; 16] {
-        crate::uuids::random_uuid()
+impl IdSource for DerivedIds {
+    fn table_id(&mut self, seed: &[u8]) -> [u8; 16] {
+        crate::uuids::name_uuid(seed)
     }
 }
 
@@ -104,7 +114,7 @@ pub(crate) fn latest_timestamp(schema: &Schema) -> i64 {
     let mut latest = schema
         .dropped_keyspaces
         .values()
-        .copied()
+        .map(|t| t.dropped_at)
         .max()
         .unwrap_or(i64::MIN);
     let user = schema

@@ -11,25 +11,33 @@
 //! is always stamped after every time the schema it applied to holds, so only
 //! changes that did not see each other (concurrent DDL) need a rule:
 //!
-//! - **Keyspaces, by name.** A keyspace tombstone (the latest `DROP KEYSPACE`
-//!   time) kills every incarnation of the name created at or before it; a
-//!   later re-create beats it. Between two live incarnations, the later
-//!   `created_at` wins a create/create race *whole*: the tables created in the
-//!   losing incarnation are gone with it (their data is orphaned: storage drops
-//!   it on the nodes that had it). The same `created_at` is the same CREATE
-//!   seen twice: its options are taken from the later `altered_at` (ties broken
-//!   by the options' canonical bytes), its tables merged name by name, its
-//!   table tombstones unioned.
-//! - **Tables, by name inside a keyspace.** A table tombstone records the id
-//!   and `created_at` of the table a DROP removed, and kills that table (the
-//!   same id created at or before it; table ids are random, so in practice
-//!   exactly that table). Live tables and tombstones race on `(created_at,
-//!   id)`: the greatest wins everywhere, so of two tables created concurrently
-//!   under one name with different ids one survives and the other's data is
-//!   orphaned; if the greatest is a tombstone, the name has no table. A
-//!   re-create after a DROP is later than the tombstone, so it wins. Two
-//!   tables with one id and `created_at` are one CREATE seen twice: merged as
-//!   below. Columns of tables with different ids never mix.
+//! - **Keyspaces, by name and generation.** Each incarnation of a name has a
+//!   generation: 0, then one more than the generation its CREATE saw dropped.
+//!   A keyspace tombstone (the latest generation dropped, and when) kills that
+//!   generation and every earlier one; a re-create, one generation later,
+//!   beats it. Of two live incarnations the greater generation wins whole (the
+//!   other is dead anyway: the tombstone that allowed the greater one came
+//!   with it). Incarnations of one generation are concurrent CREATEs of the
+//!   same keyspace (or one CREATE seen twice) and are united: options from the
+//!   later `altered_at` (ties broken by the options' canonical bytes), the
+//!   later `created_at`, tables merged name by name, table tombstones unioned.
+//!   So two nodes running `CREATE KEYSPACE IF NOT EXISTS` and then creating
+//!   tables in it lose nothing. A DROP concurrent with a CREATE of the same
+//!   generation (on a node that had not seen the keyspace) kills it.
+//! - **Tables, by name inside a keyspace.** Table ids are derived from the
+//!   keyspace and its generation, the name, the table's generation and its
+//!   columns (`ddl`), so concurrent CREATEs of one definition make one id:
+//!   views of one id are one table, merged as below. A table tombstone records
+//!   the id, generation and `created_at` of the table a DROP removed, and
+//!   kills that id. Live tables and tombstones race on `(generation, id)`,
+//!   the same for every view of a table: the greatest wins everywhere, so of
+//!   two tables created concurrently under one name with different columns
+//!   (different ids) one survives and the other's data is orphaned; if the
+//!   greatest is a tombstone, the name has no table (a table that lost the
+//!   race stays lost after the winner is dropped). A re-create after a DROP has a greater
+//!   generation, so it wins, with a new id: a node that still holds the old
+//!   table loses it to the tombstone, and nothing of the old id reaches the new
+//!   table. Columns of tables with different ids never mix.
 //! - **Columns, by id inside a table.** Dropped columns are unioned (the
 //!   later `dropped_at` kept) and a dropped id stays dropped. Definitions of
 //!   one id are merged by the later `added_at` (a RENAME of a key column sets
@@ -40,10 +48,12 @@
 //!   `next_column_id` is the maximum, so no id is ever reused.
 //! - **Table options** come from the later `altered_at`, ties broken by bytes.
 //!
-//! Tombstones are kept until [`purge`] removes those older than a horizon.
-//! The risk: a node that missed a DROP for longer than the horizon (down, or
-//! partitioned) still holds the dropped object, and merging its schema brings
-//! the object back on every node. Keep the horizon well above any outage.
+//! Table tombstones are kept until [`purge`] removes those older than a
+//! horizon, except the greatest generation of each name, which keeps the next
+//! CREATE's generation (and id) new; keyspace tombstones are never purged.
+//! The risk: a node that missed a table DROP for longer than the horizon
+//! (down, or partitioned) still holds the dropped table, and merging its
+//! schema brings it back on every node. Keep the horizon well above any outage.
 //!
 //! One case is resolved but not guaranteed order-independent: a key column
 //! RENAMEd to a name that another node concurrently ADDed as a value column;
@@ -60,8 +70,8 @@ use storage::ColumnId;
 use super::codec::{encode_column, encode_keyspace_params, encode_params, type_bytes};
 use super::system_keyspaces::is_system;
 use super::{
-    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, POISONED, Schema, TableDef, TableTombstone,
-    sort_columns,
+    ColumnDef, ColumnKind, DroppedColumn, KeyspaceDef, KeyspaceTombstone, POISONED, Schema,
+    TableDef, TableTombstone, sort_columns,
 };
 
 /// Table tombstones of one keyspace, by table name and id.
@@ -84,18 +94,18 @@ pub(crate) fn merge(a: &Schema, b: &Schema) -> Schema {
             .get(name)
             .into_iter()
             .chain(b.dropped_keyspaces.get(name))
-            .max()
-            .copied();
-        if let Some(at) = dropped {
-            out.dropped_keyspaces.insert(name.clone(), at);
+            .copied()
+            .reduce(KeyspaceTombstone::join);
+        if let Some(t) = dropped {
+            out.dropped_keyspaces.insert(name.clone(), t);
         }
-        let alive = |k: &&KeyspaceDef| dropped.is_none_or(|at| k.created_at > at);
+        let alive = |k: &&KeyspaceDef| dropped.is_none_or(|t| k.generation > t.generation);
         let (x, y) = (
             a.keyspaces.get(name).filter(alive),
             b.keyspaces.get(name).filter(alive),
         );
         let keyspace = match (x, y) {
-            (Some(x), Some(y)) => match x.created_at.cmp(&y.created_at) {
+            (Some(x), Some(y)) => match x.generation.cmp(&y.generation) {
                 Ordering::Greater => merge_keyspace(name, x, x),
                 Ordering::Less => merge_keyspace(name, y, y),
                 Ordering::Equal => merge_keyspace(name, x, y),
@@ -108,29 +118,27 @@ pub(crate) fn merge(a: &Schema, b: &Schema) -> Schema {
     out
 }
 
-/// Removes the keyspace and table tombstones dropped before `before_micros`;
-/// whether any was. See the module doc for the risk this takes.
+/// Removes the table tombstones dropped before `before_micros`, but never a
+/// name's greatest generation; whether any was. Keyspace tombstones stay. See
+/// the module doc for the risk this takes.
 pub(crate) fn purge(schema: &mut Schema, before_micros: i64) -> bool {
-    let count = |s: &Schema| {
-        s.dropped_keyspaces.len()
-            + s.keyspaces
-                .values()
-                .map(|k| k.dropped_tables.len())
-                .sum::<usize>()
-    };
-    let before = count(schema);
-    schema
-        .dropped_keyspaces
-        .retain(|_, at| *at >= before_micros);
+    let mut purged = false;
     for keyspace in schema.keyspaces.values_mut() {
-        keyspace
-            .dropped_tables
-            .retain(|_, t| t.dropped_at >= before_micros);
+        let mut newest: BTreeMap<String, (u32, [u8; 16])> = BTreeMap::new();
+        for t in keyspace.dropped_tables.values() {
+            let slot = newest.entry(t.name.clone()).or_insert((t.generation, t.id));
+            *slot = (*slot).max((t.generation, t.id));
+        }
+        let before = keyspace.dropped_tables.len();
+        keyspace.dropped_tables.retain(|_, t| {
+            t.dropped_at >= before_micros || newest.get(&t.name) == Some(&(t.generation, t.id))
+        });
+        purged |= keyspace.dropped_tables.len() != before;
     }
-    count(schema) != before
+    purged
 }
 
-/// Two views of one keyspace incarnation (the same `created_at`), merged.
+/// Two views of one keyspace incarnation (the same generation), merged.
 fn merge_keyspace(name: &str, x: &KeyspaceDef, y: &KeyspaceDef) -> KeyspaceDef {
     let options = |k: &KeyspaceDef| {
         let mut bytes = Vec::new();
@@ -143,6 +151,7 @@ fn merge_keyspace(name: &str, x: &KeyspaceDef, y: &KeyspaceDef) -> KeyspaceDef {
         tombstones
             .entry(key.clone())
             .and_modify(|old| {
+                old.generation = old.generation.max(t.generation);
                 old.created_at = old.created_at.max(t.created_at);
                 old.dropped_at = old.dropped_at.max(t.dropped_at);
             })
@@ -172,7 +181,8 @@ fn merge_keyspace(name: &str, x: &KeyspaceDef, y: &KeyspaceDef) -> KeyspaceDef {
         replication: latest.replication.clone(),
         durable_writes: latest.durable_writes,
         tables,
-        created_at: x.created_at,
+        generation: x.generation,
+        created_at: x.created_at.max(y.created_at),
         altered_at: latest.altered_at,
         dropped_tables: tombstones,
     }
@@ -186,9 +196,13 @@ fn merge_table_name(
     y: Option<&Arc<TableDef>>,
     tombstones: &Tombstones,
 ) -> Option<Arc<TableDef>> {
-    let key = |t: &TableDef| (t.created_at, t.id);
+    // The race key is the same for every view of a table: views of one id
+    // differ in `created_at` (one CREATE run on several nodes), and a key
+    // that differed would let a view that lost a race come back in a later
+    // merge, without what the earlier merge discarded.
+    let key = |t: &TableDef| (t.generation, t.id);
     let candidates: Vec<TableDef> = match (x, y) {
-        (Some(x), Some(y)) if key(x) == key(y) => vec![merge_table(keyspace, table, x, y)],
+        (Some(x), Some(y)) if x.id == y.id => vec![merge_table(keyspace, table, x, y)],
         _ => x
             .into_iter()
             .chain(y)
@@ -199,12 +213,11 @@ fn merge_table_name(
         .iter()
         .filter(|((name, _), _)| name == table)
         .map(|(_, t)| t);
-    let killed = |t: &TableDef| {
-        of_name
-            .clone()
-            .any(|d| d.id == t.id && d.created_at >= t.created_at)
-    };
-    let best_dead = of_name.clone().map(|d| (d.created_at, d.id)).max();
+    // Ids are never reused (derived ids carry the generation; random ones
+    // are random), so a tombstone of an id kills every view of it, whenever
+    // each view says it was created.
+    let killed = |t: &TableDef| of_name.clone().any(|d| d.id == t.id);
+    let best_dead = of_name.clone().map(|d| (d.generation, d.id)).max();
     let best = candidates
         .into_iter()
         .filter(|t| !killed(t))
@@ -215,7 +228,8 @@ fn merge_table_name(
     Some(Arc::new(best))
 }
 
-/// Two views of one table (same id and `created_at`), merged.
+/// Two views of one table (the same id: one CREATE, made on one or more
+/// nodes), merged.
 fn merge_table(keyspace: &str, name: &str, x: &TableDef, y: &TableDef) -> TableDef {
     let params = |t: &TableDef| {
         let mut bytes = Vec::new();
@@ -234,12 +248,13 @@ fn merge_table(keyspace: &str, name: &str, x: &TableDef, y: &TableDef) -> TableD
         keyspace: keyspace.to_owned(),
         name: name.to_owned(),
         id: x.id,
+        generation: x.generation.max(y.generation),
         columns,
         next_column_id: x.next_column_id.max(y.next_column_id).max(highest),
         dropped,
         params: latest.params.clone(),
         is_virtual: false,
-        created_at: x.created_at,
+        created_at: x.created_at.max(y.created_at),
         altered_at: latest.altered_at,
     }
 }

@@ -52,10 +52,22 @@ use storage::{ColumnId, TableId};
 pub struct Schema {
     /// Keyspaces by name, user and system alike.
     pub keyspaces: BTreeMap<String, KeyspaceDef>,
-    /// Keyspace tombstones: name to the timestamp (µs) of its latest DROP. A
-    /// schema merged from another node must not bring back a keyspace created
-    /// at or before it (see `merge`); purged after a horizon (`merge::purge`).
-    pub dropped_keyspaces: BTreeMap<String, i64>,
+    /// Keyspace tombstones by name: the latest incarnation dropped. A schema
+    /// merged from another node must not bring back that incarnation or an
+    /// earlier one (see `merge`). Never purged: each is small, there is one per
+    /// name ever dropped, and the generation it holds keeps a re-created
+    /// keyspace's table ids from repeating a dropped incarnation's.
+    pub dropped_keyspaces: BTreeMap<String, KeyspaceTombstone>,
+}
+
+/// The latest DROP of a keyspace name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyspaceTombstone {
+    /// The generation of the latest incarnation dropped: this one and every
+    /// earlier one are dead; the next CREATE makes `generation + 1`.
+    pub generation: u32,
+    /// When (µs) it was dropped (the latest DROP seen).
+    pub dropped_at: i64,
 }
 
 /// One keyspace.
@@ -69,8 +81,13 @@ pub struct KeyspaceDef {
     pub durable_writes: bool,
     /// Tables by name.
     pub tables: BTreeMap<String, Arc<TableDef>>,
-    /// When (µs) this incarnation of the keyspace was created: a keyspace
-    /// re-created after a DROP is a new incarnation with a later time.
+    /// Which incarnation of the name this is: 0 for the first, and a CREATE
+    /// after a DROP makes one more than the dropped generation. Two nodes that
+    /// create the keyspace without seeing each other make the same generation,
+    /// and a merge unites them (see `merge`).
+    pub generation: u32,
+    /// When (µs) this incarnation of the keyspace was created (the latest of
+    /// the concurrent CREATEs it unites).
     pub created_at: i64,
     /// When (µs) `replication` and `durable_writes` were last set.
     pub altered_at: i64,
@@ -85,12 +102,25 @@ pub struct TableTombstone {
     pub name: String,
     /// Its id: the tombstone kills only this id.
     pub id: [u8; 16],
-    /// When (µs) the latest incarnation it killed was created: it still takes
-    /// part in the create race for the name, so a table that lost that race
-    /// stays lost after the winner is dropped.
+    /// The dropped table's generation: a CREATE of the name after it makes a
+    /// greater one, so a new id. With `id`, it takes part in the race for the
+    /// name in the table's place, so a table that lost that race stays lost
+    /// after the winner is dropped.
+    pub generation: u32,
+    /// When (µs) the table it killed was created, as the DROPs saw it.
     pub created_at: i64,
     /// When (µs) it was dropped.
     pub dropped_at: i64,
+}
+
+impl KeyspaceTombstone {
+    /// What two tombstones of one name know together: the later of each.
+    pub(crate) fn join(self, other: KeyspaceTombstone) -> KeyspaceTombstone {
+        KeyspaceTombstone {
+            generation: self.generation.max(other.generation),
+            dropped_at: self.dropped_at.max(other.dropped_at),
+        }
+    }
 }
 
 /// A keyspace's replication strategy.
@@ -117,8 +147,13 @@ pub struct TableDef {
     pub keyspace: String,
     /// Its name.
     pub name: String,
-    /// Its id (a uuid), also the storage table id.
+    /// Its id (a uuid), also the storage table id: derived from the keyspace,
+    /// its generation, the name, `generation` and the columns (`ddl`), so two
+    /// nodes that run one CREATE concurrently make the same table.
     pub id: [u8; 16],
+    /// Which incarnation of the name this is: one more than the greatest
+    /// generation among the name's tombstones, 0 for the first.
+    pub generation: u32,
     /// Columns in `SELECT *` order (see the module invariants).
     pub columns: Vec<ColumnDef>,
     /// The next column id to hand out; ids are never reused.
@@ -130,7 +165,9 @@ pub struct TableDef {
     pub params: TableParams,
     /// Whether it is a virtual table whose rows the node computes (system tables).
     pub is_virtual: bool,
-    /// When (µs) it was created; with `id`, it decides a create race.
+    /// When (µs) it was created (the latest of concurrent CREATEs of this id).
+    /// A race between different tables of one name is decided by generation
+    /// and id instead (see `merge`): views of one table differ in this.
     pub created_at: i64,
     /// When (µs) `params` were last set.
     pub altered_at: i64,

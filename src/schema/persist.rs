@@ -8,8 +8,9 @@
 //! "BSCH" | format version (u8) = 2 | payload length (u32 LE) | payload | CRC32C (u32 LE)
 //! ```
 //!
-//! Format 2 holds `codec`'s version 2 (timestamps and tombstones, for merging
-//! schemas across nodes); format 1 files, written before, hold version 1 and
+//! Format 2 holds `codec`'s version 3 (timestamps, tombstones and generations,
+//! for merging schemas across nodes; the payload's first byte says which, and
+//! version 2, without generations, still loads); format 1 files, written before, hold version 1 and
 //! still load (every timestamp 0), and are rewritten as format 2 at the next save.
 //!
 //! The CRC covers everything before it (see `docs/design/schema-catalog.md`).

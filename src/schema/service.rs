@@ -16,8 +16,9 @@
 //!
 //! Schemas from other nodes arrive through [`SchemaService::merge_remote`],
 //! which merges them (`merge`) under the same lock as DDL, so a statement and
-//! a merge never interleave. Every commit also purges tombstones older than the
-//! tombstone horizon (10 days unless set), bounding the catalog; see `merge`
+//! a merge never interleave. Every commit also purges table tombstones older
+//! than the tombstone horizon (10 days unless set; a name's newest tombstone
+//! stays), bounding the catalog; see `merge`
 //! for what a node offline longer than that risks. The horizon is measured
 //! back from the latest timestamp the schema holds, not from the wall clock:
 //! the purge is then a function of the schema alone, identical on nodes with
@@ -37,7 +38,7 @@ use tokio::sync::broadcast;
 
 use super::changes::changes;
 use super::codec;
-use super::ddl::{self, DdlContext, RandomIds, storage_options};
+use super::ddl::{self, DdlContext, DerivedIds, storage_options};
 use super::merge::{merge, purge};
 use super::persist::{self, PersistError};
 use super::system_keyspaces::with_system;
@@ -207,7 +208,7 @@ impl SchemaService {
             timestamp_micros,
             data_centers: &self.data_centers,
         };
-        let Some(mut change) = ddl::apply(&old, stmt, &ctx, &mut RandomIds)? else {
+        let Some(mut change) = ddl::apply(&old, stmt, &ctx, &mut DerivedIds)? else {
             return Ok(None);
         };
         self.purge(&mut change.schema);

@@ -110,6 +110,7 @@ fn table(
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: true,
+        generation: 0,
         created_at: 0,
         altered_at: 0,
     }
@@ -124,6 +125,7 @@ fn keyspace(name: &str, tables: Vec<TableDef>) -> KeyspaceDef {
             .into_iter()
             .map(|t| (t.name.clone(), Arc::new(t)))
             .collect(),
+        generation: 0,
         created_at: 0,
         altered_at: 0,
         dropped_tables: BTreeMap::new(),

@@ -7,6 +7,13 @@
 //! framing, not Cassandra's internode wire protocol. Unknown state ordinals
 //! (from a newer node) are skipped, so states can be added without breaking
 //! mixed-version clusters.
+//!
+//! After the message a versioned trailer may follow, carrying the sender's
+//! wall clock ([`ClockStamp`]) for the skew estimate: a version byte (1), the
+//! `sent` reading (i64 µs) and the `echo` reading (i64 µs, `i64::MIN` for
+//! none). A message without it (from an older node) still decodes; a trailer
+//! of a later version is read for its version 1 fields and the bytes a later
+//! version appends are skipped, so fields can be added the same way.
 // A decoder of bytes from the network must never panic on them: no unchecked
 // indexing outside tests.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
@@ -17,6 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::exchange::{
     GossipDigest, GossipDigestAck, GossipDigestAck2, GossipDigestSyn, GossipMessage,
 };
+use super::skew::ClockStamp;
 use super::state::{ApplicationState, EndpointState, HeartBeatState, VersionedValue};
 use crate::net::{Endpoint, Message, Verb};
 
@@ -69,8 +77,27 @@ impl GossipMessage {
         }
     }
 
-    /// Reads a gossip message from a transport [`Message`].
+    /// As [`GossipMessage::to_message`], with the clock trailer after it.
+    pub fn to_stamped_message(&self, id: u64, stamp: ClockStamp) -> Message {
+        let mut message = self.to_message(id);
+        let out = &mut message.payload;
+        out.push(CLOCK_TRAILER_VERSION);
+        out.extend_from_slice(&stamp.sent_micros.to_be_bytes());
+        let echo = stamp.echo_micros.unwrap_or(NO_ECHO);
+        out.extend_from_slice(&echo.to_be_bytes());
+        message
+    }
+
+    /// Reads a gossip message from a transport [`Message`], ignoring any
+    /// clock trailer.
     pub fn from_message(message: &Message) -> Result<Self, DecodeError> {
+        Self::from_stamped_message(message).map(|(message, _)| message)
+    }
+
+    /// Reads a gossip message and its clock trailer, if it has one.
+    pub fn from_stamped_message(
+        message: &Message,
+    ) -> Result<(Self, Option<ClockStamp>), DecodeError> {
         let mut r = Reader(&message.payload);
         let msg = match message.verb {
             Verb::GOSSIP_DIGEST_SYN => GossipMessage::Syn(GossipDigestSyn {
@@ -87,12 +114,18 @@ impl GossipMessage {
             }),
             other => return Err(DecodeError::NotGossip(other)),
         };
-        match r.0.len() {
-            0 => Ok(msg),
-            n => Err(DecodeError::Trailing(n)),
+        if r.0.is_empty() {
+            return Ok((msg, None));
         }
+        let stamp = r.clock_trailer()?;
+        Ok((msg, Some(stamp)))
     }
 }
+
+/// The clock trailer's version this build writes.
+const CLOCK_TRAILER_VERSION: u8 = 1;
+/// The `echo` of a message that answers nothing.
+const NO_ECHO: i64 = i64::MIN;
 
 fn put_len(out: &mut Vec<u8>, len: usize) {
     // Lengths beyond u32 cannot occur in a gossip message (states are a few
@@ -161,6 +194,32 @@ impl Reader<'_> {
 
     fn i32(&mut self) -> Result<i32, DecodeError> {
         Ok(i32::from_be_bytes(self.take()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_be_bytes(self.take()?))
+    }
+
+    /// The clock trailer: version 1's fields; a later version's extra bytes
+    /// are skipped, extra bytes after version 1 are an error.
+    fn clock_trailer(&mut self) -> Result<ClockStamp, DecodeError> {
+        let [version] = self.take::<1>()?;
+        if version == 0 {
+            return Err(DecodeError::Malformed("clock trailer version 0"));
+        }
+        let sent_micros = self.i64()?;
+        let echo = self.i64()?;
+        let stamp = ClockStamp {
+            sent_micros,
+            echo_micros: (echo != NO_ECHO).then_some(echo),
+        };
+        match (version, self.0.len()) {
+            (CLOCK_TRAILER_VERSION, n) if n > 0 => Err(DecodeError::Trailing(n)),
+            _ => {
+                self.0 = &[];
+                Ok(stamp)
+            }
+        }
     }
 
     fn string(&mut self) -> Result<String, DecodeError> {

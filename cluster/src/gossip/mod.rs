@@ -5,11 +5,13 @@
 //!   the merge rules;
 //! - [`exchange`]: the [`Gossiper`] and its SYN → ACK → ACK2 round;
 //! - [`liveness`]: the phi-accrual failure detector and UP/DOWN events;
-//! - [`codec`]: the messages' byte form, for any [`crate::net::Transport`].
+//! - [`codec`]: the messages' byte form, for any [`crate::net::Transport`];
+//! - [`skew`]: peers' clock offsets, from the wall clock messages carry.
 
 pub(crate) mod codec;
 pub(crate) mod exchange;
 pub(crate) mod liveness;
+pub(crate) mod skew;
 pub(crate) mod state;
 
 pub use exchange::{
@@ -17,4 +19,5 @@ pub use exchange::{
     GossipMessage, Gossiper, QUARANTINE_MS,
 };
 pub use liveness::{DEFAULT_PHI_THRESHOLD, Detector, GossipEvent, PhiAccrual};
+pub use skew::{ClockSkew, ClockStamp, SkewSample};
 pub use state::{ApplicationState, EndpointState, HeartBeatState, Status, VersionedValue};

@@ -42,6 +42,7 @@ fn table() -> TableDef {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        generation: 0,
         created_at: 0,
         altered_at: 0,
     }

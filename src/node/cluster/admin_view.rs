@@ -203,6 +203,22 @@ impl AdminView for GossipView {
             .map(|(endpoint, state)| gossip_record(endpoint.ip(), state))
             .collect()
     }
+
+    fn clock_skew(&self) -> Vec<(String, f64)> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Vec::new();
+        };
+        let estimates = shared.skew().estimates();
+        let gossip = shared.gossip();
+        // Only peers gossip still knows: a removed node's last reading would
+        // otherwise be exported for ever.
+        let known = gossip.gossiper.endpoint_states();
+        estimates
+            .into_iter()
+            .filter(|(peer, _)| known.contains_key(peer))
+            .map(|(peer, micros)| (peer.to_string(), micros as f64 / 1e6))
+            .collect()
+    }
 }
 
 /// One endpoint's state as `gossipinfo` prints it.

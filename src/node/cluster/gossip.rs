@@ -6,15 +6,21 @@
 //! a short mutex with the time, and the messages it returns are sent after
 //! the lock is released. Every gossip message travels one-way, answered to
 //! the sender's listen address, as in Cassandra.
+//!
+//! Each message carries this node's wall clock, and a reply the reading of
+//! the message it answers; what arrives feeds the clock-skew estimate of
+//! each peer ([`SkewState`]), which `/metrics` exports and which logs a
+//! warning when a peer's clock is off by more than the configured threshold.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use cluster::kind::ONE_WAY_ID;
-use cluster::{ApplicationState, GossipMessage};
+use cluster::{ApplicationState, ClockSkew, ClockStamp, GossipMessage};
 use cluster::{Endpoint, Message, Verb};
 
 use super::{GossipState, Shared, events};
+use crate::hlc::WallClock;
 use crate::uuids::format_uuid;
 
 /// Cassandra's gossip interval.
@@ -50,13 +56,17 @@ async fn on_message(shared: &Arc<Shared>, verb: Verb, payload: Vec<u8>, from: En
         id: ONE_WAY_ID,
         payload,
     };
-    let message = match GossipMessage::from_message(&message) {
-        Ok(message) => message,
+    let (message, stamp) = match GossipMessage::from_stamped_message(&message) {
+        Ok(decoded) => decoded,
         Err(error) => {
             tracing::debug!(%from, %error, "dropping a malformed gossip message");
             return;
         }
     };
+    if let Some(stamp) = stamp {
+        let now = shared.wall.now_micros();
+        shared.skew().record(from, stamp, now);
+    }
     let reply = {
         let now = shared.now_ms();
         match shared.gossip().gossiper.handle(&message, now) {
@@ -69,14 +79,24 @@ async fn on_message(shared: &Arc<Shared>, verb: Verb, payload: Vec<u8>, from: En
     };
     after_exchange(shared);
     if let Some(reply) = reply {
-        send(shared, from, &reply).await;
+        send(shared, from, &reply, stamp.map(|s| s.sent_micros)).await;
     }
 }
 
-/// Sends a gossip message one-way; a full queue or a closed transport only
-/// loses this message (gossip retries every round).
-pub(super) async fn send(shared: &Shared, to: Endpoint, message: &GossipMessage) {
-    let payload = message.to_message(ONE_WAY_ID).payload;
+/// Sends a gossip message one-way, stamped with this node's wall clock and
+/// `echo` (the reading of the message it answers); a full queue or a closed
+/// transport only loses this message (gossip retries every round).
+pub(super) async fn send(
+    shared: &Shared,
+    to: Endpoint,
+    message: &GossipMessage,
+    echo: Option<i64>,
+) {
+    let stamp = ClockStamp {
+        sent_micros: shared.wall.now_micros(),
+        echo_micros: echo,
+    };
+    let payload = message.to_stamped_message(ONE_WAY_ID, stamp).payload;
     if let Err(error) = shared.messaging.one_way(to, message.verb(), payload).await {
         tracing::debug!(%to, %error, "gossip message not sent");
     }
@@ -134,7 +154,7 @@ async fn round(shared: &Arc<Shared>) {
     // Also every round, so a failed pull is retried.
     (shared.after_gossip)(shared, &shared.view.get());
     for (to, syn) in syns {
-        send(shared, to, &GossipMessage::Syn(syn)).await;
+        send(shared, to, &GossipMessage::Syn(syn), None).await;
     }
 }
 
@@ -148,7 +168,7 @@ pub(super) async fn round_with_all(shared: &Arc<Shared>) {
         (gossip.gossiper.make_syn(), peers)
     };
     for peer in peers {
-        send(shared, peer, &GossipMessage::Syn(syn.clone())).await;
+        send(shared, peer, &GossipMessage::Syn(syn.clone()), None).await;
     }
 }
 
@@ -189,4 +209,74 @@ pub(super) fn after_exchange(shared: &Arc<Shared>) {
     shared.system_tables.set_peers(events::peer_infos(&view));
     events::publish(shared, &changes, &view);
     (shared.after_gossip)(shared, &view);
+}
+
+/// Peers' clock offsets, and which of them are over the warning threshold.
+#[derive(Debug)]
+pub(crate) struct SkewState {
+    estimates: ClockSkew,
+    /// Peers whose skew was last seen over the threshold: warned about once
+    /// per crossing, not every round.
+    over: std::collections::BTreeSet<Endpoint>,
+    warn_micros: i64,
+}
+
+impl SkewState {
+    /// No estimates yet; warns above `warn_ms` milliseconds.
+    pub(crate) fn new(warn_ms: i64) -> Self {
+        SkewState {
+            estimates: ClockSkew::new(),
+            over: std::collections::BTreeSet::new(),
+            warn_micros: warn_ms.saturating_mul(1000),
+        }
+    }
+
+    /// Records a message from `peer`; logs when its estimate crosses the
+    /// threshold either way.
+    pub(crate) fn record(&mut self, peer: Endpoint, stamp: ClockStamp, now_micros: i64) {
+        let Some(skew) = self.estimates.record(peer, stamp, now_micros) else {
+            return;
+        };
+        let seconds = skew as f64 / 1e6;
+        if skew.saturating_abs() > self.warn_micros {
+            if self.over.insert(peer) {
+                tracing::warn!(
+                    %peer,
+                    skew_seconds = seconds,
+                    threshold_seconds = self.warn_micros as f64 / 1e6,
+                    "clock skew with a peer is over the threshold: last-write-wins between \
+                     their writes follows the clocks, not the order of the writes"
+                );
+            }
+        } else if self.over.remove(&peer) {
+            tracing::info!(%peer, skew_seconds = seconds, "clock skew with a peer is back under the threshold");
+        }
+    }
+
+    /// Every peer's skew (this clock minus the peer's), µs.
+    pub(crate) fn estimates(&self) -> Vec<(Endpoint, i64)> {
+        self.estimates.estimates()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_is_over_the_threshold_from_crossing_it_until_back_under() {
+        let peer: Endpoint = "127.0.0.2:7000".parse().expect("endpoint");
+        let mut skew = SkewState::new(1_000);
+        let at = |sent_micros| ClockStamp {
+            sent_micros,
+            echo_micros: None,
+        };
+        skew.record(peer, at(10_000_000), 10_500_000);
+        assert!(skew.over.is_empty(), "0.5 s is under 1 s");
+        skew.record(peer, at(10_000_000), 11_500_000);
+        assert!(skew.over.contains(&peer));
+        assert_eq!(skew.estimates(), vec![(peer, 1_500_000)]);
+        skew.record(peer, at(20_000_000), 19_000_000);
+        assert!(skew.over.is_empty(), "-1 s is not over 1 s");
+    }
 }

@@ -51,6 +51,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::cql::TimeSource;
+use crate::hlc::OffsetWallClock;
 use crate::metrics::Metrics;
 use crate::schema::{SchemaService, SystemTables};
 
@@ -58,7 +59,7 @@ pub use admin_view::GossipView;
 pub use peers::MessagingPeers;
 pub use view::{ClusterView, ViewCell};
 
-use super::identity::{self, Identity};
+use super::identity::Identity;
 
 /// The partitioner every node must share (gossip refuses others).
 pub(crate) const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
@@ -70,6 +71,12 @@ pub struct ClusterParts<'a> {
     pub config: &'a Config,
     /// Its host id and tokens.
     pub identity: &'a Identity,
+    /// The gossip generation of this start (`ClockFloor::next_generation`:
+    /// greater than the last start's, whatever the clock says).
+    pub generation: i32,
+    /// The node's wall clock, whose readings gossip messages carry so peers
+    /// can measure the skew between clocks.
+    pub(crate) wall: OffsetWallClock,
     /// The local engine, served to other nodes as a replica.
     pub engine: Arc<Engine>,
     /// Where this node keeps other coordinators' logged batches.
@@ -115,12 +122,21 @@ pub(crate) struct Shared {
     after_gossip: fn(&Arc<Shared>, &ClusterView),
     /// The node's hybrid clock.
     time: Arc<dyn TimeSource>,
+    /// The node's wall clock, stamped on gossip messages.
+    wall: OffsetWallClock,
+    /// Peers' clock offsets measured over gossip.
+    skew: Mutex<gossip::SkewState>,
 }
 
 impl Shared {
     /// Milliseconds since the service started: gossip's clock.
     fn now_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn skew(&self) -> std::sync::MutexGuard<'_, gossip::SkewState> {
+        // Replaced sample by sample; a panic elsewhere leaves it usable.
+        self.skew.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn gossip(&self) -> std::sync::MutexGuard<'_, GossipState> {
@@ -148,7 +164,13 @@ impl ClusterService {
         let as_dyn: Arc<dyn Transport> = transport.clone();
         let messaging = Arc::new(Messaging::new(as_dyn));
         let host = HostId(parts.identity.host_id);
-        let gossip = new_gossip(config, parts.identity, local, &parts.schema);
+        let gossip = new_gossip(
+            config,
+            parts.identity,
+            parts.generation,
+            local,
+            &parts.schema,
+        );
         let view = Arc::new(ViewCell::new(ClusterView::alone(local, host)));
         let shared = Arc::new(Shared {
             gossip: Mutex::new(gossip),
@@ -164,6 +186,8 @@ impl ClusterService {
             known_hosts: Mutex::new(BTreeSet::from([host])),
             after_gossip: schema_sync::pull_if_behind,
             time: parts.time,
+            wall: parts.wall,
+            skew: Mutex::new(gossip::SkewState::new(config.clock_skew_warn_threshold)),
         });
         let time = Arc::clone(&shared.time);
         shared
@@ -275,13 +299,14 @@ impl ClusterService {
 fn new_gossip(
     config: &Config,
     identity: &Identity,
+    generation: i32,
     local: Endpoint,
     schema: &SchemaService,
 ) -> GossipState {
     let mut gossip_config =
         GossipConfig::new(config.cluster_name.clone(), PARTITIONER, seeds(config));
     gossip_config.phi_threshold = config.phi_convict_threshold;
-    let mut gossiper = Gossiper::new(local, identity::generation(), gossip_config);
+    let mut gossiper = Gossiper::new(local, generation, gossip_config);
     let info = LocalInfo {
         host_id: HostId(identity.host_id),
         tokens: identity.tokens.iter().copied().map(Token).collect(),

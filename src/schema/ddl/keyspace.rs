@@ -10,7 +10,7 @@ use super::params::{check_unique, prop_bool, prop_map};
 use super::{
     Change, DdlContext, check_name, ensure_user_keyspace, keyspace_event, keyspace_missing,
 };
-use crate::schema::{KeyspaceDef, Replication, Schema};
+use crate::schema::{KeyspaceDef, KeyspaceTombstone, Replication, Schema};
 use cql_lite::errors::{already_exists, config, syntax};
 
 const LOCATOR: &str = "org.apache.cassandra.locator.";
@@ -166,6 +166,10 @@ pub(super) fn create(
             replication,
             durable_writes: opts.durable_writes.unwrap_or(true),
             tables: BTreeMap::new(),
+            generation: schema
+                .dropped_keyspaces
+                .get(&stmt.name)
+                .map_or(0, |t| t.generation.saturating_add(1)),
             created_at: ctx.timestamp_micros,
             altered_at: ctx.timestamp_micros,
             dropped_tables: BTreeMap::new(),
@@ -215,21 +219,24 @@ pub(super) fn drop(
     stmt: &DropKeyspace,
     ctx: &DdlContext<'_>,
 ) -> Result<Option<Change>, ErrorResponse> {
-    if schema.keyspace(&stmt.name).is_none() {
+    let Some(old) = schema.keyspace(&stmt.name) else {
         if stmt.if_exists {
             return Ok(None);
         }
         return Err(keyspace_missing(&stmt.name));
-    }
+    };
     ensure_user_keyspace(&stmt.name)?;
+    let dropped = KeyspaceTombstone {
+        generation: old.generation,
+        dropped_at: ctx.timestamp_micros,
+    };
     let mut schema = schema.clone();
     schema.keyspaces.remove(&stmt.name);
-    let at = ctx.timestamp_micros;
     schema
         .dropped_keyspaces
         .entry(stmt.name.clone())
-        .and_modify(|t| *t = (*t).max(at))
-        .or_insert(at);
+        .and_modify(|t| *t = t.join(dropped))
+        .or_insert(dropped);
     Ok(Some(Change {
         schema,
         event: keyspace_event(SchemaChangeType::Dropped, &stmt.name),

@@ -134,7 +134,27 @@ pub(super) fn create(
             "COMPACT STORAGE tables are not allowed starting with version 4.0",
         ));
     }
-    let table = build_table(ks, name, stmt, ids, ctx.timestamp_micros)?;
+    let generation = keyspace
+        .dropped_tables
+        .values()
+        .filter(|t| t.name == name)
+        .map(|t| t.generation.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    let incarnation = Incarnation {
+        keyspace_generation: keyspace.generation,
+        generation,
+        at: ctx.timestamp_micros,
+    };
+    let table = build_table(ks, name, stmt, ids, incarnation)?;
+    if id_in_use(schema, table.id) {
+        // A merge kills every table of a dropped id, and two live tables
+        // cannot share storage: an id is never given twice.
+        return Err(invalid(format!(
+            "Table id {} is used, or was used by a dropped table",
+            crate::uuids::format_uuid(&table.id)
+        )));
+    }
     let mut schema = schema.clone();
     if let Some(keyspace) = schema.keyspaces.get_mut(ks) {
         keyspace.tables.insert(name.to_owned(), Arc::new(table));
@@ -145,32 +165,45 @@ pub(super) fn create(
     }))
 }
 
+/// Which incarnation a CREATE makes, and when.
+#[derive(Debug, Clone, Copy)]
+struct Incarnation {
+    /// The keyspace's generation.
+    keyspace_generation: u32,
+    /// The table name's generation (see [`TableDef::generation`]).
+    generation: u32,
+    /// The statement's timestamp.
+    at: i64,
+}
+
 fn build_table(
     ks: &str,
     name: &str,
     stmt: &CreateTable,
     ids: &mut dyn IdSource,
-    at: i64,
+    incarnation: Incarnation,
 ) -> Result<TableDef, ErrorResponse> {
     check_unique(&stmt.properties)?;
     let (id_props, props): (Vec<&Property>, Vec<&Property>) =
         stmt.properties.iter().partition(|p| p.name == "id");
     let props: Vec<Property> = props.into_iter().cloned().collect();
     let params = table_params(&TableParams::default(), &props)?;
-    let id = match id_props.first() {
-        Some(p) => table_id_option(p)?,
-        None => ids.table_id(),
-    };
+    let at = incarnation.at;
     let mut columns = key_and_value_columns(stmt)?;
     sort_columns(&mut columns);
     for (i, c) in columns.iter_mut().enumerate() {
         c.id = ColumnId(u32::try_from(i).map_err(|_| invalid("too many columns"))?);
         c.added_at = at;
     }
+    let id = match id_props.first() {
+        Some(p) => table_id_option(p)?,
+        None => ids.table_id(&id_seed(ks, name, incarnation, &columns)),
+    };
     Ok(TableDef {
         keyspace: ks.to_owned(),
         name: name.to_owned(),
         id,
+        generation: incarnation.generation,
         next_column_id: u32::try_from(columns.len()).map_err(|_| invalid("too many columns"))?,
         columns,
         dropped: Vec::new(),
@@ -179,6 +212,46 @@ fn build_table(
         created_at: at,
         altered_at: at,
     })
+}
+
+/// Whether a live table or a table tombstone, in any keyspace, has `id`.
+fn id_in_use(schema: &Schema, id: [u8; 16]) -> bool {
+    schema.keyspaces.values().any(|k| {
+        k.tables.values().any(|t| t.id == id) || k.dropped_tables.values().any(|t| t.id == id)
+    })
+}
+
+/// What a derived table id is the uuid of: the keyspace, its generation, the
+/// name, its generation and each column's name, type, kind, position, order
+/// and id, all length-prefixed so no two tables share a seed. Table options
+/// and timestamps are left out: concurrent CREATEs differ in them and are
+/// still one table (a merge takes the later options). Columns are in: CREATEs
+/// with different columns are different tables, whose cells could not be read
+/// as each other's, so they race as before (one survives).
+fn id_seed(ks: &str, name: &str, incarnation: Incarnation, columns: &[ColumnDef]) -> Vec<u8> {
+    let mut seed = b"basalt table id v1".to_vec();
+    let mut put = |bytes: &[u8]| {
+        seed.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+        seed.extend_from_slice(bytes);
+    };
+    put(ks.as_bytes());
+    put(&incarnation.keyspace_generation.to_be_bytes());
+    put(name.as_bytes());
+    put(&incarnation.generation.to_be_bytes());
+    for c in columns {
+        put(c.name.as_bytes());
+        put(&crate::schema::codec::type_bytes(&c.ty));
+        let kind: u8 = match c.kind {
+            ColumnKind::PartitionKey => 0,
+            ColumnKind::Clustering => 1,
+            ColumnKind::Static => 2,
+            ColumnKind::Regular => 3,
+        };
+        put(&[kind, u8::from(c.order == Order::Desc)]);
+        put(&(c.position as u64).to_be_bytes());
+        put(&c.id.0.to_be_bytes());
+    }
+    seed
 }
 
 /// `WITH id = <uuid>`: Cassandra lets a table be recreated with a known id.
@@ -491,6 +564,7 @@ pub(super) fn drop(
     let tombstone = TableTombstone {
         name: name.to_owned(),
         id: old.id,
+        generation: old.generation,
         created_at: old.created_at,
         dropped_at: ctx.timestamp_micros,
     };
@@ -502,6 +576,7 @@ pub(super) fn drop(
             .dropped_tables
             .entry(key)
             .and_modify(|t| {
+                t.generation = t.generation.max(tombstone.generation);
                 t.created_at = t.created_at.max(tombstone.created_at);
                 t.dropped_at = t.dropped_at.max(tombstone.dropped_at);
             })

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 pub(crate) struct CountingIds(u128);
 
 impl IdSource for CountingIds {
-    fn table_id(&mut self) -> [u8; 16] {
+    fn table_id(&mut self, _seed: &[u8]) -> [u8; 16] {
         self.0 += 1;
         self.0.to_be_bytes()
     }
@@ -26,7 +26,7 @@ fn run(schema: &Schema, cql: &str) -> Result<Option<Change>, ErrorResponse> {
         timestamp_micros: 1_000,
         data_centers: DCS,
     };
-    apply(schema, &stmt, &ctx, &mut CountingIds::default())
+    apply(schema, &stmt, &ctx, &mut DerivedIds)
 }
 
 /// Applies each statement in turn, all of which must change the schema.
@@ -181,7 +181,7 @@ fn create_table_orders_columns_and_assigns_ids() {
         "org.apache.cassandra.db.compaction.LeveledCompactionStrategy"
     );
     assert_eq!(t.params.compaction["min_threshold"], "4");
-    assert_eq!(t.id, 1u128.to_be_bytes());
+    assert_eq!(t.id[6] >> 4, 3, "a name-based (derived) uuid");
 }
 
 #[expect(clippy::too_many_lines, reason = "one table of cases, each a line")]
@@ -465,9 +465,40 @@ fn ddl_stamps_what_it_changes_and_no_op_ddl_changes_nothing() {
     assert_eq!((tomb.created_at, tomb.dropped_at), (1_001, 1_003));
     assert_ne!(schema_version(&dropped), version);
     let gone = run(&dropped, "DROP KEYSPACE ks").unwrap().unwrap().schema;
-    assert_eq!(gone.dropped_keyspaces["ks"], 1_004);
+    assert_eq!(gone.dropped_keyspaces["ks"].dropped_at, 1_004);
     let again = run(&gone, KS).unwrap().unwrap().schema;
     assert_eq!(again.keyspace("ks").unwrap().created_at, 1_005);
+}
+
+#[test]
+fn an_explicit_table_id_is_never_given_twice() {
+    let schema = build(&[
+        KS,
+        "CREATE TABLE ks.t (k int PRIMARY KEY) WITH id = 5a1c395e-b41f-11e5-9f22-ba0be0483c18",
+    ]);
+    let id = schema.table("ks", "t").unwrap().id;
+    assert_eq!(
+        crate::uuids::format_uuid(&id),
+        "5a1c395e-b41f-11e5-9f22-ba0be0483c18"
+    );
+    let same =
+        "CREATE TABLE ks.u (k int PRIMARY KEY) WITH id = 5a1c395e-b41f-11e5-9f22-ba0be0483c18";
+    assert!(run(&schema, same).is_err(), "a live table has it");
+    let dropped = run(&schema, "DROP TABLE t").unwrap().unwrap().schema;
+    let again =
+        "CREATE TABLE ks.t (k int PRIMARY KEY) WITH id = 5a1c395e-b41f-11e5-9f22-ba0be0483c18";
+    let e = run(&dropped, again).unwrap_err();
+    assert!(
+        e.message.contains("was used by a dropped table"),
+        "{}",
+        e.message
+    );
+    // Without the option, the re-create gets a new derived id.
+    assert!(
+        run(&dropped, "CREATE TABLE ks.t (k int PRIMARY KEY)")
+            .unwrap()
+            .is_some()
+    );
 }
 
 // ------------------------------------------------------------------ proptest

@@ -5,15 +5,20 @@ use crate::schema::system_keyspaces::with_system;
 use crate::schema::version::schema_version;
 use proptest::prelude::*;
 
-/// Table ids unique per node, as random ids are in practice.
+/// Table ids as production derives them; `random` makes them unique per
+/// node instead, as catalogs written before derived ids hold them.
 #[derive(Debug)]
 struct NodeIds {
     node: u128,
     count: u128,
+    random: bool,
 }
 
 impl IdSource for NodeIds {
-    fn table_id(&mut self) -> [u8; 16] {
+    fn table_id(&mut self, seed: &[u8]) -> [u8; 16] {
+        if !self.random {
+            return crate::schema::ddl::DerivedIds.table_id(seed);
+        }
         self.count += 1;
         ((self.node << 64) | self.count).to_be_bytes()
     }
@@ -29,7 +34,11 @@ impl Node {
     fn new(node: u128) -> Self {
         Node {
             schema: with_system(Schema::default()),
-            ids: NodeIds { node, count: 0 },
+            ids: NodeIds {
+                node,
+                count: 0,
+                random: false,
+            },
         }
     }
 
@@ -77,16 +86,73 @@ fn ddl_on_one_node_reaches_the_other() {
 }
 
 #[test]
-fn the_later_keyspace_incarnation_wins_whole() {
+fn concurrent_keyspace_creates_unite() {
     let (mut a, mut b) = (Node::new(1), Node::new(2));
     a.run(KS, 10);
     a.run("CREATE TABLE t (k int PRIMARY KEY)", 11);
     b.run(KS, 12);
     b.run("CREATE TABLE u (k int PRIMARY KEY)", 13);
     let merged = merge(&a.schema, &b.schema);
+    assert_eq!(merged, merge(&b.schema, &a.schema));
     let ks = merged.keyspace("ks").unwrap();
     assert_eq!(ks.created_at, 12);
-    assert_eq!(ks.tables.keys().collect::<Vec<_>>(), ["u"]);
+    assert_eq!(ks.tables.keys().collect::<Vec<_>>(), ["t", "u"]);
+}
+
+#[test]
+fn one_create_on_two_nodes_is_one_table() {
+    let (mut a, mut b) = (Node::new(1), Node::new(2));
+    a.run(KS, 10);
+    b.run(KS, 15);
+    let cql = "CREATE TABLE IF NOT EXISTS t (k int, c text, v int, PRIMARY KEY (k, c))";
+    a.run(cql, 20);
+    b.run(cql, 25);
+    let id = a.schema.table("ks", "t").unwrap().id;
+    assert_eq!(b.schema.table("ks", "t").unwrap().id, id);
+    let merged = merge(&a.schema, &b.schema);
+    assert_eq!(merged, merge(&b.schema, &a.schema));
+    let t = merged.table("ks", "t").unwrap();
+    assert_eq!((t.id, t.created_at), (id, 25));
+    assert_eq!(t.columns.len(), 3);
+    // A drop on one node kills the table whatever the other's view says.
+    a.pull(&b);
+    a.run("DROP TABLE t", 30);
+    assert!(merge(&a.schema, &b.schema).table("ks", "t").is_none());
+}
+
+#[test]
+fn a_re_create_after_a_drop_is_a_new_table_everywhere() {
+    let (mut a, mut b) = (Node::new(1), Node::new(2));
+    a.run(KS, 10);
+    a.run("CREATE TABLE t (k int PRIMARY KEY)", 11);
+    b.pull(&a);
+    let old = a.schema.table("ks", "t").unwrap().id;
+    // a drops and re-creates the same definition; b still has the old table.
+    a.run("DROP TABLE t", 20);
+    a.run("CREATE TABLE t (k int PRIMARY KEY)", 21);
+    let new = a.schema.table("ks", "t").unwrap().clone();
+    assert_ne!(new.id, old, "a re-create never reuses the dropped id");
+    assert_eq!(new.generation, 1);
+    b.run("ALTER TABLE t WITH comment = 'late'", 40);
+    for merged in [merge(&a.schema, &b.schema), merge(&b.schema, &a.schema)] {
+        assert_eq!(merged.table("ks", "t").unwrap().id, new.id);
+    }
+    // b, having learnt of the drop, creates the name again: the same new id.
+    let mut c = Node::new(3);
+    c.pull(&a);
+    c.run("DROP TABLE t", 50);
+    c.run("CREATE TABLE t (k int PRIMARY KEY)", 51);
+    b.pull(&c);
+    b.run("CREATE TABLE IF NOT EXISTS t (k int PRIMARY KEY)", 60);
+    let third = b.schema.table("ks", "t").unwrap().id;
+    assert!(third != old && third != new.id);
+    // A re-created keyspace gives its tables new ids too.
+    a.run("DROP KEYSPACE ks", 70);
+    a.run(KS, 71);
+    a.run("CREATE TABLE t (k int PRIMARY KEY)", 72);
+    let again = a.schema.table("ks", "t").unwrap().id;
+    assert!(again != old && again != new.id);
+    assert_eq!(a.schema.keyspace("ks").unwrap().generation, 1);
 }
 
 #[test]
@@ -99,7 +165,7 @@ fn a_keyspace_tombstone_beats_older_incarnations_only() {
     b.run("ALTER KEYSPACE ks WITH durable_writes = false", 30);
     let merged = merge(&a.schema, &b.schema);
     assert!(merged.keyspace("ks").is_none());
-    assert_eq!(merged.dropped_keyspaces["ks"], 20);
+    assert_eq!(merged.dropped_keyspaces["ks"].dropped_at, 20);
     // A re-create after the drop wins over the tombstone.
     a.run(KS, 25);
     let merged = merge(&a.schema, &b.schema);
@@ -116,13 +182,11 @@ fn concurrent_table_creates_keep_the_greatest_id_everywhere() {
     let ab = merge(&a.schema, &b.schema);
     assert_eq!(ab, merge(&b.schema, &a.schema));
     let t = ab.table("ks", "t").unwrap();
-    assert_eq!(
-        t.id,
-        b.schema.table("ks", "t").unwrap().id,
-        "node 2's id is greater"
-    );
+    let ids = [&a, &b].map(|n| n.schema.table("ks", "t").unwrap().id);
+    assert_ne!(ids[0], ids[1], "different columns, different tables");
+    assert_eq!(t.id, ids[0].max(ids[1]), "the greater id wins");
     assert!(
-        t.column("x").is_none(),
+        t.column("x").is_none() != t.column("y").is_none(),
         "columns of different ids never mix"
     );
     // The winner dropped: the loser does not come back.
@@ -198,20 +262,35 @@ fn table_options_come_from_the_later_alter() {
 }
 
 #[test]
-fn purge_drops_only_old_tombstones() {
+fn purge_drops_old_tombstones_but_each_names_newest() {
     let mut a = Node::new(1);
     a.run(KS, 10);
     a.run("CREATE TABLE t (k int PRIMARY KEY)", 11);
     a.run("DROP TABLE t", 20);
+    a.run("CREATE TABLE t (k int PRIMARY KEY)", 21);
+    a.run("DROP TABLE t", 22);
     a.run("CREATE KEYSPACE k2 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", 30);
     a.run("DROP KEYSPACE k2", 40);
     let mut schema = a.schema.clone();
     assert!(!purge(&mut schema, 20));
-    assert!(purge(&mut schema, 21));
-    assert!(schema.keyspace("ks").unwrap().dropped_tables.is_empty());
-    assert_eq!(schema.dropped_keyspaces.len(), 1);
     assert!(purge(&mut schema, 41));
-    assert!(schema.dropped_keyspaces.is_empty());
+    let left: Vec<u32> = schema
+        .keyspace("ks")
+        .unwrap()
+        .dropped_tables
+        .values()
+        .map(|t| t.generation)
+        .collect();
+    assert_eq!(left, [1], "the newest generation stays");
+    assert_eq!(
+        schema.dropped_keyspaces.len(),
+        1,
+        "keyspace tombstones stay"
+    );
+    // So a CREATE after the purge still makes a new generation.
+    a.schema = schema;
+    a.run("CREATE TABLE t (k int PRIMARY KEY)", 50);
+    assert_eq!(a.schema.table("ks", "t").unwrap().generation, 2);
 }
 
 // ------------------------------------------------------------------ proptest
@@ -275,7 +354,11 @@ fn play(n: usize, steps: &[Step]) -> Vec<Schema> {
             Step::Pull { node, from } => {
                 let other = Node {
                     schema: nodes[*from].schema.clone(),
-                    ids: NodeIds { node: 0, count: 0 },
+                    ids: NodeIds {
+                        node: 0,
+                        count: 0,
+                        random: false,
+                    },
                 };
                 nodes[*node].pull(&other);
             }

@@ -106,7 +106,7 @@ fn a_version_1_catalog_still_loads() {
     assert!(!nts.durable_writes);
     assert_eq!(nts.tables["u"].params.gc_grace_seconds, 5);
     assert!(loaded.dropped_keyspaces.is_empty());
-    // Apart from the timestamps it is what the same DDL builds today.
+    // Apart from the timestamps and ids it is what the same DDL builds today.
     let mut today = build(&[
         KS,
         "CREATE TABLE ks.t (k int, c text, s set<int> static, v frozen<map<text, list<int>>>, \
@@ -118,6 +118,12 @@ fn a_version_1_catalog_still_loads() {
         "CREATE TABLE nts.u (k int PRIMARY KEY, v text) WITH gc_grace_seconds = 5",
     ]);
     zero_timestamps(&mut today);
+    // Its ids were drawn when it was written; today's are derived.
+    for (ks, table) in [("ks", "t"), ("nts", "u")] {
+        let id = loaded.table(ks, table).unwrap().id;
+        let keyspace = today.keyspaces.get_mut(ks).unwrap();
+        std::sync::Arc::make_mut(keyspace.tables.get_mut(table).unwrap()).id = id;
+    }
     assert_eq!(with_system(loaded.clone()), today);
     // Saved again, it is written in the current format and reads back equal.
     let fs = SimFs::new();

@@ -178,10 +178,10 @@ async fn merge_remote_converges_two_nodes_and_announces() {
     );
     assert!(!ship(&a, &b).await, "nothing new the second time");
 
-    // Concurrent creates of one table name: both nodes keep the same one and
-    // the loser's storage goes.
+    // Concurrent creates of one table name with different columns: both
+    // nodes keep the same one and the loser's storage goes.
     exec_at(&a, "CREATE TABLE u (k int PRIMARY KEY)", 30).await;
-    exec_at(&b, "CREATE TABLE u (k int PRIMARY KEY)", 30).await;
+    exec_at(&b, "CREATE TABLE u (k int PRIMARY KEY, x int)", 30).await;
     let (ua, ub) = (
         a.current().table("ks", "u").unwrap().table_id(),
         b.current().table("ks", "u").unwrap().table_id(),
@@ -213,16 +213,46 @@ async fn tombstones_past_the_horizon_are_purged_and_stay_purged() {
     let fs = SimFs::new();
     let service = open(&fs, engine(&fs)).with_tombstone_horizon(std::time::Duration::from_secs(1));
     exec_at(&service, KS, 10).await;
-    exec_at(&service, "DROP KEYSPACE ks", 20).await;
-    let with_tombstone = service.current();
-    assert!(with_tombstone.dropped_keyspaces.contains_key("ks"));
-    // Within the horizon of the schema's latest change, it stays.
+    exec_at(&service, "CREATE TABLE t (k int PRIMARY KEY)", 11).await;
+    exec_at(&service, "DROP TABLE t", 20).await;
+    exec_at(&service, "CREATE TABLE t (k int PRIMARY KEY)", 21).await;
+    exec_at(&service, "DROP TABLE t", 22).await;
+    let tombstones = |s: &SchemaService| s.current().keyspace("ks").unwrap().dropped_tables.len();
+    let with_tombstones = service.current();
+    assert_eq!(tombstones(&service), 2);
+    // Within the horizon of the schema's latest change, they stay.
     assert!(!service.merge_remote(Schema::default()).await.unwrap());
-    // A change more than the horizon later purges it...
+    // A change more than the horizon later purges the older one (the name's
+    // newest stays, keeping the next generation new)...
     exec_at(&service, &KS.replace("ks", "k2"), 5_000_000).await;
-    assert!(service.current().dropped_keyspaces.is_empty());
+    assert_eq!(tombstones(&service), 1);
     // ... and a node still holding it does not bring it back.
-    let remote = (*with_tombstone).clone();
+    let remote = crate::schema::merge::merge(&with_tombstones, &Schema::default());
     assert!(!service.merge_remote(remote).await.unwrap());
-    assert!(service.current().dropped_keyspaces.is_empty());
+    assert_eq!(tombstones(&service), 1);
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_table_converge_on_one_id() {
+    let (fs_a, fs_b) = (SimFs::new(), SimFs::new());
+    let (engine_a, engine_b) = (engine(&fs_a), engine(&fs_b));
+    let a = open(&fs_a, engine_a.clone());
+    let b = open(&fs_b, engine_b.clone());
+    // Both nodes create the keyspace and the table without seeing each other,
+    // at different times, as two clients running one script would.
+    let ks = KS.replace("KEYSPACE", "KEYSPACE IF NOT EXISTS");
+    let table = "CREATE TABLE IF NOT EXISTS t (k int PRIMARY KEY, v int)";
+    exec_at(&a, &ks, 10).await;
+    exec_at(&a, table, 20).await;
+    exec_at(&b, &ks, 15).await;
+    exec_at(&b, table, 25).await;
+    let ta = a.current().table("ks", "t").expect("t on a").table_id();
+    let tb = b.current().table("ks", "t").expect("t on b").table_id();
+    assert_eq!(ta, tb, "one CREATE on two nodes makes one table id");
+    ship(&a, &b).await;
+    ship(&b, &a).await;
+    assert_eq!(a.version(), b.version());
+    assert_eq!(a.current().table("ks", "t").expect("t").table_id(), ta);
+    assert!(engine_a.tables().contains(&ta), "a kept its storage");
+    assert!(engine_b.tables().contains(&ta), "b kept its storage");
 }

@@ -81,6 +81,7 @@ pub(super) fn table(name: &str, cols: &[Col<'_>]) -> Arc<TableDef> {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        generation: 0,
         created_at: 0,
         altered_at: 0,
     })
@@ -101,6 +102,7 @@ pub(super) fn schema(tables: &[Arc<TableDef>]) -> Schema {
                 .iter()
                 .map(|t| (t.name.clone(), Arc::clone(t)))
                 .collect(),
+            generation: 0,
             created_at: 0,
             altered_at: 0,
             dropped_tables: Default::default(),

@@ -98,6 +98,7 @@ fn table(spec: &TableSpec<'_>) -> TableDef {
         dropped: Vec::new(),
         params: TableParams::default(),
         is_virtual: false,
+        generation: 0,
         created_at: 0,
         altered_at: 0,
     }
@@ -240,6 +241,7 @@ impl Harness {
             },
             durable_writes: true,
             tables: Default::default(),
+            generation: 0,
             created_at: 0,
             altered_at: 0,
             dropped_tables: Default::default(),

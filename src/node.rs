@@ -83,8 +83,7 @@ impl Node {
         let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
         let (identity, floor, generation) = load_identity(config, &fs, &data_dir, wall)?;
         let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
-        let node_info = node_info(config, &identity, generation);
-        let system_tables = system_tables(node_info, &engine);
+        let system_tables = system_tables(node_info(config, &identity, generation), &engine);
         let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
         let metrics = Arc::new(Metrics::new());
         let (hlc, observer) = hybrid_clock(wall, floor);

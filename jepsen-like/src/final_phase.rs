@@ -17,9 +17,13 @@ const POLL: Duration = Duration::from_millis(500);
 const MAX_ANOMALIES: usize = 20;
 pub(crate) const CONVERGENCE: &str = "convergence: replicas agree after the final phase (P5)";
 
-/// The pending hints on every node (`basalt_hints_pending` on `/metrics`),
-/// summed; `None` when no node reports the counter.
-async fn pending_hints(cluster: &Cluster) -> Option<u64> {
+/// What the final reads wait for: hints not yet delivered, and logged
+/// batches not yet replayed (P8 holds only after the batchlog replay).
+const PENDING: [&str; 2] = ["basalt_hints_pending ", "basalt_batchlog_pending "];
+
+/// `metric` (a `/metrics` gauge, name and a space) on every node, summed;
+/// `None` when no node reports it.
+async fn pending(cluster: &Cluster, metric: &str) -> Option<u64> {
     let mut total = None;
     for i in 1..=cluster.len() {
         let Ok((200, body)) = cluster.admin_get(i, "/metrics").await else {
@@ -27,7 +31,7 @@ async fn pending_hints(cluster: &Cluster) -> Option<u64> {
         };
         let value = body
             .lines()
-            .find_map(|l| l.strip_prefix("basalt_hints_pending "))
+            .find_map(|l| l.strip_prefix(metric))
             .and_then(|v| v.trim().parse::<f64>().ok());
         if let Some(v) = value {
             #[expect(
@@ -42,12 +46,20 @@ async fn pending_hints(cluster: &Cluster) -> Option<u64> {
     total
 }
 
-/// Waits until no hints are pending, or `deadline`; the count left.
-pub(crate) async fn drain_hints(cluster: &Cluster, deadline: Instant) -> Option<u64> {
+/// Waits until no hints and no batches are pending, or `deadline`; what is
+/// left, per gauge.
+pub(crate) async fn drain(
+    cluster: &Cluster,
+    deadline: Instant,
+) -> Vec<(&'static str, Option<u64>)> {
     loop {
-        let pending = pending_hints(cluster).await;
-        if pending.is_none_or(|p| p == 0) || Instant::now() >= deadline {
-            return pending;
+        let mut left = Vec::new();
+        for metric in PENDING {
+            left.push((metric.trim_end(), pending(cluster, metric).await));
+        }
+        let drained = left.iter().all(|(_, p)| p.is_none_or(|p| p == 0));
+        if drained || Instant::now() >= deadline {
+            return left;
         }
         tokio::time::sleep(POLL).await;
     }

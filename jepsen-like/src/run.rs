@@ -378,8 +378,8 @@ async fn workload_and_final(
         Ok(()) => nemesis.log("final: every node sees every other up"),
         Err(e) => nemesis.log(&format!("final: the ring did not heal in time: {e}")),
     }
-    let hints = final_phase::drain_hints(cluster, Instant::now() + HINTS_DRAIN).await;
-    nemesis.log(&format!("final: hints pending after the drain: {hints:?}"));
+    let left = final_phase::drain(cluster, Instant::now() + HINTS_DRAIN).await;
+    nemesis.log(&format!("final: pending after the drain: {left:?}"));
     workload::final_reads(
         Arc::clone(&ctx),
         &settings.workloads,

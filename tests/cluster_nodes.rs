@@ -726,3 +726,78 @@ async fn a_restart_with_the_clock_stepped_back_is_still_heard() {
     })
     .await;
 }
+
+/// Two of four nodes restarted while the other two stay down: without the
+/// ring saved at the last run they would route every key to themselves and
+/// acknowledge QUORUM writes that the real replicas never see. Every write
+/// they acknowledge must be readable once all four are back, and the keys
+/// whose replicas are both down must be refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_restarted_apart_from_their_peers_misplace_no_write() {
+    support::bounded(async {
+        let hosts = [ip(1), ip(2), ip(3), ip(4)];
+        let ports = Ports {
+            native: support::free_ports(&hosts, 1),
+            storage: support::free_ports(&hosts, 1),
+            admin: support::free_ports(&hosts, 1),
+        };
+        let mut nodes = Vec::new();
+        for i in 1..=4 {
+            nodes.push(ClusterNode::start(i, &ports).await);
+        }
+        eventually("four nodes see each other", Duration::from_secs(30), async || {
+            nodes.iter().all(|n| n.live() == 4)
+        })
+        .await;
+        let c1 = nodes[0].client().await;
+        for cql in [
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+            "CREATE TABLE ks.t (k int PRIMARY KEY, v int)",
+        ] {
+            query(&c1, cql, Consistency::One).await.expect(cql);
+        }
+        await_agreement(&nodes).await;
+        drop(c1);
+        for n in &mut nodes {
+            n.stop().await;
+        }
+        for n in &mut nodes[..2] {
+            n.restart().await;
+        }
+        eventually("the two restarted nodes see each other", Duration::from_secs(30), async || {
+            nodes[..2].iter().all(|n| n.live() == 2)
+        })
+        .await;
+        let c1 = nodes[0].client().await;
+        let (mut acked, mut refused) = (Vec::new(), 0);
+        for k in 0..40 {
+            let cql = format!("INSERT INTO ks.t (k, v) VALUES ({k}, {k})");
+            match query(&c1, &cql, Consistency::Quorum).await {
+                Ok(_) => acked.push(k),
+                Err(ClientError::Server(e)) if matches!(e.kind, ErrorKind::Unavailable { .. }) => {
+                    refused += 1;
+                }
+                Err(e) => panic!("write {k}: {e}"),
+            }
+        }
+        assert!(refused > 0, "no key had both replicas down: the ring was incomplete");
+        assert!(!acked.is_empty(), "no key had both replicas up");
+        for n in &mut nodes[2..] {
+            n.restart().await;
+        }
+        eventually("all four see each other", Duration::from_secs(30), async || {
+            nodes.iter().all(|n| n.live() == 4)
+        })
+        .await;
+        let c4 = nodes[3].client().await;
+        for k in acked {
+            let cql = format!("SELECT v FROM ks.t WHERE k = {k}");
+            let read = query(&c4, &cql, Consistency::Quorum).await.expect("read");
+            assert_eq!(rows(read).len(), 1, "acknowledged write {k} lost");
+        }
+        for n in &mut nodes {
+            n.stop().await;
+        }
+    })
+    .await;
+}

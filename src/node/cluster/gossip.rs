@@ -200,15 +200,34 @@ pub(super) fn after_exchange(shared: &Arc<Shared>) {
             return;
         }
         let live = gossip.gossiper.live_members();
-        let view = old.rebuild(gossip.gossiper.endpoint_states(), live, Instant::now());
+        let saved = shared.saved_peers.loaded();
+        let view = old.rebuild(
+            gossip.gossiper.endpoint_states(),
+            live,
+            saved,
+            Instant::now(),
+        );
         (changes, view)
     };
     let (changes, view) = rebuilt;
     shared.view.set(view);
     let view = shared.view.get();
+    save_peers(shared, &view);
     shared.system_tables.set_peers(events::peer_infos(&view));
     events::publish(shared, &changes, &view);
     (shared.after_gossip)(shared, &view);
+}
+
+/// Saves the ring for the next start when its owners changed, off the
+/// runtime (the save fsyncs).
+fn save_peers(shared: &Arc<Shared>, view: &super::view::ClusterView) {
+    let (members, local) = (view.members.clone(), view.local);
+    let weak = Arc::downgrade(shared);
+    tokio::task::spawn_blocking(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.saved_peers.save(&members, local);
+        }
+    });
 }
 
 /// Peers' clock offsets, and which of them are over the warning threshold.

@@ -23,6 +23,7 @@ mod admin_view;
 mod events;
 mod gossip;
 mod peers;
+mod saved_peers;
 mod schema_sync;
 mod truncate;
 pub(crate) use truncate::truncate_peers;
@@ -126,6 +127,8 @@ pub(crate) struct Shared {
     wall: OffsetWallClock,
     /// Peers' clock offsets measured over gossip.
     skew: Mutex<gossip::SkewState>,
+    /// The ring as the last run knew it, and where it is saved.
+    saved_peers: saved_peers::SavedPeers,
 }
 
 impl Shared {
@@ -152,6 +155,15 @@ pub struct ClusterService {
     shared: Arc<Shared>,
     transport: Arc<TcpTransport>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// The node's data directory (validation guarantees exactly one).
+fn data_dir(config: &Config) -> std::path::PathBuf {
+    config
+        .data_file_directories
+        .first()
+        .cloned()
+        .unwrap_or_default()
 }
 
 impl ClusterService {
@@ -188,6 +200,7 @@ impl ClusterService {
             time: parts.time,
             wall: parts.wall,
             skew: Mutex::new(gossip::SkewState::new(config.clock_skew_warn_threshold)),
+            saved_peers: saved_peers::SavedPeers::load(Arc::new(storage::StdFs), &data_dir(config)),
         });
         let time = Arc::clone(&shared.time);
         shared

@@ -47,13 +47,26 @@ impl ClusterView {
     }
 
     /// Rebuilds members and ring from gossip's states.
+    ///
+    /// `saved` are the owners this node knew at its last run: each one gossip
+    /// has no state for yet joins the ring as a down member, so routing
+    /// never falls back to the subset of owners that have answered so far.
     pub fn rebuild(
         &self,
         states: &BTreeMap<Endpoint, cluster::EndpointState>,
         live: &BTreeSet<Endpoint>,
+        saved: &[Member],
         now: Instant,
     ) -> ClusterView {
-        let members = membership::members(states);
+        let mut members = membership::members(states);
+        let unconfirmed: Vec<Member> = saved
+            .iter()
+            .filter(|s| {
+                !states.contains_key(&s.endpoint) && !members.iter().any(|m| m.host_id == s.host_id)
+            })
+            .cloned()
+            .collect();
+        members.extend(unconfirmed);
         // A node that shut down cleanly still owns its tokens (Cassandra keeps
         // it in the ring): its writes are hinted, and ALL must see it missing.
         let owning: Vec<Member> = members

@@ -34,13 +34,13 @@ run() {
 echo "== the correct build must pass (seed $seed)"
 run --binary "$out/basalt-ci"
 
-# Canaries the process tier catches (docs/design/canaries.md has the table);
-# two a day, so every one is exercised within two days. Their runs use the
-# seeds the table was measured with: a canary missed there means the
-# harness stopped biting, not an unlucky plan.
-canaries=(read-one-replica-at-quorum timeout-as-fail purge-tombstones-at-once hints-count-toward-cl)
+# The canaries the process tier catches in every measured run, by a wide
+# margin (docs/design/canaries.md has the table; the others are caught only
+# in some runs, so they would make CI flaky rather than prove anything).
+# Their runs use the seeds the table was measured with, alternating daily:
+# a canary missed there means the harness stopped biting, not an unlucky plan.
+picked=(read-one-replica-at-quorum timeout-as-fail)
 day=$((10#$(date -u +%j)))
-picked=("${canaries[$((day % ${#canaries[@]}))]}" "${canaries[$(((day + 1) % ${#canaries[@]}))]}")
 canary_seed=$((day % 2 + 1))
 
 timeout 1800 cargo build -p basalt --features fault-injection

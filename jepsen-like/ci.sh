@@ -4,7 +4,7 @@
 # namespaces can be created (root or CAP_NET_ADMIN), one short process-tier
 # run with the `ci` profile (3 nodes, 60 s, partitions, kill, pause) that must
 # be valid, then two canaries (deliberate bugs of the `fault-injection`
-# build), rotating by day, that must be caught. Every step is bounded in
+# build) that must be caught, at seed 1 or 2 by day. Every step is bounded in
 # time; a run tears its hosts down itself, also when `timeout` sends it
 # SIGTERM.
 #

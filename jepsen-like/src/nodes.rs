@@ -176,6 +176,25 @@ impl Cluster {
         })
     }
 
+    /// The nodes whose log does not say the `--canary` bug is active (none
+    /// without a canary): a binary built without `fault-injection` ignores
+    /// `BASALT_CANARY`, and a canary run of the correct code proves nothing.
+    pub(crate) fn canary_inactive(&self) -> Vec<usize> {
+        let Some(name) = &self.canary else {
+            return Vec::new();
+        };
+        let line = format!("canary {name} is active");
+        (1..=self.files.len())
+            .filter(|&i| {
+                let log = self
+                    .files
+                    .get(i - 1)
+                    .map(|f| std::fs::read_to_string(&f.log));
+                !matches!(log, Some(Ok(text)) if text.contains(&line))
+            })
+            .collect()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.files.len()
     }

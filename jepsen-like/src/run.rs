@@ -285,6 +285,12 @@ async fn start_cluster(cluster: &Cluster, settings: &Settings) -> Result<(), Str
         .wait_ring(&all, deadline)
         .await
         .map_err(|e| format!("the ring did not form: {e}"))?;
+    let inactive = cluster.canary_inactive();
+    if !inactive.is_empty() {
+        return Err(format!(
+            "the canary is not active in nodes {inactive:?}: is the binary built with --features fault-injection?"
+        ));
+    }
     let missing = cluster.check_faketime().await;
     if missing.is_empty() {
         println!("libfaketime is loaded in every node: clock faults act at once");

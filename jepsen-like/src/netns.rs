@@ -114,6 +114,10 @@ pub(crate) fn ensure_tools() -> Result<(), String> {
             Ok(_) => return Ok(()),
             Err(e) => last = e,
         }
+        if attempt == 0 {
+            // A fresh machine may have no package lists yet.
+            let _ = run_cmd("apt-get", &["update"]);
+        }
         println!("apt-get failed (attempt {}), retrying: {last}", attempt + 1);
         std::thread::sleep(Duration::from_secs(3));
     }

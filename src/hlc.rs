@@ -61,11 +61,27 @@ impl WallClock for SystemWallClock {
 /// The system clock shifted by a fixed offset: the node's wall clock, so a
 /// configured `clock_offset` skews everything that reads time (write
 /// timestamps, TTLs, hint and batchlog ages) and fault-injection tests can
-/// give one node a wrong clock.
-#[derive(Clone, Copy, Debug, Default)]
+/// give one node a wrong clock. The clock it shifts is the system's, or a
+/// simulation's (`source`), so a simulated cluster runs on simulated time.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct OffsetWallClock {
-    /// µs added to the system clock's reading.
+    /// µs added to the source's reading.
     pub offset_micros: i64,
+    /// The unshifted time in µs since the epoch.
+    source: fn() -> i64,
+}
+
+impl Default for OffsetWallClock {
+    fn default() -> Self {
+        OffsetWallClock {
+            offset_micros: 0,
+            source: system_micros,
+        }
+    }
+}
+
+fn system_micros() -> i64 {
+    SystemWallClock.now_micros()
 }
 
 impl OffsetWallClock {
@@ -73,15 +89,19 @@ impl OffsetWallClock {
     pub(crate) fn from_millis(offset_ms: i64) -> Self {
         OffsetWallClock {
             offset_micros: offset_ms.saturating_mul(1000),
+            source: system_micros,
         }
+    }
+
+    /// The same offset over another source of time.
+    pub(crate) fn with_source(self, source: fn() -> i64) -> Self {
+        OffsetWallClock { source, ..self }
     }
 }
 
 impl WallClock for OffsetWallClock {
     fn now_micros(&self) -> i64 {
-        SystemWallClock
-            .now_micros()
-            .saturating_add(self.offset_micros)
+        (self.source)().saturating_add(self.offset_micros)
     }
 }
 

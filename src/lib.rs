@@ -24,6 +24,7 @@ mod cli;
 mod config;
 mod coordinator;
 mod cql;
+mod entropy;
 mod hlc;
 mod launcher;
 #[doc(hidden)]
@@ -40,7 +41,7 @@ pub use cli::{Cli, Command, ServerArgs, init_logging};
 // `basalt server`: one node, from its configuration.
 pub use config::{CommitLogSync, Config, ConfigError, EndpointSnitch, Override};
 pub use node::run as run_server;
-pub use node::{Node, NodeError};
+pub use node::{Node, NodeEnv, NodeError};
 
 // `basalt cluster`: a local cluster of node processes.
 pub use launcher::cli::run as run_cluster;
@@ -85,3 +86,12 @@ pub use schema::{
 };
 #[doc(hidden)]
 pub use schema::{NodeInfo, SchemaService, SystemTables};
+
+/// What a deterministic simulation of a cluster (`jepsen-like`'s sim tier)
+/// needs beyond [`NodeEnv`]: the node's randomness drawn from the run's seed,
+/// and a canary selected in-process. No promise to users.
+#[doc(hidden)]
+pub mod sim {
+    pub use crate::entropy::seed_thread;
+    pub use crate::node::select_canary;
+}

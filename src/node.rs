@@ -55,16 +55,76 @@ pub enum NodeError {
     Canary(String),
 }
 
+/// What a node runs on: the machine (its file system, TCP and clock), or a
+/// simulation's doubles, so that a deterministic simulation runs the same
+/// node code over a simulated disk, network and time.
+#[derive(Clone)]
+pub struct NodeEnv {
+    /// Where the data directory lives.
+    pub fs: Arc<dyn storage::FileSystem>,
+    /// The internode transport; `None` binds TCP on the storage port.
+    pub transport: Option<Arc<dyn ::cluster::Transport>>,
+    /// The wall clock in µs since the epoch before `clock_offset`; `None`
+    /// reads the system's.
+    pub wall_source: Option<fn() -> i64>,
+    /// Whether clients reach the node over TCP (the CQL port and the admin
+    /// API); a simulation sends requests through [`Node::execute`] instead.
+    pub listen: bool,
+}
+
+impl NodeEnv {
+    /// The machine's file system, TCP and clock.
+    pub fn real() -> Self {
+        NodeEnv {
+            fs: Arc::new(storage::StdFs),
+            transport: None,
+            wall_source: None,
+            listen: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeEnv")
+            .field("simulated_transport", &self.transport.is_some())
+            .field("listen", &self.listen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Selects the canary `name` for this process, before any node starts (a
+/// simulation's nodes share its process); an error when this build has no
+/// canaries or another one is active.
+pub fn select_canary(name: &str) -> Result<(), String> {
+    canary::select_named(name)
+}
+
 /// A started node.
 #[derive(Debug)]
 pub struct Node {
     lifecycle: Arc<control::Lifecycle>,
     local_addr: SocketAddr,
-    admin: AdminServer,
+    admin: Option<AdminServer>,
     engine: Arc<Engine>,
     executor: Arc<Executor>,
+    handler: Arc<CqlHandler>,
     cluster: ClusterService,
-    events: tokio::task::JoinHandle<()>,
+    events: Option<tokio::task::JoinHandle<()>>,
+    hints: Arc<HintStore>,
+    hint_replay: tokio::task::JoinHandle<()>,
+    batchlog: Arc<BatchlogStore>,
+    batch_replay: tokio::task::JoinHandle<()>,
+    counters: tokio::task::JoinHandle<()>,
+}
+
+/// What [`Node::start_with`] opens before clients are served.
+struct Core {
+    engine: Arc<Engine>,
+    schema: Arc<SchemaService>,
+    metrics: Arc<Metrics>,
+    cluster: ClusterService,
+    executor: Arc<Executor>,
     hints: Arc<HintStore>,
     hint_replay: tokio::task::JoinHandle<()>,
     batchlog: Arc<BatchlogStore>,
@@ -76,74 +136,76 @@ impl Node {
     /// Opens storage and the catalog, joins the cluster (gossip on the
     /// storage port), and starts serving CQL and the admin API.
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
+        Node::start_with(config, NodeEnv::real()).await
+    }
+
+    /// As [`Node::start`], on the file system, transport and clock of `env`.
+    pub async fn start_with(config: &Config, env: NodeEnv) -> Result<Node, NodeError> {
         let started = Instant::now();
-        let engine = open_engine(config).await?;
-        let wall = wall_clock(config);
-        let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
-        let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
-        let (identity, floor, generation) = load_identity(config, &fs, &data_dir, wall)?;
-        let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
-        let system_tables = system_tables(node_info(config, &identity, generation), &engine);
-        let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
-        let metrics = Arc::new(Metrics::new());
-        let (hlc, observer) = hybrid_clock(wall, floor);
-        let cluster = ClusterService::start(ClusterParts {
-            config,
-            identity: &identity,
-            generation,
-            wall,
-            engine: Arc::clone(&engine),
-            batchlog: Arc::clone(&batchlog),
-            schema: Arc::clone(&schema),
-            system_tables: Arc::clone(&system_tables),
-            metrics: Arc::clone(&metrics),
-            time: Arc::clone(&hlc) as _,
-        })
-        .await?;
-        let hints = open_hints(fs, config, &data_dir, wall, &engine).await?;
-        let hint_replay = start_hint_replay(config, &cluster, &hints);
-        let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
-        let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
-        let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &engine);
-        let counters = publish_counters(&cluster, &hints, &batchlog, &coordinator, &metrics);
-        let executor = Arc::new(Executor::new(ExecutorParts {
-            schema: Arc::clone(&schema),
-            coordinator: coordinator as _,
-            system_tables,
-            time: hlc,
-            guardrails: guardrails(config),
-            prepared_capacity: prepared_capacity(config),
-        }));
-        let handler = CqlHandler::new(Arc::clone(&executor), Arc::clone(&metrics));
-        let server = serve_cql(config, handler).await?;
-        let local_addr = server.local_addr();
-        cluster.set_event_sender(server.events());
-        let events = forward_schema_events(&schema, server.events());
-        let lifecycle = Arc::new(control::Lifecycle::new(server, Arc::clone(&engine)));
-        let view = cluster.admin_view(config.cluster_name.clone(), snitch(config));
-        let state = AdminState {
-            view: Arc::new(view),
-            engine: Arc::clone(&engine),
-            schema,
-            metrics,
-            control: Arc::clone(&lifecycle) as _,
-            started,
+        let core = open_core(config, &env).await?;
+        let handler = Arc::new(CqlHandler::new(
+            Arc::clone(&core.executor),
+            Arc::clone(&core.metrics),
+        ));
+        let (server, local_addr) = if env.listen {
+            let server = serve_cql(config, Arc::clone(&handler)).await?;
+            let address = server.local_addr();
+            (Some(server), address)
+        } else {
+            let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
+            (None, address)
         };
-        let admin = start_admin(config, state).await?;
+        let events = server.as_ref().map(|server| {
+            core.cluster.set_event_sender(server.events());
+            forward_schema_events(&core.schema, server.events())
+        });
+        let lifecycle = Arc::new(control::Lifecycle::new(server, Arc::clone(&core.engine)));
+        let admin = if env.listen {
+            let view = core
+                .cluster
+                .admin_view(config.cluster_name.clone(), snitch(config));
+            let state = AdminState {
+                view: Arc::new(view),
+                engine: Arc::clone(&core.engine),
+                schema: core.schema,
+                metrics: core.metrics,
+                control: Arc::clone(&lifecycle) as _,
+                started,
+            };
+            Some(start_admin(config, state).await?)
+        } else {
+            None
+        };
         Ok(Node {
             lifecycle,
             local_addr,
             admin,
-            engine,
-            executor,
-            cluster,
+            engine: core.engine,
+            executor: core.executor,
+            handler,
+            cluster: core.cluster,
             events,
-            hints,
-            hint_replay,
-            batchlog,
-            batch_replay,
-            counters,
+            hints: core.hints,
+            hint_replay: core.hint_replay,
+            batchlog: core.batchlog,
+            batch_replay: core.batch_replay,
+            counters: core.counters,
         })
+    }
+
+    /// Answers one CQL request of `session` as the CQL port would: how a
+    /// simulation's clients reach a node that does not listen.
+    pub async fn execute(
+        &self,
+        session: &Arc<cql_lite::server::Session>,
+        request: cql_lite::Request,
+    ) -> cql_lite::server::Reply {
+        cql_lite::server::Handler::handle(self.handler.as_ref(), session, request).await
+    }
+
+    /// The local storage engine (a simulation flushes and compacts it).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 
     /// The cluster as this node sees it.
@@ -162,16 +224,21 @@ impl Node {
     }
 
     /// Where the admin API (nodetool, `/metrics`) listens.
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.admin.local_addr()
+    /// `None` when the node does not listen (a simulated one).
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(AdminServer::local_addr)
     }
 
     /// Stops serving, then flushes memtables and closes the commit log.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        self.admin.shutdown().await;
+        if let Some(admin) = self.admin {
+            admin.shutdown().await;
+        }
         self.lifecycle.stop_serving().await;
         drop(self.lifecycle);
-        self.events.abort();
+        if let Some(events) = self.events {
+            events.abort();
+        }
         drop(self.executor);
         self.hint_replay.abort();
         let _ = self.hint_replay.await;
@@ -197,6 +264,65 @@ impl Node {
         tracing::info!("drained");
         Ok(())
     }
+}
+
+/// Storage, the catalog, the cluster service, hints, the batchlog and the
+/// executor: everything but the ways clients come in.
+async fn open_core(config: &Config, env: &NodeEnv) -> Result<Core, NodeError> {
+    let wall = match env.wall_source {
+        Some(source) => wall_clock(config).with_source(source),
+        None => wall_clock(config),
+    };
+    let fs = Arc::clone(&env.fs);
+    let engine = open_engine(config, Arc::clone(&fs), wall).await?;
+    let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
+    let (identity, floor, generation) = load_identity(config, &fs, &data_dir, wall)?;
+    let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
+    let system_tables = system_tables(node_info(config, &identity, generation), &engine);
+    let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
+    let metrics = Arc::new(Metrics::new());
+    let (hlc, observer) = hybrid_clock(wall, floor);
+    let cluster = ClusterService::start(ClusterParts {
+        config,
+        identity: &identity,
+        generation,
+        wall,
+        engine: Arc::clone(&engine),
+        batchlog: Arc::clone(&batchlog),
+        schema: Arc::clone(&schema),
+        system_tables: Arc::clone(&system_tables),
+        metrics: Arc::clone(&metrics),
+        fs: Arc::clone(&fs),
+        transport: env.transport.clone(),
+        time: Arc::clone(&hlc) as _,
+    })
+    .await?;
+    let hints = open_hints(fs, config, &data_dir, wall, &engine).await?;
+    let hint_replay = start_hint_replay(config, &cluster, &hints);
+    let coordinator = coordinator(config, &cluster, &schema, &engine, &hints);
+    let coordinator = Arc::new(coordinator.with_timestamp_observer(observer));
+    let batch_replay = start_batchlog_replay(config, &batchlog, &coordinator, &engine);
+    let counters = publish_counters(&cluster, &hints, &batchlog, &coordinator, &metrics);
+    let executor = Arc::new(Executor::new(ExecutorParts {
+        schema: Arc::clone(&schema),
+        coordinator: coordinator as _,
+        system_tables,
+        time: hlc,
+        guardrails: guardrails(config),
+        prepared_capacity: prepared_capacity(config),
+    }));
+    Ok(Core {
+        engine,
+        schema,
+        metrics,
+        cluster,
+        executor,
+        hints,
+        hint_replay,
+        batchlog,
+        batch_replay,
+        counters,
+    })
 }
 
 /// Runs a node until SIGINT or SIGTERM, then shuts it down gracefully.
@@ -285,9 +411,9 @@ fn hybrid_clock(
 }
 
 /// The CQL server on `rpc_address:native_transport_port`.
-async fn serve_cql(config: &Config, handler: CqlHandler) -> Result<Server, NodeError> {
+async fn serve_cql(config: &Config, handler: Arc<CqlHandler>) -> Result<Server, NodeError> {
     let address = SocketAddr::new(config.rpc_address, config.native_transport_port);
-    let server = Server::bind(address, server_config(config), Arc::new(handler)).await?;
+    let server = Server::bind(address, server_config(config), handler).await?;
     tracing::info!(%address, "listening for CQL clients");
     Ok(server)
 }
@@ -310,10 +436,13 @@ fn millis_clock(wall: OffsetWallClock) -> ::cluster::HintClock {
 /// Selects the canary (`BASALT_CANARY`, in fault-injection builds) before
 /// storage opens, so that storage's canaries act from its first file, then
 /// opens the engine.
-async fn open_engine(config: &Config) -> Result<Arc<Engine>, NodeError> {
+async fn open_engine(
+    config: &Config,
+    fs: Arc<dyn storage::FileSystem>,
+    wall: OffsetWallClock,
+) -> Result<Arc<Engine>, NodeError> {
     canary::select_from_env().map_err(NodeError::Canary)?;
-    let options = config.engine_options(Arc::new(StorageClock(wall_clock(config))));
-    let fs: Arc<dyn storage::FileSystem> = Arc::new(storage::StdFs);
+    let options = config.engine_options(Arc::new(StorageClock(wall)));
     let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;

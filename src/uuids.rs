@@ -47,7 +47,7 @@ pub(crate) fn timeuuid(now_micros: i64) -> [u8; 16] {
 
 /// A random version-4 UUID.
 pub(crate) fn random_uuid() -> [u8; 16] {
-    let mut out: [u8; 16] = rand::random();
+    let mut out: [u8; 16] = crate::entropy::random();
     out[6] = (out[6] & 0x0F) | 0x40;
     out[8] = (out[8] & 0x3F) | 0x80;
     out

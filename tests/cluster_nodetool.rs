@@ -123,7 +123,7 @@ async fn nodetool_sees_the_whole_cluster() {
                 .await
                 .expect("schema change");
         }
-        let admin = nodes[0].0.admin_addr().port();
+        let admin = nodes[0].0.admin_addr().expect("the node listens").port();
 
         let up = three_up(admin).await;
         let hosts: BTreeSet<&str> = up.iter().map(|(_, h)| h.as_str()).collect();

@@ -28,6 +28,27 @@ pub(crate) fn select_from_env() -> Result<(), String> {
     outcome.clone().map(drop)
 }
 
+/// Selects the canary `name` for this process (before any node starts), as
+/// `BASALT_CANARY=name` would: a simulation, which runs its nodes in its own
+/// process, selects it so. Later calls, and the variable, repeat the first
+/// answer.
+pub(crate) fn select_named(name: &str) -> Result<(), String> {
+    if !cfg!(feature = "fault-injection") {
+        return Err(format!(
+            "canary {name}: this build has no canaries (the fault-injection feature is off)"
+        ));
+    }
+    let outcome = OUTCOME.get_or_init(|| select(name).map(|()| Some(name.to_owned())));
+    match outcome {
+        Ok(Some(selected)) if selected == name => Ok(()),
+        Ok(other) => Err(format!(
+            "canary {name} cannot be selected: this process already runs with {}",
+            other.as_deref().unwrap_or("none")
+        )),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 #[cfg(not(feature = "fault-injection"))]
 fn select(name: &str) -> Result<(), String> {
     tracing::warn!(

@@ -19,11 +19,11 @@ pub(crate) struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub(crate) fn new(server: Server, engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(server: Option<Server>, engine: Arc<Engine>) -> Self {
         Lifecycle {
-            server: tokio::sync::Mutex::new(Some(server)),
+            serving: AtomicBool::new(server.is_some()),
+            server: tokio::sync::Mutex::new(server),
             engine,
-            serving: AtomicBool::new(true),
         }
     }
 

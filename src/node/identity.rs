@@ -59,7 +59,7 @@ fn decode(bytes: &[u8]) -> Result<Identity, String> {
 
 fn fresh(num_tokens: usize) -> Identity {
     let mut tokens: Vec<i64> = (0..num_tokens.max(1))
-        .map(|_| rand::random::<i64>())
+        .map(|_| crate::entropy::random::<i64>())
         .filter(|t| *t != i64::MIN)
         .collect();
     tokens.sort_unstable();

@@ -33,7 +33,7 @@ mod view;
 use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use cluster::BatchlogStore;
 use cluster::HostId;
@@ -88,6 +88,10 @@ pub struct ClusterParts<'a> {
     pub system_tables: Arc<SystemTables>,
     /// Where the replica protocol's requests are counted.
     pub metrics: Arc<Metrics>,
+    /// Where the saved ring lives: the node's file system.
+    pub fs: Arc<dyn storage::FileSystem>,
+    /// The internode transport to use; `None` binds TCP on the storage port.
+    pub transport: Option<Arc<dyn Transport>>,
     /// The node's hybrid clock: the timestamps of writes from other nodes and
     /// truncation times are observed by it, and a TRUNCATE request that
     /// carries no time is truncated at a time taken from it.
@@ -153,7 +157,8 @@ impl Shared {
 #[derive(Debug)]
 pub struct ClusterService {
     shared: Arc<Shared>,
-    transport: Arc<TcpTransport>,
+    /// The TCP transport, when the node binds one (a simulation gives its own).
+    tcp: Option<Arc<TcpTransport>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -170,11 +175,16 @@ impl ClusterService {
     /// Binds the storage port, announces this node and starts gossiping.
     pub async fn start(parts: ClusterParts<'_>) -> std::io::Result<ClusterService> {
         let config = parts.config;
-        let listen = SocketAddr::new(config.listen_address, config.storage_port);
-        let transport = Arc::new(TcpTransport::bind(listen, TcpConfig::default()).await?);
+        let (transport, tcp) = match parts.transport {
+            Some(transport) => (transport, None),
+            None => {
+                let listen = SocketAddr::new(config.listen_address, config.storage_port);
+                let tcp = Arc::new(TcpTransport::bind(listen, TcpConfig::default()).await?);
+                (Arc::clone(&tcp) as Arc<dyn Transport>, Some(tcp))
+            }
+        };
         let local = transport.local();
-        let as_dyn: Arc<dyn Transport> = transport.clone();
-        let messaging = Arc::new(Messaging::new(as_dyn));
+        let messaging = Arc::new(Messaging::new(transport));
         let host = HostId(parts.identity.host_id);
         let gossip = new_gossip(
             config,
@@ -200,7 +210,7 @@ impl ClusterService {
             time: parts.time,
             wall: parts.wall,
             skew: Mutex::new(gossip::SkewState::new(config.clock_skew_warn_threshold)),
-            saved_peers: saved_peers::SavedPeers::load(Arc::new(storage::StdFs), &data_dir(config)),
+            saved_peers: saved_peers::SavedPeers::load(parts.fs, &data_dir(config)),
         });
         let time = Arc::clone(&shared.time);
         shared
@@ -214,11 +224,7 @@ impl ClusterService {
             tokio::spawn(gossip::announce_load(Arc::downgrade(&shared))),
         ];
         tracing::info!(%local, %host, "internode messaging and gossip started");
-        Ok(ClusterService {
-            shared,
-            transport,
-            tasks,
-        })
+        Ok(ClusterService { shared, tcp, tasks })
     }
 
     /// Where REGISTERed CQL clients get STATUS_CHANGE and TOPOLOGY_CHANGE.
@@ -272,14 +278,13 @@ impl ClusterService {
     /// oversized ones (late replies to timed-out requests are timeouts, not
     /// drops). A function, so a metrics task can poll it.
     pub fn dropped_messages(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
-        let (messaging, transport) = (self.messaging(), Arc::clone(&self.transport));
+        let (messaging, transport) = (self.messaging(), self.tcp.clone());
         move || {
-            let (m, t) = (messaging.stats(), transport.stats());
-            m.dropped_unknown_verb
-                + m.dropped_overloaded
-                + m.dropped_replies
-                + t.messages_lost
-                + t.oversized_dropped
+            let m = messaging.stats();
+            let t = transport
+                .as_ref()
+                .map_or(0, |t| t.stats().messages_lost + t.stats().oversized_dropped);
+            m.dropped_unknown_verb + m.dropped_overloaded + m.dropped_replies + t
         }
     }
 
@@ -302,7 +307,9 @@ impl ClusterService {
             let _ = task.await;
         }
         // Lets the writers flush the goodbyes (bounded by the grace period).
-        self.transport.shutdown().await;
+        if let Some(tcp) = self.tcp {
+            tcp.shutdown().await;
+        }
         self.shared.replica.shutdown();
         tracing::info!("left the cluster's gossip");
     }

@@ -109,6 +109,7 @@ pub struct Node {
     engine: Arc<Engine>,
     executor: Arc<Executor>,
     handler: Arc<CqlHandler>,
+    schema: Arc<SchemaService>,
     cluster: ClusterService,
     events: Option<tokio::task::JoinHandle<()>>,
     hints: Arc<HintStore>,
@@ -167,7 +168,7 @@ impl Node {
             let state = AdminState {
                 view: Arc::new(view),
                 engine: Arc::clone(&core.engine),
-                schema: core.schema,
+                schema: Arc::clone(&core.schema),
                 metrics: core.metrics,
                 control: Arc::clone(&lifecycle) as _,
                 started,
@@ -183,6 +184,7 @@ impl Node {
             engine: core.engine,
             executor: core.executor,
             handler,
+            schema: core.schema,
             cluster: core.cluster,
             events,
             hints: core.hints,
@@ -206,6 +208,27 @@ impl Node {
     /// The local storage engine (a simulation flushes and compacts it).
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// Every partition of `keyspace.table` in this node's storage, with its
+    /// digest (what `/v1/dump` lists). Blocks on storage.
+    pub fn dump_table(
+        &self,
+        keyspace: &str,
+        table: &str,
+    ) -> Result<Vec<::cluster::PartitionSummary>, String> {
+        let schema = self.schema.current();
+        let def = schema
+            .table(keyspace, table)
+            .ok_or_else(|| format!("no table {keyspace}.{table}"))?;
+        ::cluster::dump(&self.engine, def.table_id(), usize::MAX).map_err(|e| e.to_string())
+    }
+
+    /// Hint bytes and logged batches this node still holds for others: zero
+    /// once every hint is delivered and every batch confirmed.
+    pub fn pending_handoffs(&self) -> u64 {
+        let hints = self.hints.counters();
+        hints.pending_bytes + hints.queued_bytes + self.batchlog.counters().pending
     }
 
     /// The cluster as this node sees it.

@@ -25,6 +25,11 @@ pub enum Command {
     /// Run a cluster in network namespaces under a nemesis, check the history
     /// and write a run directory.
     Run(RunArgs),
+    /// Run the deterministic simulation tier: the node's code as a whole
+    /// cluster in one process over simulated disk, network and time, many
+    /// seeds (a build with the `sim` feature).
+    #[cfg(feature = "sim")]
+    Sim(crate::sim::SimArgs),
 }
 
 /// A bundle of defaults: cluster size, length and the nemeses.
@@ -96,7 +101,11 @@ pub struct RunArgs {
 /// Parses the command line and runs it; the process's exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Run(args) = cli.command;
+    let args = match cli.command {
+        Command::Run(args) => args,
+        #[cfg(feature = "sim")]
+        Command::Sim(args) => return crate::sim::main(&args),
+    };
     let settings = match crate::settings::Settings::resolve(&args) {
         Ok(settings) => settings,
         Err(problem) => {

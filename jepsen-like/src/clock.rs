@@ -2,7 +2,20 @@
 //! directory's name and the report's start time. The nodes' clocks are theirs
 //! (and skewed on purpose); only these functions read the machine's.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    /// The simulated clock clients read on this thread, when a simulation
+    /// runs on it.
+    static SOURCE: Cell<Option<fn() -> i64>> = const { Cell::new(None) };
+}
+
+/// Makes this thread's clients read `source` instead of the machine's clock
+/// (`None`: the machine's again), so simulated clients stamp simulated time.
+pub(crate) fn set_thread_source(source: Option<fn() -> i64>) {
+    SOURCE.set(source);
+}
 
 /// Microseconds since the Unix epoch, the unit of CQL write timestamps.
 #[expect(
@@ -10,6 +23,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
     reason = "the harness is a client: its write timestamps are wall-clock micros, as a driver's"
 )]
 pub(crate) fn wall_micros() -> i64 {
+    if let Some(source) = SOURCE.get() {
+        return source();
+    }
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

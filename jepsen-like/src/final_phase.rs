@@ -145,7 +145,7 @@ async fn replicas(cluster: &Cluster, table: &str, key: &str) -> Option<BTreeSet<
         .collect()
 }
 
-fn unknown(note: String) -> Verdict {
+pub(crate) fn unknown(note: String) -> Verdict {
     Verdict {
         property: CONVERGENCE.to_owned(),
         validity: Validity::Unknown,
@@ -158,20 +158,20 @@ fn unknown(note: String) -> Verdict {
 /// What the comparison found: keys compared, keys whose replicas differ,
 /// and the first of those described.
 #[derive(Debug, Default, PartialEq)]
-struct Comparison {
+pub(crate) struct Comparison {
     checked: u64,
     divergent: u64,
     anomalies: Vec<String>,
 }
 
 /// One node's dump: key → digest.
-type Dump = BTreeMap<String, String>;
+pub(crate) type Dump = BTreeMap<String, String>;
 
 impl Comparison {
     /// Compares `table`'s `dumps` (node → dump) key by key across the key's
     /// replicas (`replicas_of`, or, when unknown, the nodes holding it). A
     /// replica without the key counts as `absent`, a digest of its own.
-    fn add(
+    pub(crate) fn add(
         &mut self,
         table: &str,
         dumps: &BTreeMap<usize, Dump>,
@@ -208,7 +208,7 @@ impl Comparison {
         }
     }
 
-    fn verdict(self) -> Verdict {
+    pub(crate) fn verdict(self) -> Verdict {
         let validity = if self.divergent == 0 {
             Validity::Valid
         } else {

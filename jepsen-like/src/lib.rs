@@ -24,6 +24,8 @@ pub mod checker;
 pub mod cli;
 pub mod history;
 pub mod report;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 mod clock;
 mod final_phase;

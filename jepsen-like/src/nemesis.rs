@@ -21,12 +21,27 @@ mod exec;
 
 pub(crate) use exec::{Nemesis, heal_all};
 
-const WARM_UP_MS: u64 = 5_000;
-/// No fault starts within this much of the end: the cluster gets time to
-/// settle before the final phase.
-const QUIET_END_MS: u64 = 20_000;
-const HOLD_MS: (u64, u64) = (3_000, 8_000);
-const HEALTHY_MS: (u64, u64) = (2_000, 5_000);
+/// The rhythm of a plan: how long before the first fault, how long each is
+/// held and how long the cluster is healthy between two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timing {
+    pub(crate) warm_up_ms: u64,
+    /// No fault starts within this much of the end: the cluster gets time to
+    /// settle before the final phase.
+    pub(crate) quiet_end_ms: u64,
+    pub(crate) hold_ms: (u64, u64),
+    pub(crate) healthy_ms: (u64, u64),
+}
+
+impl Timing {
+    /// The process tier's: real processes need seconds to notice a fault.
+    pub(crate) const PROCESS: Timing = Timing {
+        warm_up_ms: 5_000,
+        quiet_end_ms: 20_000,
+        hold_ms: (3_000, 8_000),
+        healthy_ms: (2_000, 5_000),
+    };
+}
 /// Clock bumps and strobes move a clock by 50 ms to 10 s.
 const SKEW_MS: (f64, f64) = (50.0, 10_000.0);
 /// A strobing clock flips every this many ms.
@@ -380,13 +395,24 @@ impl Plan {
     /// The schedule for a run of `time_s` seconds on `n` nodes, drawn from
     /// `kinds` (those that make sense for `n` nodes) with `seed`.
     pub(crate) fn generate(seed: u64, n: usize, time_s: u64, kinds: &[FaultKind]) -> Plan {
+        Plan::generate_timed(seed, n, time_s, kinds, Timing::PROCESS)
+    }
+
+    /// As [`Plan::generate`], with the given rhythm.
+    pub(crate) fn generate_timed(
+        seed: u64,
+        n: usize,
+        time_s: u64,
+        kinds: &[FaultKind],
+        timing: Timing,
+    ) -> Plan {
         let mut rng = StdRng::seed_from_u64(seed);
         let kinds: Vec<FaultKind> = kinds.iter().copied().filter(|k| k.applies(n)).collect();
-        let end = time_s.saturating_mul(1000).saturating_sub(QUIET_END_MS);
+        let end = time_s.saturating_mul(1000).saturating_sub(timing.quiet_end_ms);
         let mut steps = Vec::new();
-        let mut at = WARM_UP_MS;
+        let mut at = timing.warm_up_ms;
         loop {
-            let hold = rng.random_range(HOLD_MS.0..=HOLD_MS.1);
+            let hold = rng.random_range(timing.hold_ms.0..=timing.hold_ms.1);
             let Some(&kind) = kinds.choose(&mut rng) else {
                 break;
             };
@@ -399,7 +425,7 @@ impl Plan {
                 hold_ms: hold,
                 fault,
             });
-            at += hold + rng.random_range(HEALTHY_MS.0..=HEALTHY_MS.1);
+            at += hold + rng.random_range(timing.healthy_ms.0..=timing.healthy_ms.1);
         }
         Plan { steps }
     }

@@ -73,6 +73,24 @@ impl Recorder {
         Ok((recorder, writer))
     }
 
+    /// A recorder that keeps the history in memory only, and its writer
+    /// task (a simulation writes files for failing seeds alone).
+    pub(crate) fn in_memory() -> (Recorder, Writer) {
+        let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
+        let writer = tokio::spawn(async move {
+            let mut events = Vec::new();
+            while let Some(event) = rx.recv().await {
+                events.push(event);
+            }
+            Ok(events)
+        });
+        let recorder = Recorder {
+            start: Instant::now(),
+            stamp: Arc::new(Mutex::new(Stamp { next_index: 0, tx })),
+        };
+        (recorder, writer)
+    }
+
     /// When the run started: the zero of `time_ns`.
     pub(crate) fn start(&self) -> Instant {
         self.start

@@ -299,8 +299,10 @@ async fn start_cluster(cluster: &Cluster, settings: &Settings) -> Result<(), Str
             "libfaketime is not loaded in {missing:?}: clock faults restart nodes with clock_offset"
         );
     }
-    let addrs: Vec<_> = all.iter().map(|&i| cluster.cql_addr(i)).collect();
-    workload::create_schema(&addrs, settings.rf, Instant::now() + SCHEMA_AGREES).await
+    let nodes = workload::TcpConnector {
+        addrs: all.iter().map(|&i| cluster.cql_addr(i)).collect(),
+    };
+    workload::create_schema(&nodes, settings.rf, Instant::now() + SCHEMA_AGREES).await
 }
 
 async fn run_cluster(
@@ -369,8 +371,11 @@ async fn workload_and_final(
     ));
     let ctx = Arc::new(Ctx {
         recorder: recorder.clone(),
-        nodes: (1..=cluster.len()).map(|i| cluster.cql_addr(i)).collect(),
+        nodes: Arc::new(workload::TcpConnector {
+            addrs: (1..=cluster.len()).map(|i| cluster.cql_addr(i)).collect(),
+        }),
         stop_at: recorder.start() + Duration::from_secs(settings.time_s),
+        think_ms: workload::THINK_MS,
     });
     drop(recorder);
     tokio::join!(

@@ -99,7 +99,7 @@ impl Settings {
 
 /// Names to values, in order, without repeats; an unknown name is an error
 /// that lists the known ones.
-fn parse_names<T: PartialEq + Copy>(
+pub(crate) fn parse_names<T: PartialEq + Copy>(
     names: &[String],
     parse: fn(&str) -> Option<T>,
     what: &str,

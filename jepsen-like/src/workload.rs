@@ -9,14 +9,10 @@
 //! worker continues as a new process id.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cql_lite::client::Client;
-use cql_lite::{
-    Batch, BatchQuery, BatchStatement, BatchType, Consistency, QueryParameters, QueryResult,
-};
+use cql_lite::{Batch, BatchQuery, BatchStatement, BatchType, Consistency, QueryResult};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::time::Instant;
@@ -25,24 +21,24 @@ use crate::clock::MonotonicMicros;
 use crate::history::{Function, OpType};
 use crate::recorder::{OpRecord, Recorder};
 
+mod conn;
 mod cql;
 mod final_read;
 mod schema;
+
+pub(crate) use conn::{BoxFuture, Conn, Connector, TcpConnector};
 
 pub(crate) use final_read::final_reads;
 pub(crate) use schema::create_schema;
 
 /// Logical client processes running at once.
 pub(crate) const WORKERS: usize = 10;
-/// Establishing a connection (TCP, OPTIONS, STARTUP) may take this long;
-/// failing to means the request was never sent.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The client's hard deadline for one request, above the nodes' 1 s
 /// coordinator timeouts.
 pub(crate) const OP_TIMEOUT: Duration = Duration::from_millis(1500);
-/// Pause between a worker's operations: 10 workers at ~60 ms make 100–150
-/// operations a second, what two shared cores sustain.
-const THINK_MS: (u64, u64) = (30, 90);
+/// Pause between a worker's operations in the process tier: 10 workers at
+/// ~60 ms make 100–150 operations a second, what two shared cores sustain.
+pub(crate) const THINK_MS: (u64, u64) = (30, 90);
 /// Element a delete-workload worker remembers for deleting later.
 const MAX_PENDING_DELETES: usize = 64;
 
@@ -129,9 +125,11 @@ impl Workload {
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub(crate) recorder: Recorder,
-    /// CQL address of node i at index i - 1.
-    pub(crate) nodes: Vec<SocketAddr>,
+    /// How workers reach the nodes.
+    pub(crate) nodes: Arc<dyn Connector>,
     pub(crate) stop_at: Instant,
+    /// A worker's pause between operations, drawn from this range (ms).
+    pub(crate) think_ms: (u64, u64),
 }
 
 /// How a request ended.
@@ -178,7 +176,7 @@ struct Worker {
     seq: i64,
     rng: StdRng,
     clock: MonotonicMicros,
-    conns: BTreeMap<usize, Arc<Client>>,
+    conns: BTreeMap<usize, Arc<dyn Conn>>,
     pending_deletes: Vec<(String, i64)>,
 }
 
@@ -209,13 +207,14 @@ impl Worker {
     async fn run(mut self) {
         while Instant::now() < self.ctx.stop_at {
             self.step().await;
-            let think = self.rng.random_range(THINK_MS.0..=THINK_MS.1);
+            let (low, high) = self.ctx.think_ms;
+            let think = self.rng.random_range(low..=high.max(low));
             tokio::time::sleep(Duration::from_millis(think)).await;
         }
     }
 
     fn random_node(&mut self) -> usize {
-        self.rng.random_range(1..=self.ctx.nodes.len())
+        self.rng.random_range(1..=self.ctx.nodes.count())
     }
 
     fn random_key(&mut self) -> String {
@@ -350,7 +349,7 @@ impl Worker {
         if !matches!(self.invoke(write).await, Done::Ok { .. }) {
             return;
         }
-        let n = self.ctx.nodes.len();
+        let n = self.ctx.nodes.count();
         let other = if n > 1 {
             (node + self.rng.random_range(1..n) - 1) % n + 1
         } else {
@@ -385,18 +384,13 @@ impl Worker {
         done
     }
 
-    async fn connect(&mut self, node: usize) -> Result<Arc<Client>, String> {
-        if let Some(client) = self.conns.get(&node) {
-            return Ok(Arc::clone(client));
+    async fn connect(&mut self, node: usize) -> Result<Arc<dyn Conn>, String> {
+        if let Some(conn) = self.conns.get(&node) {
+            return Ok(Arc::clone(conn));
         }
-        let addr = *self.ctx.nodes.get(node - 1).ok_or("no such node")?;
-        let client = tokio::time::timeout(CONNECT_TIMEOUT, Client::connect(addr))
-            .await
-            .map_err(|_| format!("connect to n{node}: timed out"))?
-            .map_err(|e| format!("connect to n{node}: {e}"))?;
-        let client = Arc::new(client);
-        self.conns.insert(node, Arc::clone(&client));
-        Ok(client)
+        let conn = self.ctx.nodes.connect(node).await?;
+        self.conns.insert(node, Arc::clone(&conn));
+        Ok(conn)
     }
 
     async fn execute(&mut self, call: &Call) -> Done {
@@ -445,12 +439,12 @@ fn complete(record: &mut OpRecord, function: Function, done: &Done) -> OpType {
 }
 
 async fn send(
-    client: &Client,
+    client: &Arc<dyn Conn>,
     request: &Request,
     cl: Consistency,
 ) -> Result<QueryResult, cql_lite::client::ClientError> {
     match request {
-        Request::Query(text) => client.query(text, QueryParameters::new(cl)).await,
+        Request::Query(text) => client.query(text, cl).await,
         Request::LoggedBatch(statements) => {
             let batch = Batch {
                 batch_type: BatchType::Logged,

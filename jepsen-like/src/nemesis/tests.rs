@@ -23,7 +23,7 @@ fn a_seed_always_gives_the_same_plan() {
 fn faults_follow_the_schedule() {
     for seed in 0..50 {
         let plan = Plan::generate(seed, 5, 120, &FaultKind::ALL);
-        let mut free_from = WARM_UP_MS;
+        let mut free_from = Timing::PROCESS.warm_up_ms;
         for step in &plan.steps {
             assert!(
                 step.at_ms >= free_from,
@@ -31,7 +31,7 @@ fn faults_follow_the_schedule() {
                 plan.render()
             );
             assert!((HOLD_MS.0..=HOLD_MS.1).contains(&step.hold_ms));
-            assert!(step.at_ms + step.hold_ms <= 120_000 - QUIET_END_MS);
+            assert!(step.at_ms + step.hold_ms <= 120_000 - Timing::PROCESS.quiet_end_ms);
             free_from = step.at_ms + step.hold_ms + HEALTHY_MS.0;
         }
     }

@@ -27,7 +27,7 @@ impl Worker {
     /// or `deadline`.
     async fn final_read(&mut self, workload: Workload, key: &str, first: usize, deadline: Instant) {
         self.workload = workload;
-        let n = self.ctx.nodes.len();
+        let n = self.ctx.nodes.count();
         for attempt in 0..ATTEMPTS {
             let node = (first + attempt) % n + 1;
             let mut call = self.read_call(key.to_owned(), node);

@@ -140,7 +140,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_panic_is_caught_in_both_modes() {
-        let err = run(|| panic!("on the pool")).await.map(|()| ()).unwrap_err();
+        let err = run(|| -> () { panic!("on the pool") }).await.unwrap_err();
         assert_eq!(err.0, "on the pool");
         let _inline = Inline::on();
         let err = run(|| -> u8 { panic!("inline {}", 7) }).await.unwrap_err();

@@ -269,14 +269,14 @@ impl Node {
         let _ = self.batch_replay.await;
         self.counters.abort();
         let hints = self.hints;
-        match tokio::task::spawn_blocking(move || hints.flush()).await {
+        match ::cluster::blocking::run(move || hints.flush()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not flush hints"),
             Err(e) => tracing::warn!(error = %e, "could not flush hints"),
         }
         self.cluster.shutdown().await;
         let engine = self.engine;
-        tokio::task::spawn_blocking(move || match Arc::try_unwrap(engine) {
+        ::cluster::blocking::run(move || match Arc::try_unwrap(engine) {
             Ok(engine) => engine.drain(),
             // A storage task still holds the engine: flush what we can; the
             // commit log covers the rest at the next start.
@@ -466,7 +466,7 @@ async fn open_engine(
 ) -> Result<Arc<Engine>, NodeError> {
     canary::select_from_env().map_err(NodeError::Canary)?;
     let options = config.engine_options(Arc::new(StorageClock(wall)));
-    let engine = tokio::task::spawn_blocking(move || Engine::open(fs, options))
+    let engine = ::cluster::blocking::run(move || Engine::open(fs, options))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
     Ok(Arc::new(engine))
@@ -525,7 +525,7 @@ async fn open_batchlog(
 async fn open_blocking<T: Send + 'static>(
     open: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> Result<Arc<T>, NodeError> {
-    let store = tokio::task::spawn_blocking(open)
+    let store = ::cluster::blocking::run(open)
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
     Ok(Arc::new(store))

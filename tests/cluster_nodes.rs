@@ -555,7 +555,7 @@ async fn metrics(node: &ClusterNode) -> String {
         node.config.listen_address.to_string(),
         node.config.admin_port,
     );
-    tokio::task::spawn_blocking(move || basalt::AdminClient::new(&ip, port).get_text("/metrics"))
+    cluster::blocking::run(move || basalt::AdminClient::new(&ip, port).get_text("/metrics"))
         .await
         .expect("metrics task")
         .expect("/metrics answers")
@@ -652,7 +652,7 @@ async fn generation_seen(node: &ClusterNode, address: IpAddr) -> Option<i64> {
         node.config.listen_address.to_string(),
         node.config.admin_port,
     );
-    let text = tokio::task::spawn_blocking(move || {
+    let text = cluster::blocking::run(move || {
         basalt::AdminClient::new(&ip, port).get_text("/v1/gossipinfo")
     })
     .await

@@ -72,7 +72,7 @@ async fn every_command_against_a_live_node() {
         assert!(stats.contains("\t\tTable: t\n\t\tSSTable count: 1\n"), "{stats}");
         assert_eq!(nodetool_ok(port, &["compact", "ks"]).await, "");
 
-        let metrics = tokio::task::spawn_blocking(move || {
+        let metrics = cluster::blocking::run(move || {
             AdminClient::new("127.0.0.1", port).get_text("/metrics")
         })
         .await
@@ -164,7 +164,7 @@ fn raw_get(port: u16, path: &str) -> (u16, String) {
 }
 
 async fn dump(port: u16) -> basalt::admin_api::Dump {
-    tokio::task::spawn_blocking(move || {
+    cluster::blocking::run(move || {
         AdminClient::new("127.0.0.1", port).get("/v1/dump?keyspace=ks&table=t")
     })
     .await
@@ -186,7 +186,7 @@ async fn dump_lists_the_local_partitions_with_digests() {
             .iter()
             .find(|p| p.key == "00000001")
             .expect("k = 1 is listed");
-        let endpoints: basalt::admin_api::Endpoints = tokio::task::spawn_blocking(move || {
+        let endpoints: basalt::admin_api::Endpoints = cluster::blocking::run(move || {
             AdminClient::new("127.0.0.1", port).get("/v1/endpoints?keyspace=ks&table=t&key=1")
         })
         .await

@@ -134,14 +134,21 @@ fn apply(engine: &Engine, jobs: Vec<Job>) -> Completions {
     let mut results = engine.apply_batch(&mutations).into_iter();
     spans
         .into_iter()
-        .map(|(count, done)| {
-            let answer = match results.by_ref().take(count).find_map(Result::err) {
-                Some(e) => Err(WriteError::Storage(e)),
-                None => Ok(()),
-            };
-            (done, answer)
-        })
+        .map(|(count, done)| (done, first_error(results.by_ref().take(count))))
         .collect()
+}
+
+/// One job's answer from the engine's results for its mutations: the first
+/// error, if any. Consumes them all, so that the next job's answer starts at
+/// its own first result.
+fn first_error(results: impl Iterator<Item = storage::Result<()>>) -> Answer {
+    let mut answer = Ok(());
+    for result in results {
+        if let (Ok(()), Err(e)) = (&answer, result) {
+            answer = Err(WriteError::Storage(e));
+        }
+    }
+    answer
 }
 
 /// Hands a batch's answers to the waiting callers from inside the runtime.
@@ -187,6 +194,53 @@ fn answer(batch: Completions) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use storage::sim::SimFs;
+    use storage::{
+        Cell, ClusteringKey, ColumnId, DecoratedKey, EngineOptions, ManualClock, Row, SyncMode,
+        TableId, TableOptions, Token,
+    };
+
+    const TABLE: TableId = TableId(1);
+    /// A table the engine does not have: its mutations fail.
+    const MISSING: TableId = TableId(9);
+
+    /// An engine on a simulated file system with [`TABLE`].
+    fn engine() -> Arc<Engine> {
+        let mut options = EngineOptions::new("/basalt", Arc::new(ManualClock::new(1_000)));
+        options.commitlog.sync = SyncMode::Batch;
+        let engine = Engine::open(Arc::new(SimFs::new()), options).unwrap();
+        engine.create_table(TABLE, TableOptions::default()).unwrap();
+        Arc::new(engine)
+    }
+
+    fn put(table: TableId, k: u8) -> Mutation {
+        let key = DecoratedKey::new(Token(i64::from(k)), vec![k]);
+        Mutation::new(table, key).with_row(Row::new(ClusteringKey::EMPTY).with_cell(
+            ColumnId(1),
+            None,
+            Cell::live(10, vec![k]),
+        ))
+    }
+
+    fn job(mutations: Vec<Mutation>) -> (Job, oneshot::Receiver<Answer>) {
+        let (done, rx) = oneshot::channel();
+        (Job { mutations, done }, rx)
+    }
+
+    #[test]
+    fn each_job_answers_for_its_own_mutations() {
+        let engine = engine();
+        // The first job fails on its first mutation; its second succeeds.
+        // The second job's only mutation fails: it must not be answered with
+        // the first job's leftover success.
+        let (a, mut a_rx) = job(vec![put(MISSING, 1), put(TABLE, 2)]);
+        let (b, mut b_rx) = job(vec![put(MISSING, 3)]);
+        let (c, mut c_rx) = job(vec![put(TABLE, 4)]);
+        answer(apply(&engine, vec![a, b, c]));
+        assert!(matches!(a_rx.try_recv(), Ok(Err(WriteError::Storage(_)))));
+        assert!(matches!(b_rx.try_recv(), Ok(Err(WriteError::Storage(_)))));
+        assert!(matches!(c_rx.try_recv(), Ok(Ok(()))));
+    }
 
     fn one_answer() -> (Completions, oneshot::Receiver<Answer>) {
         let (done, rx) = oneshot::channel();

@@ -24,6 +24,8 @@
 //!   ([`HintStore`], [`HintReplayer`]), logged batches kept on other nodes
 //!   until applied ([`BatchlogStore`], [`BatchlogReplayer`]), and the
 //!   [`BatchWriter`] that groups a node's local writes;
+//! - [`blocking`]: the one way to run blocking work from async code, on
+//!   tokio's blocking pool or, in a simulation's inline mode, on the caller;
 //! - with the `sim` feature, `sim`: test doubles (a seeded in-memory network
 //!   with drops, delays and partitions, a loopback cluster, in-memory hints)
 //!   for deterministic tests.
@@ -43,6 +45,7 @@
 mod allocation;
 mod batch_writer;
 mod batchlog;
+pub mod blocking;
 /// Deliberate bugs the fault-injection checkers must catch; only in builds
 /// with the `fault-injection` feature.
 #[cfg(feature = "fault-injection")]

@@ -260,7 +260,7 @@ impl Replica {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ReplicaError> + Send + 'static,
 ) -> Result<T, ReplicaError> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+    crate::blocking::run(work).await.unwrap_or_else(|e| {
         Err(ReplicaError {
             kind: ReplicaErrorKind::Storage,
             message: format!("storage task failed: {e}"),

@@ -249,7 +249,7 @@ async fn a_hung_fsync_does_not_stall_the_runtime() {
     task.abort();
     drop(held);
     let flushed = Arc::clone(&store);
-    tokio::task::spawn_blocking(move || flushed.flush())
+    cluster::blocking::run(move || flushed.flush())
         .await
         .expect("flush task")
         .expect("flushed");
@@ -277,7 +277,7 @@ async fn a_full_queue_drops_hints_and_counts_them() {
     assert!(c.queued_bytes <= 4 << 10, "{c:?}");
     drop(held);
     let flushed = Arc::clone(&store);
-    tokio::task::spawn_blocking(move || flushed.flush())
+    cluster::blocking::run(move || flushed.flush())
         .await
         .expect("flush task")
         .expect("flushed");
@@ -379,7 +379,7 @@ async fn a_hint_that_cannot_be_stored_fails_the_write_at_any() {
 /// Flushes `store` off the runtime.
 async fn flush(store: &Arc<HintStore>) {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || store.flush())
+    cluster::blocking::run(move || store.flush())
         .await
         .expect("flush task")
         .expect("flushed");

@@ -177,7 +177,7 @@ fn point_read(k: &str) -> PartitionRead {
 /// Waits (off the runtime) until every queued hint is written and fsynced.
 async fn flush(store: &Arc<HintStore>) {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || store.flush())
+    cluster::blocking::run(move || store.flush())
         .await
         .expect("flush task")
         .expect("flushed");

@@ -57,6 +57,10 @@ impl Recorder {
     pub(crate) fn create(path: &Path) -> std::io::Result<(Recorder, Writer)> {
         let mut file = BufWriter::new(File::create(path)?);
         let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the harness's history writer, outside any node: it may hold a pool thread"
+        )]
         let writer = tokio::task::spawn_blocking(move || {
             let mut events = Vec::new();
             while let Some(event) = rx.blocking_recv() {

@@ -152,7 +152,7 @@ impl IntoResponse for Failure {
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(work)
+    ::cluster::blocking::run(work)
         .await
         .map_err(Failure::internal)?
 }

@@ -477,7 +477,7 @@ impl Coordinator for DistributedCoordinator {
         Box::pin(async move {
             let failed = |m: String| ErrorResponse::new(ErrorKind::TruncateError, m);
             peers.await.map_err(failed)?;
-            tokio::task::spawn_blocking(move || engine.truncate(table, storage::Timestamp(at)))
+            ::cluster::blocking::run(move || engine.truncate(table, storage::Timestamp(at)))
                 .await
                 .map_err(|e| failed(e.to_string()))?
                 .map_err(|e| super::storage_error(&e))

@@ -47,7 +47,7 @@ pub(crate) fn storage_error(error: &storage::Error) -> ErrorResponse {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ErrorResponse> + Send + 'static,
 ) -> Result<T, ErrorResponse> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+    ::cluster::blocking::run(work).await.unwrap_or_else(|e| {
         Err(ErrorResponse::new(
             ErrorKind::ServerError,
             format!("storage task failed: {e}"),

@@ -42,7 +42,7 @@ impl NodeControl for Lifecycle {
         Box::pin(async move {
             self.stop_serving().await;
             let engine = Arc::clone(&self.engine);
-            tokio::task::spawn_blocking(move || engine.flush_all())
+            ::cluster::blocking::run(move || engine.flush_all())
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;

@@ -280,11 +280,9 @@ impl SchemaService {
             new.clone(),
         );
         let started = std::time::Instant::now();
-        tokio::task::spawn_blocking(move || {
-            apply_durably(fs.as_ref(), &dir, &engine, &saved, diff)
-        })
-        .await
-        .map_err(|e| server(format!("schema change task failed: {e}")))??;
+        ::cluster::blocking::run(move || apply_durably(fs.as_ref(), &dir, &engine, &saved, diff))
+            .await
+            .map_err(|e| server(format!("schema change task failed: {e}")))??;
         let took = started.elapsed();
         if took > SLOW_COMMIT {
             // Each change fsyncs a few files and directories; this says why

@@ -140,7 +140,7 @@ pub(crate) async fn nodetool(port: u16, args: &[&str]) -> basalt::NodetoolOutput
     else {
         panic!("not a nodetool command");
     };
-    tokio::task::spawn_blocking(move || basalt::execute_nodetool(&args))
+    cluster::blocking::run(move || basalt::execute_nodetool(&args))
         .await
         .expect("nodetool ran")
 }

@@ -153,7 +153,7 @@ impl BatchlogReplayer {
         tracing::warn!(%id, "batch older than its tables' gc grace dropped unreplayed");
         self.store.count_expired();
         let store = Arc::clone(&self.store);
-        let removed = tokio::task::spawn_blocking(move || store.remove(id)).await;
+        let removed = crate::blocking::run(move || store.remove(id)).await;
         if !matches!(removed, Ok(Ok(_))) {
             // Still held: the next pass finds it expired again.
             tracing::warn!(%id, "could not forget an expired batch");
@@ -162,7 +162,7 @@ impl BatchlogReplayer {
 
     async fn load(&self, id: BatchId) -> Result<Option<BatchStoreRequest>, LoadError> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.load(id))
+        crate::blocking::run(move || store.load(id))
             .await
             .unwrap_or_else(|e| Err(LoadError::Io(std::io::Error::other(e))))
     }
@@ -183,7 +183,7 @@ impl BatchlogReplayer {
             self.store.count_undeliverable(skipped as u64);
         }
         let store = Arc::clone(&self.store);
-        let removed = tokio::task::spawn_blocking(move || store.remove(id)).await;
+        let removed = crate::blocking::run(move || store.remove(id)).await;
         if !matches!(removed, Ok(Ok(_))) {
             // Replayed but still held: the next pass replays it again,
             // which is harmless.

@@ -217,7 +217,7 @@ fn missing(e: std::io::Error) -> std::io::Result<Option<HintReader>> {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> Result<T, ReplayError> {
-    tokio::task::spawn_blocking(work)
+    crate::blocking::run(work)
         .await
         .map_err(|e| ReplayError::Io(e.to_string()))?
         .map_err(|e| ReplayError::Io(e.to_string()))

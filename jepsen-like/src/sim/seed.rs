@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::checker::{Validity, Verdict, check_all};
+use crate::checker::{Verdict, check_all};
 use crate::history::{Event, to_jsonl};
 use crate::nemesis::{Fault, FaultKind, Plan, Timing};
 use crate::recorder::Recorder;
@@ -53,22 +53,6 @@ pub(crate) struct SeedOutcome {
     /// FNV-1a of the history's JSON lines: equal for equal runs.
     pub(crate) hash: u64,
     pub(crate) plan: Plan,
-}
-
-impl SeedOutcome {
-    /// The worst verdict.
-    pub(crate) fn validity(&self) -> Validity {
-        let worst = |v: &Verdict| match v.validity {
-            Validity::Invalid => 2,
-            Validity::Unknown => 1,
-            Validity::Valid => 0,
-        };
-        match self.verdicts.iter().map(worst).max() {
-            Some(2) => Validity::Invalid,
-            Some(1) => Validity::Unknown,
-            _ => Validity::Valid,
-        }
-    }
 }
 
 /// FNV-1a over `events` as JSON lines.

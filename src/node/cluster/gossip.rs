@@ -129,7 +129,7 @@ pub(super) async fn announce_load(shared: Weak<Shared>) {
         };
         // Table statistics take the engine's locks: off the async workers.
         let Ok(load) =
-            tokio::task::spawn_blocking(move || crate::admin::view::disk_load(&engine)).await
+            ::cluster::blocking::run(move || crate::admin::view::disk_load(&engine)).await
         else {
             continue;
         };
@@ -225,11 +225,12 @@ pub(super) fn after_exchange(shared: &Arc<Shared>) {
 fn save_peers(shared: &Arc<Shared>, view: &super::view::ClusterView) {
     let (members, local) = (view.members.clone(), view.local);
     let weak = Arc::downgrade(shared);
-    tokio::task::spawn_blocking(move || {
+    // Nobody waits for the save: its task only hands the work on.
+    tokio::spawn(::cluster::blocking::run(move || {
         if let Some(shared) = weak.upgrade() {
             shared.saved_peers.save(&members, local);
         }
-    });
+    }));
 }
 
 /// Peers' clock offsets, and which of them are over the warning threshold.

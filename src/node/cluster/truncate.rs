@@ -82,10 +82,9 @@ pub(super) fn register(shared: &Arc<Shared>) {
                     }
                     None => time.write_timestamp(),
                 };
-                let result = tokio::task::spawn_blocking(move || {
-                    engine.truncate(request.table, Timestamp(at))
-                })
-                .await;
+                let result =
+                    ::cluster::blocking::run(move || engine.truncate(request.table, Timestamp(at)))
+                        .await;
                 Some(match result {
                     Ok(Ok(())) => Vec::new(),
                     Ok(Err(e)) => e.to_string().into_bytes(),

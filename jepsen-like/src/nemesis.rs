@@ -408,7 +408,9 @@ impl Plan {
     ) -> Plan {
         let mut rng = StdRng::seed_from_u64(seed);
         let kinds: Vec<FaultKind> = kinds.iter().copied().filter(|k| k.applies(n)).collect();
-        let end = time_s.saturating_mul(1000).saturating_sub(timing.quiet_end_ms);
+        let end = time_s
+            .saturating_mul(1000)
+            .saturating_sub(timing.quiet_end_ms);
         let mut steps = Vec::new();
         let mut at = timing.warm_up_ms;
         loop {

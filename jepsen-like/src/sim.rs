@@ -218,14 +218,18 @@ fn run_seeds(args: &SimArgs, plan: &SeedPlan, seeds: std::ops::Range<u64>) -> Ta
             });
         }
     });
-    tally.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+    tally
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn one_seed(args: &SimArgs, plan: &SeedPlan, seed: u64, tally: &Mutex<Tally>) {
     let outcome = seed::run(plan, seed);
     let again = (args.determinism_every > 0 && seed % args.determinism_every == 0)
         .then(|| seed::run(plan, seed).map(|o| o.hash));
-    let mut tally = tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut tally = tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     tally.run += 1;
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -248,6 +252,9 @@ fn one_seed(args: &SimArgs, plan: &SeedPlan, seed: u64, tally: &Mutex<Tally>) {
         .iter()
         .filter(|v| args.profile.requires(v) && v.validity != Validity::Valid)
         .collect();
+    if args.seed.is_some() {
+        describe_replay(args, seed, &outcome);
+    }
     if failed.is_empty() {
         tally.passed += 1;
         return;
@@ -271,7 +278,11 @@ fn describe_failure(args: &SimArgs, seed: u64, outcome: &SeedOutcome, failed: &[
     }
     println!(
         "seed {seed}: replay with: cargo run --release -p jepsen-like --features {} -- sim --seed {seed} --profile {} --nodes {} --rf {} --time {}{}",
-        if args.canary.is_some() { "canaries" } else { "sim" },
+        if args.canary.is_some() {
+            "canaries"
+        } else {
+            "sim"
+        },
         args.profile.name(),
         args.nodes,
         args.rf,
@@ -280,6 +291,21 @@ fn describe_failure(args: &SimArgs, seed: u64, outcome: &SeedOutcome, failed: &[
             .as_ref()
             .map_or(String::new(), |c| format!(" --canary {c}"))
     );
+}
+
+/// A replayed seed: every verdict and the plan, and its files.
+fn describe_replay(args: &SimArgs, seed: u64, outcome: &SeedOutcome) {
+    print!("seed {seed}: plan\n{}", outcome.plan.render());
+    for verdict in &outcome.verdicts {
+        println!(
+            "seed {seed}: {:?} {}: {}",
+            verdict.validity, verdict.property, verdict.summary
+        );
+    }
+    let dir = args.dir.join(format!("seed-{seed}"));
+    if let Err(e) = write_seed(&dir, outcome) {
+        println!("seed {seed}: cannot write {}: {e}", dir.display());
+    }
 }
 
 fn write_seed(dir: &Path, outcome: &SeedOutcome) -> std::io::Result<()> {

@@ -56,7 +56,10 @@ impl SimConnector {
 
 impl Connector for SimConnector {
     fn count(&self) -> usize {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn connect(&self, node: usize) -> BoxFuture<'_, Result<Arc<dyn Conn>, String>> {

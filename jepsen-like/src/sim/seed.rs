@@ -83,14 +83,16 @@ fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
         world.boot(i)?;
     }
     if !world.step_until(BOOT_MS, |w| all_see_all(w, plan.nodes)) {
-        return Err("the nodes did not all start and see each other".into());
+        return Err(format!(
+            "the nodes did not all start and see each other: {}",
+            liveness(&world)
+        ));
     }
     let (recorder, writer) = {
         let _runtime = world.clients.enter();
         Recorder::in_memory()
     };
-    let nodes: Arc<dyn workload::Connector> =
-        Arc::new(SimConnector::new(Arc::clone(&world.slots)));
+    let nodes: Arc<dyn workload::Connector> = Arc::new(SimConnector::new(Arc::clone(&world.slots)));
     create_schema(&mut world, &nodes, plan.rf)?;
     let ctx = Arc::new(Ctx {
         recorder: recorder.clone(),
@@ -98,8 +100,7 @@ fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
         stop_at: recorder.start() + Duration::from_secs(plan.time_s),
         think_ms: plan.think_ms,
     });
-    let mut schedule =
-        Plan::generate_timed(seed, plan.nodes, plan.time_s, &plan.nemeses, TIMING);
+    let mut schedule = Plan::generate_timed(seed, plan.nodes, plan.time_s, &plan.nemeses, TIMING);
     if plan.crash_all {
         for step in &mut schedule.steps {
             if let Fault::Kill { nodes } = &mut step.fault {
@@ -126,10 +127,27 @@ fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
 /// Every node runs and sees every other as up.
 fn all_see_all(world: &World, n: usize) -> bool {
     let started = world.started();
-    started.len() == n
-        && started
-            .iter()
-            .all(|(_, node)| node.cluster().view().live.len() == n)
+    started.len() == n && started.iter().all(|(_, node)| peers_up(node) + 1 == n)
+}
+
+/// How many other nodes `node` sees up.
+fn peers_up(node: &basalt::Node) -> usize {
+    let view = node.cluster().view();
+    view.live.iter().filter(|e| **e != view.local).count()
+}
+
+/// `n1 sees 3 up, n2 down, …`: who sees whom, for error messages.
+fn liveness(world: &World) -> String {
+    let each: Vec<String> = world
+        .nodes
+        .iter()
+        .map(|sim| match sim.node() {
+            Some(node) => format!("n{} sees {} peers up", sim.index, peers_up(&node)),
+            None if sim.is_up() => format!("n{} starting", sim.index),
+            None => format!("n{} down", sim.index),
+        })
+        .collect();
+    each.join(", ")
 }
 
 fn create_schema(
@@ -181,7 +199,10 @@ fn drain(world: &mut World) {
         }
     }
     world.step_until(DRAIN_MS, |w| {
-        all_see_all(w, n) && w.started().iter().all(|(_, node)| node.pending_handoffs() == 0)
+        all_see_all(w, n)
+            && w.started()
+                .iter()
+                .all(|(_, node)| node.pending_handoffs() == 0)
     });
 }
 

@@ -61,7 +61,8 @@ impl Host {
         let since_base = millis_to_micros(now_ms).saturating_sub(self.base_sim_micros);
         let target = self.base + Duration::from_micros(u64::try_from(since_base).unwrap_or(0));
         time::enter(self.base, self.base_sim_micros, skew_micros);
-        self.rt.block_on(tokio::time::sleep_until(target));
+        self.rt
+            .block_on(async move { tokio::time::sleep_until(target).await });
         time::leave();
     }
 
@@ -230,7 +231,11 @@ impl World {
     }
 
     /// Steps until `done` holds or `limit_ms` passes; whether it held.
-    pub(crate) fn step_until(&mut self, limit_ms: u64, mut done: impl FnMut(&World) -> bool) -> bool {
+    pub(crate) fn step_until(
+        &mut self,
+        limit_ms: u64,
+        mut done: impl FnMut(&World) -> bool,
+    ) -> bool {
         let end = self.now_ms + limit_ms;
         while self.now_ms < end {
             if done(self) {
@@ -261,7 +266,13 @@ impl World {
             listen: false,
         };
         let started = Arc::new(Mutex::new(None));
-        host.spawn(serve(sim.config.clone(), env, Arc::clone(&started), slots, i));
+        host.spawn(serve(
+            sim.config.clone(),
+            env,
+            Arc::clone(&started),
+            slots,
+            i,
+        ));
         sim.boots += 1;
         sim.running = Running::Up {
             host,

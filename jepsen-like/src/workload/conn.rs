@@ -57,10 +57,7 @@ impl Connector for TcpConnector {
 
     fn connect(&self, node: usize) -> BoxFuture<'_, Result<Arc<dyn Conn>, String>> {
         Box::pin(async move {
-            let addr = *self
-                .addrs
-                .get(node.wrapping_sub(1))
-                .ok_or("no such node")?;
+            let addr = *self.addrs.get(node.wrapping_sub(1)).ok_or("no such node")?;
             let client = tokio::time::timeout(CONNECT_TIMEOUT, Client::connect(addr))
                 .await
                 .map_err(|_| format!("connect to n{node}: timed out"))?

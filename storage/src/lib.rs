@@ -58,6 +58,7 @@
 // Every type a public signature mentions can be named by the crate's users.
 #![warn(unnameable_types)]
 
+mod background;
 mod cell;
 mod clock;
 mod engine;
@@ -107,6 +108,7 @@ pub mod sim {
 }
 
 // The engine and how to open it.
+pub use background::Background;
 pub use commitlog::{CommitLogOptions, SyncMode};
 pub use engine::{Engine, EngineOptions, LevelStats, TableStats};
 pub use error::{Error, Result};

@@ -48,13 +48,15 @@ pub struct EngineOptions {
     /// that the segments can be recycled. A table written now and then would
     /// otherwise pin every segment a busy table fills, until the disk is full.
     pub commitlog_total_space_bytes: u64,
-    /// Memory all memtables may hold together; writers wait when it is full.
+    /// Memory all memtables may hold together; writers wait when it is full
+    /// (inline, a writer flushes the largest table itself, or fails).
     pub memtable_budget_bytes: u64,
     /// Decompressed SSTable blocks kept in memory.
     pub block_cache_bytes: u64,
-    /// Background compaction threads.
+    /// Background compaction threads (none inline).
     pub compaction_threads: usize,
-    /// Compaction write rate cap in MiB/s; 0 means unlimited.
+    /// Compaction write rate cap in MiB/s; 0 means unlimited. Not applied
+    /// inline, where holding compaction back would mean sleeping.
     pub compaction_throughput_mib_per_s: u64,
     /// How long a writer waits for flushes to free memtable space before failing.
     pub write_stall_timeout_ms: u64,
@@ -153,8 +155,12 @@ impl Engine {
         replay(&shared)?;
         let workers = Workers::start(shared.clone())?;
         let engine = Engine { shared, workers };
-        if engine.workers.is_inline() {
-            engine.run_background_round()?;
+        // As the workers' first rounds: a failure is logged (a failed flush
+        // also poisons the engine), and does not fail the open.
+        if engine.workers.is_inline()
+            && let Err(e) = engine.run_background_round()
+        {
+            tracing::warn!(error = %e, "background round at open failed");
         }
         Ok(engine)
     }

@@ -21,6 +21,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+use crate::background::Background;
 use crate::error::{Error, Result};
 use crate::io::FileSystem;
 use crate::key::TableId;
@@ -161,14 +162,32 @@ impl CommitLog {
     /// Opens (creating if needed) the log in `opts.dir`. Existing segments are
     /// kept for [`CommitLog::replay`]; new records go to a fresh segment.
     pub fn open(fs: Arc<dyn FileSystem>, opts: CommitLogOptions) -> Result<CommitLog> {
-        let shared = Arc::new(Shared::open(fs, opts)?);
-        let threads = match writer::spawn_threads(&shared) {
-            Ok(t) => t,
-            Err(e) => {
-                // Stops a thread that did start.
-                let _ = shared.close();
-                return Err(e);
-            }
+        Self::open_with(fs, opts, Background::Threads)
+    }
+
+    /// As [`CommitLog::open`], with the background work placed as
+    /// `background` says. [`Background::Inline`] starts no thread: a rollover
+    /// creates the next segment itself, batch and group modes fsync in the
+    /// writer (without group commit's window, since no other writer can
+    /// arrive meanwhile), and in periodic mode nothing is fsynced until the
+    /// caller calls [`CommitLog::sync`] (a writer only writes a buffer that
+    /// outgrew its bound out, unsynced, as the syncer thread would).
+    pub fn open_with(
+        fs: Arc<dyn FileSystem>,
+        opts: CommitLogOptions,
+        background: Background,
+    ) -> Result<CommitLog> {
+        let shared = Arc::new(Shared::open(fs, opts, background)?);
+        let threads = match background {
+            Background::Inline => Vec::new(),
+            Background::Threads => match writer::spawn_threads(&shared) {
+                Ok(t) => t,
+                Err(e) => {
+                    // Stops a thread that did start.
+                    let _ = shared.close();
+                    return Err(e);
+                }
+            },
         };
         Ok(CommitLog {
             shared,

@@ -3,7 +3,9 @@
 //! and statistics.
 //!
 //! The API is synchronous. The engine owns its background threads: one flush
-//! worker, `compaction_threads` compaction workers, and the commit log's syncer.
+//! worker, `compaction_threads` compaction workers, and the commit log's
+//! allocator and syncer; or, in [`Background::Inline`] mode, none, and the
+//! same work runs on the callers' threads.
 
 mod stats;
 #[cfg(test)]
@@ -12,6 +14,7 @@ mod workers;
 
 pub use stats::{LevelStats, TableStats};
 
+use crate::background::Background;
 use crate::cache::BlockCache;
 use crate::cell::Timestamp;
 use crate::clock::Clock;
@@ -20,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::io::FileSystem;
 use crate::key::TableId;
 use crate::manifest::Manifest;
+use crate::metrics::Stopwatch;
 use crate::mutation::Mutation;
 use crate::options::TableOptions;
 use crate::read::{PartitionRead, PartitionReader, ScanCommand, ScanReader};
@@ -44,18 +48,23 @@ pub struct EngineOptions {
     /// that the segments can be recycled. A table written now and then would
     /// otherwise pin every segment a busy table fills, until the disk is full.
     pub commitlog_total_space_bytes: u64,
-    /// Memory all memtables may hold together; writers wait when it is full.
+    /// Memory all memtables may hold together; writers wait when it is full
+    /// (inline, a writer flushes the largest table itself, or fails).
     pub memtable_budget_bytes: u64,
     /// Decompressed SSTable blocks kept in memory.
     pub block_cache_bytes: u64,
-    /// Background compaction threads.
+    /// Background compaction threads (none inline).
     pub compaction_threads: usize,
-    /// Compaction write rate cap in MiB/s; 0 means unlimited.
+    /// Compaction write rate cap in MiB/s; 0 means unlimited. Not applied
+    /// inline, where holding compaction back would mean sleeping.
     pub compaction_throughput_mib_per_s: u64,
     /// How long a writer waits for flushes to free memtable space before failing.
     pub write_stall_timeout_ms: u64,
     /// The time seam for background work.
     pub clock: Arc<dyn Clock>,
+    /// Where flushes, compactions and the commit log's periodic sync run:
+    /// the engine's own threads (the default) or the callers' threads.
+    pub background: Background,
 }
 
 impl EngineOptions {
@@ -73,6 +82,7 @@ impl EngineOptions {
             compaction_throughput_mib_per_s: 64,
             write_stall_timeout_ms: 10_000,
             clock,
+            background: Background::Threads,
         }
     }
 }
@@ -114,17 +124,24 @@ pub struct Engine {
 impl Engine {
     /// Opens (or creates) the engine's directories, opens every table, replays the
     /// commit log past each table's flushed position, and starts the workers.
+    /// Inline, it starts none and runs one [`Engine::run_background_round`]
+    /// instead, for the compactions and flushes the replay made due.
     pub fn open(fs: Arc<dyn FileSystem>, options: EngineOptions) -> Result<Engine> {
         let tables_dir = options.data_dir.join("tables");
         fs.create_dir_all(&tables_dir)
             .map_err(|e| Error::io(format!("creating {}", tables_dir.display()), e))?;
-        let commitlog = Arc::new(CommitLog::open(fs.clone(), options.commitlog.clone())?);
+        let commitlog = Arc::new(CommitLog::open_with(
+            fs.clone(),
+            options.commitlog.clone(),
+            options.background,
+        )?);
         let ctx = TableContext {
             fs: fs.clone(),
             cache: BlockCache::new(options.block_cache_bytes),
             commitlog,
             memtable_bytes: Arc::new(AtomicU64::new(0)),
             clock: options.clock.clone(),
+            background: options.background,
         };
         let tables = open_tables(&ctx, &tables_dir)?;
         let shared = Arc::new(Shared {
@@ -137,7 +154,31 @@ impl Engine {
         });
         replay(&shared)?;
         let workers = Workers::start(shared.clone())?;
-        Ok(Engine { shared, workers })
+        let engine = Engine { shared, workers };
+        // As the workers' first rounds: a failure is logged (a failed flush
+        // also poisons the engine), and does not fail the open.
+        if engine.workers.is_inline()
+            && let Err(e) = engine.run_background_round()
+        {
+            tracing::warn!(error = %e, "background round at open failed");
+        }
+        Ok(engine)
+    }
+
+    /// Runs one round of the periodic background checks on the caller's
+    /// thread: flushes of tables whose `memtable_flush_period_in_ms` has
+    /// passed by the engine's clock or that pin commit-log segments beyond
+    /// `commitlog_total_space_bytes`, any flush still queued, and then the
+    /// compactions due. In [`Background::Inline`] mode it also fsyncs the
+    /// commit log when periodic mode's interval has passed by the clock: the
+    /// caller calls this on a timer, at least as often as that interval. With
+    /// threads, the flush worker does the same every 200 ms on its own and
+    /// the commit log's syncer keeps its own time; a call adds one round.
+    ///
+    /// Returns the first failure (a failed flush also poisons the engine);
+    /// the steps after it still run.
+    pub fn run_background_round(&self) -> Result<()> {
+        self.workers.round(&self.shared)
     }
 
     fn table(&self, id: TableId) -> Result<Arc<Table>> {
@@ -217,14 +258,14 @@ impl Engine {
     /// its time) is dropped; a mutation with nothing left is not even logged,
     /// and succeeds.
     pub fn apply(&self, mutation: &Mutation) -> Result<()> {
-        let start = Instant::now();
+        let start = self.shared.stopwatch();
         let Some(Logged {
             table,
             slot,
             pos,
             mutation,
             admitted_at,
-        }) = self.log_one(mutation)?
+        }) = self.log_one(mutation, true)?
         else {
             return Ok(());
         };
@@ -240,6 +281,7 @@ impl Engine {
         self.workers
             .maybe_request_flush(&self.shared, &table, slot.memtable.size_bytes() as u64);
         table.metrics.writes.record(start.elapsed());
+        self.workers.after_write(&self.shared);
         Ok(())
     }
 
@@ -251,11 +293,14 @@ impl Engine {
     /// This is how a server thread that gathers many clients' writes pays for
     /// one fsync and one wake-up per batch instead of per write.
     pub fn apply_batch(&self, mutations: &[Mutation]) -> Vec<Result<()>> {
-        let start = Instant::now();
+        let start = self.shared.stopwatch();
         let mut logged = Vec::with_capacity(mutations.len());
         let mut results: Vec<Result<()>> = Vec::with_capacity(mutations.len());
         for mutation in mutations {
-            match self.log_one(mutation) {
+            // Before the batch's first record nothing of it waits to be
+            // applied, so an inline flush for space cannot wait on the batch.
+            let nothing_logged = logged.iter().all(Option::is_none);
+            match self.log_one(mutation, nothing_logged) {
                 Ok(entry) => {
                     // `None`: the truncation took all of it; nothing to wait for.
                     logged.push(entry);
@@ -302,19 +347,21 @@ impl Engine {
                 table.metrics.writes.record(start.elapsed());
             }
         }
+        self.workers.after_write(&self.shared);
         results
     }
 
     /// Logs what the table's truncation leaves of one mutation (not yet
-    /// durable); `None` when it leaves nothing.
-    fn log_one<'m>(&self, mutation: &'m Mutation) -> Result<Option<Logged<'m>>> {
+    /// durable); `None` when it leaves nothing. `may_flush`: the caller holds
+    /// no logged mutation yet to apply, so inline mode may flush for space.
+    fn log_one<'m>(&self, mutation: &'m Mutation, may_flush: bool) -> Result<Option<Logged<'m>>> {
         self.shared.check_writable()?;
         let table = self.table(mutation.table)?;
         let admitted_at = table.truncated_at();
         let Some(mutation) = crate::truncation::admit(mutation, admitted_at) else {
             return Ok(None);
         };
-        self.shared.wait_for_space(&self.workers)?;
+        self.shared.wait_for_space(&self.workers, may_flush)?;
         let (slot, pos) = table.log(&mutation.to_bytes())?;
         self.workers.note_logged(&self.shared, pos);
         Ok(Some(Logged {
@@ -331,7 +378,7 @@ impl Engine {
         let table = self.table(table)?;
         // Reading the clock twice costs a sizeable share of a cached read, so
         // one read in eight is timed; the histogram's shape is unchanged.
-        let start = table.metrics.sample_read().then(Instant::now);
+        let start = table.metrics.sample_read().then(|| self.shared.stopwatch());
         let (streams, touched) = table.read_partition(cmd)?;
         let reader = PartitionReader::new(cmd, streams, touched)?;
         if let Some(start) = start {
@@ -342,7 +389,7 @@ impl Engine {
 
     /// Scans partitions of `table` in `(token, key)` order.
     pub fn scan(&self, table: TableId, cmd: &ScanCommand) -> Result<ScanReader> {
-        let start = Instant::now();
+        let start = self.shared.stopwatch();
         let table = self.table(table)?;
         let (sources, touched) = table.all_sources();
         let streams = sources
@@ -364,7 +411,7 @@ impl Engine {
         let table = self.table(table)?;
         let r = table.flush();
         self.shared.space.1.notify_all();
-        self.workers.wake_compaction();
+        self.workers.after_flush(&self.shared);
         r
     }
 
@@ -392,7 +439,8 @@ impl Engine {
             for id in self.tables() {
                 self.compact(id, false)?;
             }
-            self.workers.wait_idle();
+            let background = self.shared.options.background;
+            self.workers.wait_idle(background)?;
             let busy = self.shared.all_tables().iter().any(|t| {
                 !t.compacting
                     .lock()
@@ -403,6 +451,7 @@ impl Engine {
             if !busy {
                 return Ok(());
             }
+            background.may_wait("compactions on other threads")?;
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -486,6 +535,11 @@ impl Shared {
         self.options.data_dir.join("tables").join(id.to_string())
     }
 
+    /// Starts timing an operation for the statistics.
+    fn stopwatch(&self) -> Stopwatch<'_> {
+        Stopwatch::start(self.options.background, self.options.clock.as_ref())
+    }
+
     fn check_writable(&self) -> Result<()> {
         match &*self.poisoned.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(reason) => Err(Error::Poisoned(reason.clone())),
@@ -493,11 +547,16 @@ impl Shared {
         }
     }
 
-    /// Blocks while all memtables together are over budget, up to the stall timeout.
-    fn wait_for_space(&self, workers: &Workers) -> Result<()> {
+    /// Blocks while all memtables together are over budget, up to the stall
+    /// timeout. Inline, nothing could free space while it blocked: see
+    /// `Workers::free_space_inline`.
+    fn wait_for_space(&self, workers: &Workers, may_flush: bool) -> Result<()> {
         let budget = self.options.memtable_budget_bytes;
         if self.ctx.memtable_bytes.load(Ordering::Acquire) < budget {
             return Ok(());
+        }
+        if workers.is_inline() {
+            return workers.free_space_inline(self, may_flush);
         }
         let timeout = Duration::from_millis(self.options.write_stall_timeout_ms);
         let deadline = Instant::now() + timeout;

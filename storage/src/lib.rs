@@ -22,6 +22,16 @@
 //! - with the `sim` feature, `sim::SimFs`: an in-memory file system that
 //!   crashes and injects faults, for tests.
 //!
+//! Flushes, compactions and the commit log's periodic sync run on the
+//! engine's own threads by default. With [`EngineOptions::background`] set
+//! to [`Background::Inline`] the engine starts no thread, never sleeps and
+//! never reads the operating system's clock, for a deterministic simulation
+//! on one thread: a write that fills a memtable flushes it before returning,
+//! a flush runs the compactions it makes due, batch and group commit fsync
+//! in the writer, and the periodic work (timed flushes, the commit log's
+//! space bound, periodic-mode fsyncs, all due by the [`Clock`]) runs when the
+//! caller calls [`Engine::run_background_round`] on its timer.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use storage::sim::SimFs;
@@ -58,6 +68,7 @@
 // Every type a public signature mentions can be named by the crate's users.
 #![warn(unnameable_types)]
 
+mod background;
 mod cell;
 mod clock;
 mod engine;
@@ -107,6 +118,7 @@ pub mod sim {
 }
 
 // The engine and how to open it.
+pub use background::Background;
 pub use commitlog::{CommitLogOptions, SyncMode};
 pub use engine::{Engine, EngineOptions, LevelStats, TableStats};
 pub use error::{Error, Result};

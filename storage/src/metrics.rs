@@ -3,8 +3,10 @@
 //! The histogram keeps log-spaced buckets in atomics so that recording is
 //! lock-free on the hot path; percentiles are read to within one bucket (~19%).
 
+use crate::background::Background;
+use crate::clock::Clock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Four buckets per power of two, from 1 µs to about 70 minutes.
 const SUB_BUCKETS: usize = 4;
@@ -45,6 +47,39 @@ fn bucket_upper_micros(b: usize) -> u64 {
     let sub = (b % SUB_BUCKETS) as u64;
     let base = 1u64 << log;
     base + (base * (sub + 1)) / SUB_BUCKETS as u64
+}
+
+/// Times one operation for a [`LatencyHistogram`]. With background threads
+/// it reads the OS's monotonic clock; inline it asks the engine's [`Clock`]
+/// (whole milliseconds), since a simulation owns time there and its runs
+/// must replay identically, statistics included. The figures only feed
+/// statistics, never a decision.
+pub(crate) enum Stopwatch<'a> {
+    /// Started at this instant.
+    Os(Instant),
+    /// Started at this many milliseconds of the clock.
+    Clock(&'a dyn Clock, i64),
+}
+
+impl<'a> Stopwatch<'a> {
+    /// Starts timing, with the clock `background` calls for.
+    pub(crate) fn start(background: Background, clock: &'a dyn Clock) -> Self {
+        match background {
+            Background::Threads => Stopwatch::Os(Instant::now()),
+            Background::Inline => Stopwatch::Clock(clock, clock.now_millis()),
+        }
+    }
+
+    /// Time since the start.
+    pub(crate) fn elapsed(&self) -> Duration {
+        match self {
+            Stopwatch::Os(start) => start.elapsed(),
+            Stopwatch::Clock(clock, start) => {
+                let ms = clock.now_millis().saturating_sub(*start);
+                Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+            }
+        }
+    }
 }
 
 /// A point-in-time summary of a histogram.

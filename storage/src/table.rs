@@ -10,6 +10,7 @@
 mod compact;
 mod flush;
 
+use crate::background::Background;
 use crate::cache::BlockCache;
 use crate::cell::Timestamp;
 use crate::clock::Clock;
@@ -82,11 +83,15 @@ impl MemtableSlot {
     }
 
     /// Waits until every writer that logged for this memtable has applied.
-    fn wait_for_writers(&self) {
+    /// Inline, a writer between its log and its apply is this very thread,
+    /// so that is refused instead of spinning forever.
+    fn wait_for_writers(&self, background: Background) -> Result<()> {
         // The window is one fsync long at most, so yielding is cheaper than a condvar.
         while self.pending_writers.load(Ordering::Acquire) > 0 {
+            background.may_wait("a writer to apply its logged mutation")?;
             std::thread::yield_now();
         }
+        Ok(())
     }
 }
 
@@ -150,6 +155,8 @@ pub(crate) struct TableContext {
     pub(crate) memtable_bytes: Arc<AtomicU64>,
     /// The engine's clock, for memtable ages.
     pub(crate) clock: Arc<dyn Clock>,
+    /// Whether other threads may finish what a table operation waits for.
+    pub(crate) background: Background,
 }
 
 impl TableContext {

@@ -7,25 +7,29 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub(crate) struct Throttle {
     bytes_per_second: u64,
-    state: Mutex<(Instant, f64)>,
+    /// When the last bytes were accounted and the bytes still owed; `None`
+    /// when unlimited, so that an unlimited throttle never reads the clock
+    /// (the engine's inline mode must not).
+    state: Option<Mutex<(Instant, f64)>>,
 }
 
 impl Throttle {
     /// A limit of `mib_per_second`; 0 means unlimited.
     pub(crate) fn new(mib_per_second: u64) -> Self {
+        let bytes_per_second = mib_per_second.saturating_mul(1 << 20);
         Throttle {
-            bytes_per_second: mib_per_second.saturating_mul(1 << 20),
-            state: Mutex::new((Instant::now(), 0.0)),
+            bytes_per_second,
+            state: (bytes_per_second > 0).then(|| Mutex::new((Instant::now(), 0.0))),
         }
     }
 
     /// Accounts for `bytes` and sleeps if they came faster than the rate allows.
     pub(crate) fn acquire(&self, bytes: u64) {
-        if self.bytes_per_second == 0 {
+        let Some(state) = &self.state else {
             return;
-        }
+        };
         let wait = {
-            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
             // Credit accrues for at most one second of idleness, so a burst after a
             // pause is bounded.

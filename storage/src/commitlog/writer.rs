@@ -9,6 +9,7 @@
 
 use super::format::{self, HEADER_LEN};
 use super::{CommitLogOptions, CommitLogStats, SyncMode};
+use crate::background::Background;
 use crate::error::{Error, Result};
 use crate::io::{File, FileSystem};
 use crate::key::TableId;
@@ -182,6 +183,8 @@ impl State {
 pub(crate) struct Shared {
     pub(super) fs: Arc<dyn FileSystem>,
     pub(super) opts: CommitLogOptions,
+    /// Whether the allocator and syncer threads run.
+    background: Background,
     state: Mutex<State>,
     /// A flush round ended.
     round_done: Condvar,
@@ -203,7 +206,11 @@ impl Shared {
     }
 
     /// Lists existing segments and creates the first segment of this process.
-    pub(super) fn open(fs: Arc<dyn FileSystem>, opts: CommitLogOptions) -> Result<Shared> {
+    pub(super) fn open(
+        fs: Arc<dyn FileSystem>,
+        opts: CommitLogOptions,
+        background: Background,
+    ) -> Result<Shared> {
         if !(4096..=1 << 32).contains(&opts.segment_size_bytes) {
             return Err(Error::InvalidArgument(format!(
                 "commit log segment size {} is not between 4 KiB and 4 GiB",
@@ -248,6 +255,7 @@ impl Shared {
         Ok(Shared {
             fs,
             opts,
+            background,
             state: Mutex::new(state),
             round_done: Condvar::new(),
             alloc: Condvar::new(),
@@ -353,10 +361,19 @@ impl Shared {
         #[cfg(not(feature = "fault-injection"))]
         let periodic = matches!(self.opts.sync, SyncMode::Periodic { .. });
         if periodic {
-            return match &self.lock().poison {
-                Some(p) => Err(Error::Poisoned(p.clone())),
-                None => Ok(()),
-            };
+            let st = self.lock();
+            if let Some(p) = &st.poison {
+                return Err(Error::Poisoned(p.clone()));
+            }
+            // Without the syncer thread, the writer that grew the buffer
+            // past the bound writes it out itself, as `append` would have
+            // asked the syncer to.
+            let large = st.buf.len() >= PERIODIC_WRITE_THRESHOLD;
+            drop(st);
+            if self.background == Background::Inline && large {
+                return self.ensure(self.current_position(), false);
+            }
+            return Ok(());
         }
         let target = ReplayPosition {
             segment_id: pos.segment_id,
@@ -371,6 +388,11 @@ impl Shared {
     }
 
     fn window(&self) -> Option<Duration> {
+        if self.background == Background::Inline {
+            // One thread runs everything: no writer can arrive during a
+            // window, and waiting one out would read the OS clock.
+            return None;
+        }
         match self.opts.sync {
             SyncMode::Group { window_us } if window_us > 0 => {
                 Some(Duration::from_micros(window_us))

@@ -368,15 +368,20 @@ struct Harness {
     /// Purging may drop partition deletions, so reads do not report them.
     forget_deletions: bool,
     sync: SyncMode,
+    background: Background,
 }
 
 impl Harness {
     /// Clean restarts sync the log whatever the mode, so both modes must
     /// give the same reads; each property uses one.
     fn new(gc_grace_seconds: i64, sync: SyncMode) -> Harness {
+        Self::with_background(gc_grace_seconds, sync, Background::Threads)
+    }
+
+    fn with_background(gc_grace_seconds: i64, sync: SyncMode, background: Background) -> Harness {
         let fs = SimFs::new();
         let clock = Arc::new(ManualClock::new(START));
-        let engine = Self::open(&fs, &clock, sync);
+        let engine = Self::open(&fs, &clock, sync, background);
         for (i, id) in TABLES.iter().enumerate() {
             engine
                 .create_table(*id, table_options(i, gc_grace_seconds))
@@ -389,12 +394,19 @@ impl Harness {
             model: vec![Vec::new(); TABLES.len()],
             forget_deletions: gc_grace_seconds == 0,
             sync,
+            background,
         }
     }
 
-    fn open(fs: &SimFs, clock: &Arc<ManualClock>, sync: SyncMode) -> Engine {
+    fn open(
+        fs: &SimFs,
+        clock: &Arc<ManualClock>,
+        sync: SyncMode,
+        background: Background,
+    ) -> Engine {
         let mut options = engine_options(clock.clone());
         options.commitlog.sync = sync;
+        options.background = background;
         Engine::open(Arc::new(fs.clone()), options).expect("opening the engine")
     }
 
@@ -410,7 +422,12 @@ impl Harness {
         if let Some(engine) = self.engine.take() {
             engine.close().expect("closing the engine");
         }
-        self.engine = Some(Self::open(&self.fs, &self.clock, self.sync));
+        self.engine = Some(Self::open(
+            &self.fs,
+            &self.clock,
+            self.sync,
+            self.background,
+        ));
         assert_eq!(self.engine().tables(), TABLES.to_vec());
     }
 
@@ -442,7 +459,13 @@ impl Harness {
             }
             Maintenance::WaitForCompactions => self.engine().wait_for_compactions().expect("wait"),
             Maintenance::Restart => self.restart(),
-            Maintenance::Advance(s) => self.clock.advance(*s),
+            Maintenance::Advance(s) => {
+                self.clock.advance(*s);
+                // Inline, only a round acts on the new time (TTLs, gc grace).
+                if self.background == Background::Inline {
+                    self.engine().run_background_round().expect("round");
+                }
+            }
             Maintenance::Check(c) => self.check(c)?,
         }
         Ok(())
@@ -594,6 +617,28 @@ proptest! {
     #[test]
     fn reads_and_scans_equal_the_model(ops in proptest::collection::vec(op(), 1..160)) {
         let mut h = Harness::new(10_000_000, SyncMode::Batch);
+        for op in &ops {
+            match op {
+                Op::Apply(t, m) => {
+                    let ts_base = h.now() * MICROS;
+                    h.apply(*t, m, ts_base);
+                }
+                Op::Maintain(m) => h.maintain(m)?,
+            }
+        }
+        h.finish()?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// As `reads_and_scans_equal_the_model`, with the engine's background
+    /// work inline: the flushes and compactions it runs on the writer's
+    /// thread, and the rounds run as the clock moves, never change reads.
+    #[test]
+    fn inline_background_work_never_changes_reads(ops in proptest::collection::vec(op(), 1..160)) {
+        let mut h = Harness::with_background(10_000_000, SyncMode::Batch, Background::Inline);
         for op in &ops {
             match op {
                 Op::Apply(t, m) => {

@@ -3,8 +3,13 @@
 //! Writers never flush or compact themselves; they only request. A flush failure
 //! poisons the engine (the data is safe in the commit log, but memory could no
 //! longer be freed); a compaction failure is logged and its task abandoned.
+//! In inline mode there are no threads and requests run on the caller's
+//! thread instead (`inline`).
+
+mod inline;
 
 use super::Shared;
+use crate::background::Background;
 use crate::compaction::{CompactionTask, TaskKind, fully_expired};
 use crate::error::{Error, Result};
 use crate::key::TableId;
@@ -26,10 +31,16 @@ pub(crate) struct Workers {
     running: Arc<AtomicUsize>,
     throttle: Arc<Throttle>,
     threads: Vec<JoinHandle<()>>,
+    /// Inline mode's queue and schedule; `None` when the threads run.
+    inline: Option<inline::Inline>,
 }
 
 impl Workers {
+    /// Starts the threads, or none in inline mode.
     pub(crate) fn start(shared: Arc<Shared>) -> Result<Workers> {
+        if shared.options.background == Background::Inline {
+            return Ok(Workers::inline(&shared));
+        }
         let (flush_tx, flush_rx) = mpsc::channel::<TableId>();
         let stop = Arc::new(AtomicBool::new(false));
         let signal = Arc::new((Mutex::new(false), Condvar::new()));
@@ -75,11 +86,16 @@ impl Workers {
             running,
             throttle,
             threads,
+            inline: None,
         })
     }
 
     fn request_flush(&self, table: &Table) {
         if table.flush_requested.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(inline) = &self.inline {
+            inline.queue(table.id);
             return;
         }
         if let Some(tx) = &*self.flush_tx.lock().unwrap_or_else(|p| p.into_inner()) {
@@ -137,10 +153,6 @@ impl Workers {
         }
     }
 
-    pub(crate) fn wake_compaction(&self) {
-        wake(&self.signal);
-    }
-
     /// Compacts `table` in the caller's thread.
     pub(crate) fn compact_now(&self, shared: &Shared, table: &Table, major: bool) -> Result<()> {
         if major {
@@ -168,6 +180,10 @@ impl Workers {
                 .unwrap_or_else(|p| p.into_inner())
                 .is_empty()
             {
+                shared
+                    .options
+                    .background
+                    .may_wait("the table's running compactions")?;
                 std::thread::sleep(Duration::from_millis(5));
             }
             let now = shared.options.clock.now_seconds();
@@ -194,10 +210,12 @@ impl Workers {
 
     /// Waits until no compaction is counted as running. A task picked but not
     /// yet counted shows only as marked inputs, which callers check as well.
-    pub(crate) fn wait_idle(&self) {
+    pub(crate) fn wait_idle(&self, background: Background) -> Result<()> {
         while self.running.load(Ordering::Acquire) > 0 {
+            background.may_wait("running compactions")?;
             std::thread::sleep(Duration::from_millis(5));
         }
+        Ok(())
     }
 
     /// Stops and joins every thread (idempotent).
@@ -221,13 +239,22 @@ fn wake(signal: &(Mutex<bool>, Condvar)) {
 
 fn flush_worker_step(shared: &Shared, id: TableId, signal: &(Mutex<bool>, Condvar)) {
     let Ok(table) = shared.table(id) else { return };
-    if let Err(e) = table.flush() {
+    // A failure is kept as the engine's poison, which refuses later writes.
+    let _ = flush_table(shared, &table);
+    shared.space.1.notify_all();
+    wake(signal);
+}
+
+/// Flushes `table`; a failure poisons the engine, and is returned too.
+fn flush_table(shared: &Shared, table: &Table) -> Result<()> {
+    let result = table.flush();
+    if let Err(e) = &result {
+        let id = table.id;
         tracing::error!(table = %id, error = %e, "memtable flush failed; refusing writes until restart");
         *shared.poisoned.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(format!("memtable flush of table {id} failed: {e}"));
     }
-    shared.space.1.notify_all();
-    wake(signal);
+    result
 }
 
 /// Flushes the tables whose flush period has elapsed, and those still
@@ -235,13 +262,20 @@ fn flush_worker_step(shared: &Shared, id: TableId, signal: &(Mutex<bool>, Condva
 /// asks only when a segment fills; this catches an excess that outlived its
 /// request, for instance because the table was flushing already).
 fn flush_due_tables(shared: &Shared, signal: &(Mutex<bool>, Condvar)) {
+    for id in due_tables(shared) {
+        flush_worker_step(shared, id, signal);
+    }
+}
+
+/// The tables [`flush_due_tables`] flushes: none once the engine is poisoned.
+fn due_tables(shared: &Shared) -> Vec<TableId> {
     if shared
         .poisoned
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .is_some()
     {
-        return;
+        return Vec::new();
     }
     let now_ms = shared.options.clock.now_millis();
     let mut due: Vec<TableId> = shared
@@ -254,9 +288,7 @@ fn flush_due_tables(shared: &Shared, signal: &(Mutex<bool>, Condvar)) {
     due.extend(shared.ctx.commitlog.tables_over_limit(limit));
     due.sort_unstable();
     due.dedup();
-    for id in due {
-        flush_worker_step(shared, id, signal);
-    }
+    due
 }
 
 fn compaction_worker(

@@ -70,7 +70,7 @@ impl Table {
     }
 
     fn flush_slot(&self, slot: &Arc<MemtableSlot>, discard_log: bool) -> Result<()> {
-        slot.wait_for_writers();
+        slot.wait_for_writers(self.ctx.background)?;
         let upper_bound = *slot.upper_bound.get().ok_or_else(|| {
             Error::InvalidArgument("flushing a memtable that was never switched".into())
         })?;
@@ -160,6 +160,7 @@ impl Table {
         let mut compacting = lock(&self.compacting);
         while !compacting.is_empty() {
             // Let running compactions finish their swap before the table empties.
+            self.ctx.background.may_wait("the table's compactions")?;
             drop(compacting);
             std::thread::sleep(std::time::Duration::from_millis(5));
             compacting = lock(&self.compacting);
@@ -183,7 +184,7 @@ impl Table {
         };
         drop(compacting);
         for slot in old.memtables() {
-            slot.wait_for_writers();
+            slot.wait_for_writers(self.ctx.background)?;
             self.ctx.release(slot);
         }
         {

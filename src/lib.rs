@@ -41,7 +41,7 @@ pub use cli::{Cli, Command, ServerArgs, init_logging};
 // `basalt server`: one node, from its configuration.
 pub use config::{CommitLogSync, Config, ConfigError, EndpointSnitch, Override};
 pub use node::run as run_server;
-pub use node::{Node, NodeEnv, NodeError};
+pub use node::{INLINE_STORAGE_ROUND, Node, NodeEnv, NodeError};
 
 // `basalt cluster`: a local cluster of node processes.
 pub use launcher::cli::run as run_cluster;

@@ -70,7 +70,15 @@ pub struct NodeEnv {
     /// Whether clients reach the node over TCP (the CQL port and the admin
     /// API); a simulation sends requests through [`Node::execute`] instead.
     pub listen: bool,
+    /// Where storage's background work runs: its own threads, or (in a
+    /// simulation, which has one thread) inline, with the periodic checks
+    /// run by a task of the node every [`INLINE_STORAGE_ROUND`].
+    pub storage_background: storage::Background,
 }
+
+/// How often a node whose storage runs inline runs storage's periodic checks
+/// (timed flushes, the commit log's periodic sync and space bound).
+pub const INLINE_STORAGE_ROUND: Duration = Duration::from_millis(100);
 
 impl NodeEnv {
     /// The machine's file system, TCP and clock.
@@ -80,6 +88,7 @@ impl NodeEnv {
             transport: None,
             wall_source: None,
             listen: true,
+            storage_background: storage::Background::Threads,
         }
     }
 }
@@ -117,6 +126,7 @@ pub struct Node {
     batchlog: Arc<BatchlogStore>,
     batch_replay: tokio::task::JoinHandle<()>,
     counters: tokio::task::JoinHandle<()>,
+    storage_rounds: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What [`Node::start_with`] opens before clients are served.
@@ -131,6 +141,7 @@ struct Core {
     batchlog: Arc<BatchlogStore>,
     batch_replay: tokio::task::JoinHandle<()>,
     counters: tokio::task::JoinHandle<()>,
+    storage_rounds: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
@@ -192,6 +203,7 @@ impl Node {
             batchlog: core.batchlog,
             batch_replay: core.batch_replay,
             counters: core.counters,
+            storage_rounds: core.storage_rounds,
         })
     }
 
@@ -268,6 +280,10 @@ impl Node {
         self.batch_replay.abort();
         let _ = self.batch_replay.await;
         self.counters.abort();
+        if let Some(rounds) = self.storage_rounds {
+            rounds.abort();
+            let _ = rounds.await;
+        }
         let hints = self.hints;
         match ::cluster::blocking::run(move || hints.flush()).await {
             Ok(Ok(())) => {}
@@ -297,7 +313,7 @@ async fn open_core(config: &Config, env: &NodeEnv) -> Result<Core, NodeError> {
         None => wall_clock(config),
     };
     let fs = Arc::clone(&env.fs);
-    let engine = open_engine(config, Arc::clone(&fs), wall).await?;
+    let engine = open_engine(config, Arc::clone(&fs), wall, env.storage_background).await?;
     let data_dir = config.engine_options(Arc::new(StorageClock(wall))).data_dir;
     let (identity, floor, generation) = load_identity(config, &fs, &data_dir, wall)?;
     let schema = open_schema(config, Arc::clone(&fs), &data_dir, &engine)?;
@@ -334,7 +350,10 @@ async fn open_core(config: &Config, env: &NodeEnv) -> Result<Core, NodeError> {
         guardrails: guardrails(config),
         prepared_capacity: prepared_capacity(config),
     }));
+    let inline = env.storage_background == storage::Background::Inline;
+    let storage_rounds = inline.then(|| run_storage_rounds(&engine));
     Ok(Core {
+        storage_rounds,
         engine,
         schema,
         metrics,
@@ -345,6 +364,25 @@ async fn open_core(config: &Config, env: &NodeEnv) -> Result<Core, NodeError> {
         batchlog,
         batch_replay,
         counters,
+    })
+}
+
+/// Runs storage's periodic checks every [`INLINE_STORAGE_ROUND`], for an
+/// engine whose background work runs inline (it has no threads to run them).
+fn run_storage_rounds(engine: &Arc<Engine>) -> tokio::task::JoinHandle<()> {
+    let engine = Arc::downgrade(engine);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(INLINE_STORAGE_ROUND);
+        loop {
+            ticks.tick().await;
+            let Some(engine) = engine.upgrade() else {
+                return;
+            };
+            let round = ::cluster::blocking::run(move || engine.run_background_round()).await;
+            if let Ok(Err(e)) = round {
+                tracing::warn!(error = %e, "storage's background round failed");
+            }
+        }
     })
 }
 
@@ -463,9 +501,11 @@ async fn open_engine(
     config: &Config,
     fs: Arc<dyn storage::FileSystem>,
     wall: OffsetWallClock,
+    background: storage::Background,
 ) -> Result<Arc<Engine>, NodeError> {
     canary::select_from_env().map_err(NodeError::Canary)?;
-    let options = config.engine_options(Arc::new(StorageClock(wall)));
+    let mut options = config.engine_options(Arc::new(StorageClock(wall)));
+    options.background = background;
     let engine = ::cluster::blocking::run(move || Engine::open(fs, options))
         .await
         .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;

@@ -264,6 +264,7 @@ impl World {
             transport: Some(transport),
             wall_source: Some(time::wall_micros),
             listen: false,
+            storage_background: storage::Background::Inline,
         };
         let started = Arc::new(Mutex::new(None));
         host.spawn(serve(

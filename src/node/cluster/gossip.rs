@@ -13,7 +13,9 @@
 //! warning when a peer's clock is off by more than the configured threshold.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock: a simulation's paused runtime drives it.
+use tokio::time::Instant;
 
 use cluster::kind::ONE_WAY_ID;
 use cluster::{ApplicationState, ClockSkew, ClockStamp, GossipMessage};

@@ -33,7 +33,8 @@ mod view;
 use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Instant;
+// Tokio's clock: a simulation's paused runtime drives it.
+use tokio::time::Instant;
 
 use cluster::BatchlogStore;
 use cluster::HostId;

@@ -11,6 +11,12 @@
 //! there is one): woken from the writer thread, every waiting task would go
 //! through the runtime's shared queue and often unpark a worker (a futex each);
 //! woken from that task, they go to the worker's local queue.
+//!
+//! Constructed on a thread in inline mode (a simulation, see
+//! [`crate::blocking`]), the writer starts neither thread nor task: each
+//! [`BatchWriter::apply`] hands its mutations to the engine itself, on the
+//! caller, so no answer ever comes from a thread the simulation does not
+//! schedule.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,11 +53,15 @@ struct Job {
 
 type Completions = Vec<(oneshot::Sender<Answer>, Answer)>;
 
-/// The queue and the writer thread in front of one engine.
+/// The queue and the writer thread in front of one engine (or, in inline
+/// mode, the engine alone).
 #[derive(Debug)]
 pub struct BatchWriter {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set in inline mode only: the engine each write is applied to on the
+    /// caller; taken at shutdown, after which writes are refused.
+    inline: Mutex<Option<Arc<Engine>>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -62,8 +72,17 @@ impl std::fmt::Debug for Job {
 
 impl BatchWriter {
     /// Starts the writer thread for `engine` (and, inside a tokio runtime, the
-    /// task that hands answers out).
+    /// task that hands answers out); on a thread in inline mode
+    /// ([`crate::blocking::set_inline`]), neither: writes are then applied on
+    /// their callers.
     pub fn new(engine: Arc<Engine>) -> BatchWriter {
+        if crate::blocking::is_inline() {
+            return BatchWriter {
+                queue: Mutex::new(None),
+                thread: Mutex::new(None),
+                inline: Mutex::new(Some(engine)),
+            };
+        }
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let completer = Completer::start();
         let thread = std::thread::Builder::new()
@@ -73,12 +92,16 @@ impl BatchWriter {
         BatchWriter {
             queue: Mutex::new(thread.is_some().then_some(tx)),
             thread: Mutex::new(thread),
+            inline: Mutex::new(None),
         }
     }
 
     /// Applies `mutations` (each atomically in its partition); resolves once
     /// they are durable, with the first error if any failed.
     pub async fn apply(&self, mutations: Vec<Mutation>) -> Result<(), WriteError> {
+        if let Some(engine) = self.inline_engine() {
+            return first_error(engine.apply_batch(&mutations).into_iter());
+        }
         let queue = self
             .queue
             .lock()
@@ -93,8 +116,17 @@ impl BatchWriter {
         answer.await.map_err(|_| WriteError::Closed)?
     }
 
+    /// The engine, when this writer is inline and not shut down.
+    fn inline_engine(&self) -> Option<Arc<Engine>> {
+        self.inline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Stops taking writes and waits until the queued ones are applied.
     pub fn shutdown(&self) {
+        self.inline.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
         let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(thread) = thread {
@@ -240,6 +272,46 @@ mod tests {
         assert!(matches!(a_rx.try_recv(), Ok(Err(WriteError::Storage(_)))));
         assert!(matches!(b_rx.try_recv(), Ok(Err(WriteError::Storage(_)))));
         assert!(matches!(c_rx.try_recv(), Ok(Ok(()))));
+    }
+
+    /// The value `engine` holds for key `k` of [`TABLE`].
+    fn value(engine: &Engine, k: u8) -> Option<Vec<u8>> {
+        let read = storage::PartitionRead {
+            key: DecoratedKey::new(Token(i64::from(k)), vec![k]),
+            slices: vec![storage::ClusteringRange::ALL],
+            columns: storage::ColumnFilter::All,
+            reversed: false,
+            row_limit: None,
+            now: 1_000,
+            include_tombstones: false,
+        };
+        let row = engine.read(TABLE, &read).unwrap().next()?.unwrap();
+        row.cells[0].cell.value_at(1_000).map(|v| v.to_vec())
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn inline_writes_are_applied_on_the_caller_without_time_passing() {
+        use futures_util::FutureExt;
+        crate::blocking::set_inline(true);
+        let engine = engine();
+        let writer = BatchWriter::new(Arc::clone(&engine));
+        crate::blocking::set_inline(false);
+        let start = tokio::time::Instant::now();
+        // A timer pending elsewhere: had the runtime gone idle waiting for
+        // an answer from another thread, paused time would jump to it.
+        let _timer = tokio::spawn(tokio::time::sleep(std::time::Duration::from_secs(60)));
+        // Answered at the first poll: nothing else runs in between.
+        let answer = writer.apply(vec![put(TABLE, 1)]).now_or_never();
+        assert!(matches!(answer, Some(Ok(()))), "{answer:?}");
+        assert_eq!(value(&engine, 1), Some(vec![1]));
+        let answer = writer.apply(vec![put(MISSING, 2), put(TABLE, 3)]).await;
+        assert!(matches!(answer, Err(WriteError::Storage(_))), "{answer:?}");
+        assert_eq!(value(&engine, 3), Some(vec![3]));
+        assert_eq!(tokio::time::Instant::now(), start);
+        writer.shutdown();
+        let answer = writer.apply(vec![put(TABLE, 4)]).await;
+        assert!(matches!(answer, Err(WriteError::Closed)), "{answer:?}");
+        assert_eq!(value(&engine, 4), None);
     }
 
     fn one_answer() -> (Completions, oneshot::Receiver<Answer>) {

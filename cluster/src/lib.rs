@@ -30,9 +30,11 @@
 //!   with drops, delays and partitions, a loopback cluster, in-memory hints)
 //!   for deterministic tests.
 //!
-//! What it is not (yet): apart from the TCP transport and the timeouts of
-//! messaging and the coordinator, no sockets and no clock reads happen here
-//! (the node wires the pieces together and supplies the clocks); the hint
+//! What it is not (yet): apart from the TCP transport, the timeouts of
+//! messaging and the coordinator and the hint store's flush period (all on
+//! tokio's clock, so a paused runtime drives them), no sockets and no clock
+//! reads happen here (the node wires the pieces together and supplies the
+//! wall clocks); the hint
 //! and batchlog stores write their own files. Repair and streaming are still
 //! to be built. The crate depends on `storage` only and never sees CQL text
 //! or CQL types: the CQL layer maps its consistency codes onto

@@ -35,6 +35,15 @@
 //! The store is bounded: past `max_total_bytes` on disk new hints are
 //! refused and counted as dropped.
 //!
+//! **Inline mode.** Opened on a thread in inline mode (a deterministic
+//! simulation, see [`crate::blocking`]), the store starts no writer thread:
+//! an append writes its hint on the caller (a durable one fsyncs there too,
+//! before `append_durably` returns its future), in the same files with the
+//! same limits and counters; nothing is ever queued. The periodic flush is
+//! then a task on the runtime the store was opened in, sleeping on tokio's
+//! clock, so simulated time drives it (opened outside a runtime, the next
+//! append or flush does it once due).
+//!
 //! A hint lives `min(max_hint_window, its table's gc grace)` from its
 //! creation ([`HintStore::lifetime`], `HintStoreConfig::gc_grace`): older,
 //! it is neither stored nor replayed, since the tombstones it missed may
@@ -46,7 +55,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use storage::FileSystem;
 use storage::durable::{
@@ -54,6 +63,9 @@ use storage::durable::{
     FramedWriter,
 };
 use storage::{Mutation, TableId};
+// Tokio's clock: the real one normally, the paused one of a simulation's
+// runtime when the store runs inline there.
+use tokio::time::Instant;
 
 use super::queue::{Queue, Queued};
 use crate::coordinator::HintSink;
@@ -220,7 +232,8 @@ struct Files {
 }
 
 /// The files being appended to. Its lock is held across writes and fsyncs,
-/// so only the writer thread and blocking callers (`flush`, `seal`) take it.
+/// so only the writer thread and blocking callers (`flush`, `seal`) take it,
+/// and, in inline mode, the appending caller.
 #[derive(Debug)]
 struct Writers {
     open: HashMap<HostId, OpenFile>,
@@ -231,7 +244,7 @@ struct Writers {
     failed_syncs: Vec<HostId>,
 }
 
-/// What the store's handle and its writer thread share.
+/// What the store's handle and its writer thread (or inline flusher) share.
 struct Shared {
     fs: Arc<dyn FileSystem>,
     config: HintStoreConfig,
@@ -248,7 +261,10 @@ struct Shared {
 pub struct HintStore {
     shared: Arc<Shared>,
     clock: HintClock,
+    /// The writer thread; `None` in inline mode.
     writer: Option<std::thread::JoinHandle<()>>,
+    /// In inline mode only: what runs the periodic flush.
+    inline: Option<InlineFlusher>,
     replayed: AtomicU64,
     expired: AtomicU64,
     undeliverable: AtomicU64,
@@ -315,10 +331,58 @@ fn scan_dir(fs: &dyn FileSystem, dir: &Path) -> io::Result<Files> {
     Ok(files)
 }
 
+/// The periodic flush of an inline store: a task on the runtime the store
+/// was opened in, woken after each append.
+#[derive(Debug)]
+struct InlineFlusher {
+    wake: Arc<tokio::sync::Notify>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl InlineFlusher {
+    /// The flusher of `shared`: a task when there is a runtime to run it.
+    fn start(shared: &Arc<Shared>) -> InlineFlusher {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+            runtime.spawn(flush_periodically(
+                Arc::downgrade(shared),
+                Arc::clone(&wake),
+            ))
+        });
+        InlineFlusher { wake, task }
+    }
+}
+
+/// Fsyncs an inline store's files once `flush_period` has passed since the
+/// last flush with hints pending, sleeping on tokio's clock; ends with the
+/// store.
+async fn flush_periodically(shared: std::sync::Weak<Shared>, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        let Some(due) = shared.upgrade().map(|s| s.until_flush_due()) else {
+            return;
+        };
+        match due {
+            // Nothing pending: an append wakes us (a wake-up sent before
+            // we wait is kept, so none is missed).
+            None => wake.notified().await,
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                if let Err(e) = shared.flush_if_due() {
+                    tracing::warn!(error = %e, "could not flush hints");
+                }
+            }
+        }
+    }
+}
+
 impl HintStore {
     /// Opens (creating) the store in `config.dir` on `fs`, picking up the
-    /// files a previous run left, and starts its writer thread; hints are
-    /// stamped and aged by `clock`.
+    /// files a previous run left, and starts its writer thread (in inline
+    /// mode, none: see the module docs); hints are stamped and aged by
+    /// `clock`.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         config: HintStoreConfig,
@@ -342,16 +406,20 @@ impl HintStore {
             dropped: AtomicU64::new(0),
             overloaded: AtomicU64::new(0),
         });
-        let writer = {
+        let (writer, inline) = if crate::blocking::is_inline() {
+            (None, Some(InlineFlusher::start(&shared)))
+        } else {
             let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
+            let writer = std::thread::Builder::new()
                 .name("hint-writer".into())
-                .spawn(move || shared.run())?
+                .spawn(move || shared.run())?;
+            (Some(writer), None)
         };
         Ok(HintStore {
             shared,
             clock,
-            writer: Some(writer),
+            writer,
+            inline,
             replayed: AtomicU64::new(0),
             expired: AtomicU64::new(0),
             undeliverable: AtomicU64::new(0),
@@ -391,7 +459,9 @@ impl HintStore {
     /// Queues a hint for `host` created at `created_ms` for the writer
     /// thread, without waiting for the disk; false (counted as dropped) when
     /// it is too old or the queue is full. Whether it then reaches a file
-    /// shows in the counters: a failed write counts it as dropped.
+    /// shows in the counters: a failed write counts it as dropped. In inline
+    /// mode it writes the hint itself, and false also means that write
+    /// refused or failed it.
     pub fn append(&self, host: HostId, created_ms: u64, mutation: &Mutation) -> bool {
         self.enqueue(host, created_ms, mutation, None)
     }
@@ -399,7 +469,8 @@ impl HintStore {
     /// Queues a hint as [`HintStore::append`] does, and resolves once the
     /// writer has it on disk and fsynced (true), or could not store it
     /// (false: too old, queue or store full, I/O error). Only the returned
-    /// future waits; queueing never blocks.
+    /// future waits; queueing never blocks. In inline mode the hint is
+    /// written and fsynced before this returns, and the future is ready.
     pub fn append_durably(
         &self,
         host: HostId,
@@ -428,6 +499,12 @@ impl HintStore {
             payload,
             durable,
         };
+        if let Some(inline) = &self.inline {
+            let stored = self.shared.write_group(vec![hint]) == 1;
+            // The flush period may start now.
+            inline.wake.notify_one();
+            return stored;
+        }
         if self.shared.queue.push(hint).is_err() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             self.shared.overloaded.fetch_add(1, Ordering::Relaxed);
@@ -537,6 +614,15 @@ impl HintStore {
 
 impl Drop for HintStore {
     fn drop(&mut self) {
+        if let Some(mut inline) = self.inline.take() {
+            if let Some(task) = inline.task.take() {
+                task.abort();
+            }
+            // What the writer thread does when it stops.
+            if let Err(e) = self.shared.flush_all(&mut self.shared.writers()) {
+                tracing::warn!(error = %e, "could not flush hints");
+            }
+        }
         self.shared.queue.close();
         if let Some(writer) = self.writer.take()
             && writer.join().is_err()
@@ -578,6 +664,8 @@ impl Shared {
     /// caller waits for durability or a flush is due, until the store closes.
     fn run(&self) {
         let _gone = WriterGone(self);
+        // The flush period counts on this thread's clock from now.
+        self.writers().last_flush = Instant::now();
         loop {
             let taken = self.queue.take(self.until_flush_due());
             if !taken.hints.is_empty() {
@@ -616,10 +704,12 @@ impl Shared {
 
     /// Appends a group of hints; fsyncs every open file once if some caller
     /// waits for durability or a flush is due, then answers the waiters.
-    fn write_group(&self, hints: Vec<Queued>) {
+    /// How many of the hints were appended.
+    fn write_group(&self, hints: Vec<Queued>) -> usize {
         let mut writers = self.writers();
         writers.failed_syncs.clear();
         let mut waiters = Vec::new();
+        let mut appended_count = 0;
         for hint in hints {
             let appended = match self.append_one(&mut writers, hint.host, &hint.payload) {
                 Ok(fits) => fits,
@@ -629,6 +719,7 @@ impl Shared {
                 }
             };
             if appended {
+                appended_count += 1;
                 self.stored.fetch_add(1, Ordering::Relaxed);
             } else {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -641,7 +732,7 @@ impl Shared {
             || writers.unflushed >= self.config.flush_bytes
             || writers.last_flush.elapsed() >= self.config.flush_period;
         if !due {
-            return;
+            return appended_count;
         }
         let failed = self.flush_hosts(&mut writers);
         // A file rolled during the group was fsynced then; if that failed,
@@ -655,6 +746,7 @@ impl Shared {
         if let Some((_, e)) = failed.first() {
             tracing::warn!(error = %e, "could not flush hints");
         }
+        appended_count
     }
 
     /// Appends one record for `host`, rolling its file when full; false when
@@ -1145,6 +1237,92 @@ mod tests {
         assert_eq!(got[0].as_ref().unwrap().mutation, put(1, "a"));
         let err = got[1].as_ref().unwrap_err();
         assert_eq!(err.kind, FrameErrorKind::Torn, "{err}");
+    }
+
+    /// A store on `fs` opened in inline mode (the thread then leaves it: the
+    /// store keeps the mode it was opened in).
+    fn inline_store(fs: &SimFs, config: HintStoreConfig) -> HintStore {
+        crate::blocking::set_inline(true);
+        let store = HintStore::open(Arc::new(fs.clone()), config, Arc::new(|| NOW));
+        crate::blocking::set_inline(false);
+        store.unwrap()
+    }
+
+    #[test]
+    fn inline_hints_are_written_by_the_caller_and_survive_a_reopen() {
+        let fs = SimFs::new();
+        let config = HintStoreConfig::new("/data/hints");
+        let store = inline_store(&fs, config.clone());
+        assert!(store.store(host(1), &put(1, "a")));
+        assert!(store.store(host(1), &put(2, "b")));
+        assert!(store.store(host(2), &put(3, "c")));
+        // Written already, without waiting for anyone.
+        let c = store.counters();
+        assert_eq!((c.stored, c.queued_bytes), (3, 0));
+        // Dropping the store flushes, as its writer thread would.
+        drop(store);
+        fs.crash();
+        let store = inline_store(&fs, config);
+        assert_eq!(store.hosts(), vec![host(1), host(2)]);
+        assert_eq!(mutations(&store, host(1)), vec![put(1, "a"), put(2, "b")]);
+        assert_eq!(mutations(&store, host(2)), vec![put(3, "c")]);
+    }
+
+    #[test]
+    fn inline_a_full_store_refuses_at_once_and_counts() {
+        let fs = SimFs::new();
+        let mut config = HintStoreConfig::new("/data/hints");
+        config.max_total_bytes = 200;
+        config.max_file_bytes = 60;
+        let store = inline_store(&fs, config);
+        // No queue in between: the caller hears the refusal.
+        let accepted = (0..20)
+            .filter(|&i| store.store(host(1), &put(i, "v")))
+            .count() as u64;
+        assert!(accepted > 1 && accepted < 20, "{accepted}");
+        let c = store.counters();
+        assert_eq!((c.stored, c.dropped), (accepted, 20 - accepted));
+        assert!(c.pending_bytes <= 200);
+        assert!(store.seal(host(1)).unwrap().len() > 1, "small files roll");
+        let want: Vec<Mutation> = (0..accepted as u8).map(|i| put(i, "v")).collect();
+        assert_eq!(mutations(&store, host(1)), want);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn inline_a_durable_append_is_fsynced_when_it_returns() {
+        let fs = SimFs::new();
+        let config = HintStoreConfig::new("/data/hints");
+        let store = inline_store(&fs, config.clone());
+        let start = Instant::now();
+        let durable = store.append_durably(host(1), NOW, &put(1, "durable"));
+        assert!(store.append(host(1), NOW, &put(2, "not synced")));
+        // The power fails before anyone awaits the answer.
+        fs.crash();
+        assert!(durable.await);
+        assert_eq!(Instant::now(), start, "no time passed waiting");
+        drop(store);
+        let store = inline_store(&fs, config);
+        assert_eq!(mutations(&store, host(1)), vec![put(1, "durable")]);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn inline_the_flush_period_runs_on_tokio_time() {
+        let config = HintStoreConfig::new("/data/hints");
+        let period = config.flush_period;
+        // Crashed just before the period ends, the hint is lost; just after,
+        // the periodic flush has made it durable. (Not at the very end: which
+        // of two timers due at once runs first is not this test's business.)
+        let ms = Duration::from_millis(1);
+        for (waited, kept) in [(period - ms, false), (period + ms, true)] {
+            let fs = SimFs::new();
+            let store = inline_store(&fs, config.clone());
+            assert!(store.append(host(1), NOW, &put(1, "a")));
+            tokio::time::sleep(waited).await;
+            fs.crash();
+            drop(store);
+            let got = mutations(&inline_store(&fs, config.clone()), host(1));
+            assert_eq!(!got.is_empty(), kept, "after {waited:?}");
+        }
     }
 
     proptest! {

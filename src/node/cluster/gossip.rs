@@ -14,7 +14,7 @@
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-
+// Tokio's clock: a simulation's paused runtime drives it.
 use tokio::time::Instant;
 
 use cluster::kind::ONE_WAY_ID;

@@ -33,6 +33,7 @@ mod view;
 use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+// Tokio's clock: a simulation's paused runtime drives it.
 use tokio::time::Instant;
 
 use cluster::BatchlogStore;

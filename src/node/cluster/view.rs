@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-
+// Tokio's clock: a simulation's paused runtime drives it.
 use tokio::time::Instant;
 
 use cluster::Endpoint;

@@ -161,6 +161,7 @@ fn node_config(index: usize, tokens: u32) -> Config {
     config.commitlog_directory = PathBuf::from("/data/commitlog");
     config.commitlog_sync = CommitLogSync::Batch;
     config.commitlog_total_space = Some(64);
+    config.commitlog_segment_size = 1;
     config.memtable_space = 1;
     config.num_tokens = tokens;
     config.read_request_timeout = 1000;

@@ -18,7 +18,7 @@
 
 mod floor;
 
-pub(crate) use floor::ClockFloor;
+pub(crate) use floor::{ClockFloor, MAX_CEILING_WAIT};
 
 use std::fmt;
 use std::sync::Arc;

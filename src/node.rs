@@ -320,6 +320,7 @@ async fn open_core(config: &Config, env: &NodeEnv) -> Result<Core, NodeError> {
     let system_tables = system_tables(node_info(config, &identity, generation), &engine);
     let batchlog = open_batchlog(Arc::clone(&fs), &data_dir, wall).await?;
     let metrics = Arc::new(Metrics::new());
+    wait_for_ceiling(&floor, wall).await;
     let (hlc, observer) = hybrid_clock(wall, floor);
     let cluster = ClusterService::start(ClusterParts {
         config,
@@ -453,6 +454,27 @@ fn load_identity(
     let floor = Arc::new(ClockFloor::open(Arc::clone(fs), data_dir)?);
     let generation = floor.next_generation(wall.now_micros())?;
     Ok((identity, floor, generation))
+}
+
+/// Waits until the wall clock passes the ceiling the last run saved, when
+/// that is near, so the clock starts at the present rather than ahead of the
+/// other nodes' (see `hlc::floor`); a ceiling further ahead means the clock
+/// was stepped back, and is logged.
+async fn wait_for_ceiling(floor: &ClockFloor, wall: OffsetWallClock) {
+    let ahead = floor.ceiling().saturating_sub(wall.now_micros());
+    let Ok(ahead) = u64::try_from(ahead) else {
+        return;
+    };
+    let ahead = Duration::from_micros(ahead);
+    if ahead <= crate::hlc::MAX_CEILING_WAIT {
+        tokio::time::sleep(ahead).await;
+    } else {
+        tracing::warn!(
+            ahead_ms = ahead.as_millis(),
+            "the wall clock is behind the timestamps the last run issued: this node's \
+             timestamps lead its clock until it catches up"
+        );
+    }
 }
 
 /// The clock that stamps this node's writes (above every timestamp an earlier

@@ -29,8 +29,19 @@ use storage::FileSystem;
 use storage::durable;
 
 /// How far ahead of the timestamps it issues the HLC persists its ceiling:
-/// the file is rewritten about once per half of it while writes flow.
-pub(crate) const CEILING_WINDOW: Duration = Duration::from_secs(10);
+/// the file is rewritten about once per half of it while writes flow. Short,
+/// because a node restarted before its clock passed the ceiling waits for it
+/// (`MAX_CEILING_WAIT`): starting its clock at the ceiling instead would put
+/// its timestamps ahead of every other node's by up to the window, and its
+/// writes would win over later ones (a delete acknowledged after an insert
+/// would lose to it).
+pub(crate) const CEILING_WINDOW: Duration = Duration::from_secs(1);
+
+/// The longest a starting node waits for its wall clock to pass the saved
+/// ceiling. Longer means the clock was stepped back while the node was down:
+/// it then starts its clock at the ceiling, ahead of the wall clock, and
+/// says so, rather than staying down until the clock catches up.
+pub(crate) const MAX_CEILING_WAIT: Duration = Duration::from_secs(2);
 
 const FILE: &str = "node.clock";
 /// Two short lines; anything larger is not this file.

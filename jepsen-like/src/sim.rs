@@ -226,7 +226,7 @@ fn run_seeds(args: &SimArgs, plan: &SeedPlan, seeds: std::ops::Range<u64>) -> Ta
 fn one_seed(args: &SimArgs, plan: &SeedPlan, seed: u64, tally: &Mutex<Tally>) {
     let outcome = seed::run(plan, seed);
     let again = (args.determinism_every > 0 && seed % args.determinism_every == 0)
-        .then(|| seed::run(plan, seed).map(|o| o.hash));
+        .then(|| seed::run(plan, seed));
     let mut tally = tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -240,9 +240,17 @@ fn one_seed(args: &SimArgs, plan: &SeedPlan, seed: u64, tally: &Mutex<Tally>) {
         }
     };
     match again {
-        Some(Ok(hash)) if hash == outcome.hash => tally.deterministic += 1,
-        Some(_) => {
-            println!("seed {seed}: NOT DETERMINISTIC: a second run gave another history");
+        Some(Ok(rerun)) if rerun.hash == outcome.hash => tally.deterministic += 1,
+        Some(rerun) => {
+            let dir = args.dir.join(format!("seed-{seed}-rerun"));
+            println!(
+                "seed {seed}: NOT DETERMINISTIC: a second run gave another history ({})",
+                dir.display()
+            );
+            if let Ok(rerun) = rerun {
+                let _ = write_seed(&dir, &rerun);
+                let _ = write_seed(&args.dir.join(format!("seed-{seed}")), &outcome);
+            }
             tally.nondeterministic.push(seed);
         }
         None => {}

@@ -7,6 +7,7 @@
 //! the client sees the connection close (`Info`), as a real client does
 //! when a node dies mid-request. A paused node's queue fills and waits.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,15 +23,51 @@ use crate::workload::{BoxFuture, Conn, Connector};
 /// socket buffer would make them.
 pub(crate) const QUEUE: usize = 256;
 
-/// One request for a node, and where its answer goes.
+/// One request for a node; its answer goes to the sender under `id` in the
+/// node's [`Pending`].
 pub(crate) struct Job {
+    pub(crate) id: u64,
     pub(crate) session: Arc<Session>,
     pub(crate) request: Request,
-    pub(crate) reply: oneshot::Sender<Reply>,
+}
+
+/// Where the answers of a node's requests go, by request id. The world
+/// drops them in id order when the node crashes, before it drops the node's
+/// runtime: the clients then learn of the lost connection in the same order
+/// on every run, whatever order the runtime drops its tasks in.
+pub(crate) type Pending = Arc<Mutex<BTreeMap<u64, oneshot::Sender<Reply>>>>;
+
+/// A running node's request queue and pending answers.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeQueue {
+    pub(crate) jobs: mpsc::Sender<Job>,
+    pub(crate) pending: Pending,
+}
+
+impl NodeQueue {
+    /// Answers request `id`, unless the node crashed meanwhile.
+    pub(crate) fn answer(pending: &Pending, id: u64, reply: Reply) {
+        let sender = pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        if let Some(sender) = sender {
+            let _ = sender.send(reply);
+        }
+    }
+
+    /// Drops every pending answer, in id order.
+    pub(crate) fn fail_pending(&self) {
+        let pending =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        for (_, sender) in pending {
+            drop(sender);
+        }
+    }
 }
 
 /// The request queue of each node (index i - 1), `None` while it is down.
-pub(crate) type Slots = Arc<Mutex<Vec<Option<mpsc::Sender<Job>>>>>;
+pub(crate) type Slots = Arc<Mutex<Vec<Option<NodeQueue>>>>;
 
 /// Opens [`SimConn`]s to the nodes whose queue is up.
 #[derive(Debug)]
@@ -82,19 +119,30 @@ impl Connector for SimConnector {
 
 /// A connection to one node.
 struct SimConn {
-    queue: mpsc::Sender<Job>,
+    queue: NodeQueue,
     session: Arc<Session>,
 }
+
+/// Request ids, unique within a process (the order of ids among one node's
+/// requests is all that matters, and one client host sends them all).
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl SimConn {
     async fn call(&self, request: Request) -> Result<QueryResult, ClientError> {
         let (reply, answer) = oneshot::channel();
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        self.queue
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, reply);
         let job = Job {
+            id,
             session: Arc::clone(&self.session),
             request,
-            reply,
         };
         self.queue
+            .jobs
             .send(job)
             .await
             .map_err(|_| ClientError::Closed)?;

@@ -26,7 +26,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::client::{Job, QUEUE, Slots};
+use super::client::{Job, NodeQueue, QUEUE, Slots};
 use super::time;
 
 /// Simulated milliseconds per step.
@@ -288,13 +288,14 @@ impl World {
     pub(crate) fn crash(&mut self, i: usize) -> Result<(), String> {
         let endpoint = self.node_mut(i)?.endpoint();
         self.net.unregister(endpoint);
-        if let Some(slot) = self
+        let queue = self
             .slots
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_mut(i - 1)
-        {
-            *slot = None;
+            .and_then(Option::take);
+        if let Some(queue) = queue {
+            queue.fail_pending();
         }
         let sim = self.node_mut(i)?;
         sim.fs.halt();
@@ -341,19 +342,23 @@ async fn serve(
         }
     };
     *started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&node));
-    let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+    let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE);
+    let pending = Arc::default();
     if let Some(slot) = slots
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get_mut(index - 1)
     {
-        *slot = Some(tx);
+        *slot = Some(NodeQueue {
+            jobs,
+            pending: Arc::clone(&pending),
+        });
     }
     while let Some(job) = rx.recv().await {
-        let node = Arc::clone(&node);
+        let (node, pending) = (Arc::clone(&node), Arc::clone(&pending));
         tokio::spawn(async move {
             let reply = node.execute(&job.session, job.request).await;
-            let _ = job.reply.send(reply);
+            NodeQueue::answer(&pending, job.id, reply);
         });
     }
 }

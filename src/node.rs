@@ -740,4 +740,57 @@ mod tests {
         // Both spell the same defaults, in the config's units and the executor's.
         assert_eq!(guardrails(&Config::default()), Guardrails::default());
     }
+
+    /// Simulated wall time: 2030-01-01 plus what the paused runtime advanced.
+    fn paused_wall() -> i64 {
+        thread_local! {
+            static START: tokio::time::Instant = tokio::time::Instant::now();
+        }
+        let advanced = START.with(|start| start.elapsed());
+        1_893_456_000_000_000 + i64::try_from(advanced.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    fn floor_with_ceiling(fs: &storage::sim::SimFs, ceiling: i64) -> ClockFloor {
+        let fs: Arc<dyn storage::FileSystem> = Arc::new(fs.clone());
+        let floor = ClockFloor::open(Arc::clone(&fs), std::path::Path::new("/data"))
+            .expect("open the floor");
+        // Issuing a timestamp just below `ceiling` saves a ceiling above it.
+        floor.cover(ceiling - 1);
+        ClockFloor::open(fs, std::path::Path::new("/data")).expect("reopen")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_waits_for_a_near_ceiling_so_its_clock_does_not_lead() {
+        let wall = OffsetWallClock::default().with_source(paused_wall);
+        let fs = storage::sim::SimFs::new();
+        let floor = Arc::new(floor_with_ceiling(&fs, wall.now_micros() + 300_000));
+        let ceiling = floor.ceiling();
+        assert!(
+            ceiling > wall.now_micros(),
+            "the ceiling is ahead of the clock"
+        );
+        wait_for_ceiling(&floor, wall).await;
+        let (hlc, _) = hybrid_clock(wall, floor);
+        let first = crate::cql::TimeSource::write_timestamp(hlc.as_ref());
+        assert!(first > ceiling - 1, "above every timestamp issued before");
+        assert!(
+            first <= wall.now_micros() + 1,
+            "the clock starts at the present ({first}), not at the ceiling ahead of it"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clock_stepped_far_back_starts_at_the_ceiling_without_waiting() {
+        let wall = OffsetWallClock::default().with_source(paused_wall);
+        let fs = storage::sim::SimFs::new();
+        let hour = 3_600_000_000;
+        let floor = Arc::new(floor_with_ceiling(&fs, wall.now_micros() + hour));
+        let ceiling = floor.ceiling();
+        let before = tokio::time::Instant::now();
+        wait_for_ceiling(&floor, wall).await;
+        assert_eq!(before.elapsed(), Duration::ZERO, "no wait for an hour");
+        let (hlc, _) = hybrid_clock(wall, floor);
+        let first = crate::cql::TimeSource::write_timestamp(hlc.as_ref());
+        assert!(first > ceiling, "never below a timestamp issued before");
+    }
 }

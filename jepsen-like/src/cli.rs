@@ -101,6 +101,13 @@ pub struct RunArgs {
 /// Parses the command line and runs it; the process's exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    #[cfg_attr(
+        not(feature = "sim"),
+        expect(
+            clippy::infallible_destructuring_match,
+            reason = "`sim` is a second command in builds with the sim feature"
+        )
+    )]
     let args = match cli.command {
         Command::Run(args) => args,
         #[cfg(feature = "sim")]

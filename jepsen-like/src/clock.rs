@@ -11,6 +11,7 @@ thread_local! {
     static SOURCE: Cell<Option<fn() -> i64>> = const { Cell::new(None) };
 }
 
+#[cfg(feature = "sim")]
 /// Makes this thread's clients read `source` instead of the machine's clock
 /// (`None`: the machine's again), so simulated clients stamp simulated time.
 pub(crate) fn set_thread_source(source: Option<fn() -> i64>) {

@@ -62,9 +62,14 @@ pub(crate) enum FaultKind {
     ClockStrobe,
     Flush,
     Compact,
+    /// Every link slow (the simulation tier only: no netem on these hosts).
+    Slow,
 }
 
 impl FaultKind {
+    /// Faults only the simulation tier can inject.
+    pub(crate) const SIM_ONLY: [FaultKind; 1] = [FaultKind::Slow];
+
     pub(crate) const ALL: [FaultKind; 12] = [
         FaultKind::PartitionOne,
         FaultKind::PartitionHalves,
@@ -94,11 +99,15 @@ impl FaultKind {
             FaultKind::ClockStrobe => "clock-strobe",
             FaultKind::Flush => "flush",
             FaultKind::Compact => "compact",
+            FaultKind::Slow => "slow",
         }
     }
 
     pub(crate) fn from_name(name: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+        FaultKind::ALL
+            .into_iter()
+            .chain(FaultKind::SIM_ONLY)
+            .find(|k| k.name() == name)
     }
 
     pub(crate) fn is_clock(self) -> bool {
@@ -109,7 +118,7 @@ impl FaultKind {
     fn applies(self, n: usize) -> bool {
         match self {
             FaultKind::PartitionOne | FaultKind::PartitionHalves | FaultKind::OneWay => n >= 2,
-            FaultKind::Loss => n >= 2,
+            FaultKind::Loss | FaultKind::Slow => n >= 2,
             FaultKind::Bridge => n >= 3,
             FaultKind::MajoritiesRing => n >= 4,
             FaultKind::Kill | FaultKind::Pause => minority(n) >= 1,
@@ -155,6 +164,9 @@ pub(crate) enum Fault {
     Flush { nodes: Vec<usize> },
     /// Major compactions on these nodes, back to back, for the window.
     Compact { nodes: Vec<usize> },
+    /// Every message takes `min_ms` to `max_ms` (so messages overtake each
+    /// other), for the window.
+    Slow { min_ms: u64, max_ms: u64 },
 }
 
 fn names(nodes: &[usize]) -> String {
@@ -179,6 +191,7 @@ impl Fault {
             } => format!("clock-strobe n{node} 0/{delta_ms:+}ms every {period_ms}ms"),
             Fault::Flush { nodes } => format!("flush {}", names(nodes)),
             Fault::Compact { nodes } => format!("compact {}", names(nodes)),
+            Fault::Slow { min_ms, max_ms } => format!("slow links take {min_ms}-{max_ms}ms"),
         }
     }
 
@@ -372,6 +385,10 @@ fn make(rng: &mut StdRng, kind: FaultKind, n: usize) -> Fault {
         },
         FaultKind::Compact => Fault::Compact {
             nodes: some_minority(rng, n),
+        },
+        FaultKind::Slow => Fault::Slow {
+            min_ms: 20,
+            max_ms: rng.random_range(200..=600),
         },
     }
 }

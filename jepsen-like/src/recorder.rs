@@ -77,6 +77,7 @@ impl Recorder {
         Ok((recorder, writer))
     }
 
+    #[cfg(feature = "sim")]
     /// A recorder that keeps the history in memory only, and its writer
     /// task (a simulation writes files for failing seeds alone).
     pub(crate) fn in_memory() -> (Recorder, Writer) {

@@ -81,6 +81,12 @@ impl Settings {
         } else {
             parse_names(&args.nemeses, FaultKind::from_name, "nemesis")?
         };
+        if let Some(kind) = nemeses.iter().find(|k| FaultKind::SIM_ONLY.contains(k)) {
+            return Err(format!(
+                "`{}` is a simulation-tier nemesis (jepsen-like sim): these hosts have no netem",
+                kind.name()
+            ));
+        }
         Ok(Settings {
             nodes,
             rf: args.rf,
@@ -134,8 +140,17 @@ mod tests {
     fn resolve(line: &[&str]) -> Result<Settings, String> {
         let mut argv = vec!["jepsen-like", "run"];
         argv.extend_from_slice(line);
-        let Command::Run(args) = Cli::try_parse_from(argv).expect("flags parse").command;
-        Settings::resolve(&args)
+        match Cli::try_parse_from(argv).expect("flags parse").command {
+            Command::Run(args) => Settings::resolve(&args),
+            #[cfg(feature = "sim")]
+            Command::Sim(_) => unreachable!("the line starts with `run`"),
+        }
+    }
+
+    #[test]
+    fn simulation_only_nemeses_are_refused() {
+        let refused = resolve(&["--nemeses", "kill,slow"]).expect_err("slow is sim-only");
+        assert!(refused.contains("simulation-tier"), "{refused}");
     }
 
     #[test]

@@ -59,6 +59,7 @@ impl SimProfile {
         match self {
             SimProfile::Safe | SimProfile::Chaos => FaultKind::ALL
                 .into_iter()
+                .chain(FaultKind::SIM_ONLY)
                 .filter(|k| !k.is_clock())
                 .collect(),
             SimProfile::Skew => vec![ClockBump, ClockStrobe, PartitionOne, PartitionHalves],
@@ -103,6 +104,9 @@ pub struct SimArgs {
     /// Nemeses, comma-separated (the profile's when unset).
     #[arg(long, value_delimiter = ',')]
     pub nemeses: Vec<String>,
+    /// A worker's pause between operations, `LOW,HIGH` in ms (10 workers).
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 300])]
+    pub think_ms: Vec<u64>,
     /// Runs with this canary (a build with the `canaries` feature): the
     /// command succeeds when some seed catches it.
     #[arg(long)]
@@ -153,7 +157,10 @@ fn plan_of(args: &SimArgs) -> Result<SeedPlan, String> {
         time_s: args.time.max(2),
         workloads,
         nemeses,
-        think_ms: (100, 300),
+        think_ms: match args.think_ms.as_slice() {
+            [low, high] if low <= high => (*low, *high),
+            _ => return Err("--think-ms takes LOW,HIGH with LOW <= HIGH".into()),
+        },
         crash_all: args.profile == SimProfile::Chaos,
     })
 }
@@ -168,11 +175,9 @@ pub fn main(args: &SimArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(name) = &args.canary {
-        if let Err(e) = basalt::sim::select_canary(name) {
-            eprintln!("jepsen-like sim: {e}");
-            return ExitCode::from(2);
-        }
+    if let Some(Err(e)) = args.canary.as_deref().map(basalt::sim::select_canary) {
+        eprintln!("jepsen-like sim: {e}");
+        return ExitCode::from(2);
     }
     cluster::blocking::set_inline(true);
     let seeds = match args.seed {
@@ -225,7 +230,7 @@ fn run_seeds(args: &SimArgs, plan: &SeedPlan, seeds: std::ops::Range<u64>) -> Ta
 
 fn one_seed(args: &SimArgs, plan: &SeedPlan, seed: u64, tally: &Mutex<Tally>) {
     let outcome = seed::run(plan, seed);
-    let again = (args.determinism_every > 0 && seed % args.determinism_every == 0)
+    let again = (args.determinism_every > 0 && seed.is_multiple_of(args.determinism_every))
         .then(|| seed::run(plan, seed));
     let mut tally = tally
         .lock()

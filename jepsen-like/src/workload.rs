@@ -26,7 +26,9 @@ mod cql;
 mod final_read;
 mod schema;
 
-pub(crate) use conn::{BoxFuture, Conn, Connector, TcpConnector};
+#[cfg(feature = "sim")]
+pub(crate) use conn::BoxFuture;
+pub(crate) use conn::{Conn, Connector, TcpConnector};
 
 pub(crate) use final_read::final_reads;
 pub(crate) use schema::create_schema;

@@ -30,9 +30,11 @@ fn faults_follow_the_schedule() {
                 "seed {seed}: overlap\n{}",
                 plan.render()
             );
-            assert!((HOLD_MS.0..=HOLD_MS.1).contains(&step.hold_ms));
+            assert!(
+                (Timing::PROCESS.hold_ms.0..=Timing::PROCESS.hold_ms.1).contains(&step.hold_ms)
+            );
             assert!(step.at_ms + step.hold_ms <= 120_000 - Timing::PROCESS.quiet_end_ms);
-            free_from = step.at_ms + step.hold_ms + HEALTHY_MS.0;
+            free_from = step.at_ms + step.hold_ms + Timing::PROCESS.healthy_ms.0;
         }
     }
 }

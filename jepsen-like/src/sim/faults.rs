@@ -8,7 +8,8 @@ use crate::history::Function;
 use crate::nemesis::{Fault, Plan, Step};
 use crate::recorder::Recorder;
 
-use super::world::World;
+use super::world::{NORMAL_DELAY, World};
+use cluster::sim::Delay;
 
 /// Storm rounds (flush or major compaction) are this far apart.
 const STORM_PERIOD_MS: u64 = 200;
@@ -151,6 +152,10 @@ fn start(world: &mut World, fault: &Fault) {
                 sim.skew_micros = delta_ms * 1000;
             }
         }
+        Fault::Slow { min_ms, max_ms } => world.net.set_delay(Delay::Uniform {
+            min_ms: *min_ms,
+            max_ms: *max_ms,
+        }),
         Fault::ClockStrobe { .. } | Fault::Flush { .. } | Fault::Compact { .. } => {}
     }
 }
@@ -178,6 +183,7 @@ fn stop(world: &mut World, fault: &Fault) {
                 sim.skew_micros = 0;
             }
         }
+        Fault::Slow { .. } => world.net.set_delay(NORMAL_DELAY),
         Fault::Flush { .. } | Fault::Compact { .. } => {}
     }
 }

@@ -31,6 +31,12 @@ use super::time;
 
 /// Simulated milliseconds per step.
 pub(crate) const TICK_MS: u64 = 5;
+/// How long a message takes between healthy nodes: 1–15 ms, so messages
+/// overtake each other.
+pub(crate) const NORMAL_DELAY: Delay = Delay::Uniform {
+    min_ms: 1,
+    max_ms: 15,
+};
 /// The internode port every node listens on.
 const STORAGE_PORT: u16 = 7000;
 
@@ -151,24 +157,26 @@ impl SimNode {
 /// is acknowledged once fsynced).
 fn node_config(index: usize, tokens: u32) -> Config {
     let address = SimNode::address(index);
-    let mut config = Config::default();
-    config.cluster_name = "jepsen-like sim".to_owned();
-    config.listen_address = address;
-    config.rpc_address = address;
-    config.storage_port = STORAGE_PORT;
-    config.seeds = vec![SimNode::address(1).to_string()];
-    config.data_file_directories = vec![PathBuf::from("/data")];
-    config.commitlog_directory = PathBuf::from("/data/commitlog");
-    config.commitlog_sync = CommitLogSync::Batch;
-    config.commitlog_total_space = Some(64);
-    config.commitlog_segment_size = 1;
-    config.memtable_space = 1;
-    config.num_tokens = tokens;
-    config.read_request_timeout = 1000;
-    config.write_request_timeout = 1000;
-    config.range_request_timeout = 2000;
-    config.hints_flush_period = 1000;
-    config
+    Config {
+        cluster_name: "jepsen-like sim".to_owned(),
+        listen_address: address,
+        rpc_address: address,
+        storage_port: STORAGE_PORT,
+        seeds: vec![SimNode::address(1).to_string()],
+        data_file_directories: vec![PathBuf::from("/data")],
+        commitlog_directory: PathBuf::from("/data/commitlog"),
+        commitlog_sync: CommitLogSync::Batch,
+        commitlog_total_space: Some(64),
+        // A segment is allocated whole, in memory: keep it small.
+        commitlog_segment_size: 1,
+        memtable_space: 1,
+        num_tokens: tokens,
+        read_request_timeout: 1000,
+        write_request_timeout: 1000,
+        range_request_timeout: 2000,
+        hints_flush_period: 1000,
+        ..Config::default()
+    }
 }
 
 /// The whole simulated cluster.
@@ -187,10 +195,7 @@ impl World {
             seed,
             SimConfig {
                 drop_probability: 0.0,
-                delay: Delay::Uniform {
-                    min_ms: 1,
-                    max_ms: 15,
-                },
+                delay: NORMAL_DELAY,
                 queue_capacity: 4096,
             },
         );

@@ -123,6 +123,31 @@ impl State {
         }
     }
 
+    /// Lets a prefix of each file's unsynced bytes reach the disk, its length
+    /// drawn from `seed`: what a power cut in the middle of writing back
+    /// leaves. Files in inode order, so a seed always tears the same way.
+    fn tear(&mut self, seed: u64) {
+        let mut state = seed;
+        let mut inodes: Vec<u64> = self.inodes.keys().copied().collect();
+        inodes.sort_unstable();
+        for ino in inodes {
+            let Some(inode) = self.inodes.get_mut(&ino) else {
+                continue;
+            };
+            let Some((start, end)) = inode.dirty else {
+                continue;
+            };
+            let end = end.min(inode.current.len());
+            let span = end.saturating_sub(start);
+            let keep = usize::try_from(splitmix64(&mut state) % (span as u64 + 1)).unwrap_or(0);
+            let stop = start + keep;
+            if inode.durable.len() < stop {
+                inode.durable.resize(stop, 0);
+            }
+            inode.durable[start..stop].copy_from_slice(&inode.current[start..stop]);
+        }
+    }
+
     /// Consumes one matching fault, if any, and returns the error it causes.
     /// A halting fault cuts the power first, so the call never takes effect.
     fn fault(&mut self, kind: FaultKind, path: &Path) -> io::Result<()> {
@@ -210,6 +235,16 @@ fn split(path: &Path) -> io::Result<(PathBuf, OsString)> {
     }
 }
 
+/// SplitMix64: a seeded stream of numbers for tearing writes, without a
+/// dependency on an RNG crate in storage's build.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The simulated file system; clones share the same disk.
 #[derive(Debug, Clone, Default)]
 pub struct SimFs {
@@ -255,6 +290,16 @@ impl SimFs {
     /// The test helpers ([`SimFs::read_all`], [`SimFs::corrupt`], ...) still work.
     pub fn halt(&self) {
         let mut st = self.lock();
+        st.revert_to_durable();
+        st.halted = true;
+    }
+
+    /// As [`SimFs::halt`], but the power cut tears the writes in progress:
+    /// of each file's unsynced bytes a prefix, of a length drawn from `seed`,
+    /// reaches the disk (directory entries never synced are still lost).
+    pub fn halt_torn(&self, seed: u64) {
+        let mut st = self.lock();
+        st.tear(seed);
         st.revert_to_durable();
         st.halted = true;
     }

@@ -252,3 +252,37 @@ fn halt_on_cuts_power_at_the_chosen_call() {
     fs.sync_dir(&dir).unwrap();
     assert!(!fs.is_halted(), "the cut is armed once");
 }
+
+#[test]
+fn a_torn_power_cut_keeps_a_prefix_of_the_unsynced_bytes() {
+    let mut kept_lengths = std::collections::BTreeSet::new();
+    for seed in 0..32 {
+        let (fs, dir) = setup();
+        let p = dir.join("a");
+        let f = fs.create(&p).unwrap();
+        fs.sync_dir(&dir).unwrap();
+        f.write_all_at(b"durable|", 0).unwrap();
+        f.sync_data().unwrap();
+        f.write_all_at(b"unsynced tail", 8).unwrap();
+        fs.halt_torn(seed);
+        fs.restart();
+        let after = fs.read_all(&p).unwrap();
+        let whole = b"durable|unsynced tail";
+        assert!(after.len() >= 8, "synced bytes are kept: {after:?}");
+        assert_eq!(after[..], whole[..after.len()], "a prefix, seed {seed}");
+        kept_lengths.insert(after.len());
+        // The same seed tears the same way.
+        let (again, dir) = setup();
+        let g = again.create(&dir.join("a")).unwrap();
+        again.sync_dir(&dir).unwrap();
+        g.write_all_at(b"durable|", 0).unwrap();
+        g.sync_data().unwrap();
+        g.write_all_at(b"unsynced tail", 8).unwrap();
+        again.halt_torn(seed);
+        assert_eq!(again.read_all(&dir.join("a")).unwrap(), after);
+    }
+    assert!(
+        kept_lengths.len() > 3,
+        "seeds tear at different points: {kept_lengths:?}"
+    );
+}

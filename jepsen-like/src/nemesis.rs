@@ -64,11 +64,14 @@ pub(crate) enum FaultKind {
     Compact,
     /// Every link slow (the simulation tier only: no netem on these hosts).
     Slow,
+    /// A node's disk fails its fsyncs, and the node is restarted after
+    /// (the simulation tier only).
+    Disk,
 }
 
 impl FaultKind {
     /// Faults only the simulation tier can inject.
-    pub(crate) const SIM_ONLY: [FaultKind; 1] = [FaultKind::Slow];
+    pub(crate) const SIM_ONLY: [FaultKind; 2] = [FaultKind::Slow, FaultKind::Disk];
 
     pub(crate) const ALL: [FaultKind; 12] = [
         FaultKind::PartitionOne,
@@ -100,6 +103,7 @@ impl FaultKind {
             FaultKind::Flush => "flush",
             FaultKind::Compact => "compact",
             FaultKind::Slow => "slow",
+            FaultKind::Disk => "disk",
         }
     }
 
@@ -121,7 +125,7 @@ impl FaultKind {
             FaultKind::Loss | FaultKind::Slow => n >= 2,
             FaultKind::Bridge => n >= 3,
             FaultKind::MajoritiesRing => n >= 4,
-            FaultKind::Kill | FaultKind::Pause => minority(n) >= 1,
+            FaultKind::Kill | FaultKind::Pause | FaultKind::Disk => minority(n) >= 1,
             _ => true,
         }
     }
@@ -167,6 +171,9 @@ pub(crate) enum Fault {
     /// Every message takes `min_ms` to `max_ms` (so messages overtake each
     /// other), for the window.
     Slow { min_ms: u64, max_ms: u64 },
+    /// Every fsync on these nodes' disks fails for the window; the nodes are
+    /// restarted when it ends.
+    Disk { nodes: Vec<usize> },
 }
 
 fn names(nodes: &[usize]) -> String {
@@ -192,6 +199,7 @@ impl Fault {
             Fault::Flush { nodes } => format!("flush {}", names(nodes)),
             Fault::Compact { nodes } => format!("compact {}", names(nodes)),
             Fault::Slow { min_ms, max_ms } => format!("slow links take {min_ms}-{max_ms}ms"),
+            Fault::Disk { nodes } => format!("disk errors on {}", names(nodes)),
         }
     }
 
@@ -384,6 +392,9 @@ fn make(rng: &mut StdRng, kind: FaultKind, n: usize) -> Fault {
             nodes: some_minority(rng, n),
         },
         FaultKind::Compact => Fault::Compact {
+            nodes: some_minority(rng, n),
+        },
+        FaultKind::Disk => Fault::Disk {
             nodes: some_minority(rng, n),
         },
         FaultKind::Slow => Fault::Slow {

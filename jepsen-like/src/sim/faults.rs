@@ -152,6 +152,13 @@ fn start(world: &mut World, fault: &Fault) {
                 sim.skew_micros = delta_ms * 1000;
             }
         }
+        Fault::Disk { nodes } => {
+            for &i in nodes {
+                if let Ok(sim) = world.node_mut(i) {
+                    sim.fs.fail_sync_data("", None);
+                }
+            }
+        }
         Fault::Slow { min_ms, max_ms } => world.net.set_delay(Delay::Uniform {
             min_ms: *min_ms,
             max_ms: *max_ms,
@@ -184,6 +191,19 @@ fn stop(world: &mut World, fault: &Fault) {
             }
         }
         Fault::Slow { .. } => world.net.set_delay(NORMAL_DELAY),
+        Fault::Disk { nodes } => {
+            // The disk is replaced and the node restarted: what a failed
+            // fsync leaves can only be trusted again after recovery.
+            for &i in nodes {
+                let _ = world.crash(i);
+                if let Ok(sim) = world.node_mut(i) {
+                    sim.fs.clear_faults();
+                }
+                if let Err(e) = world.boot(i) {
+                    eprintln!("sim: cannot restart n{i}: {e}");
+                }
+            }
+        }
         Fault::Flush { .. } | Fault::Compact { .. } => {}
     }
 }

@@ -79,6 +79,7 @@ pub(crate) fn run(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
 
 fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
     let mut world = World::new(seed, plan.nodes, plan.tokens)?;
+    world.torn_crashes = plan.crash_all;
     for i in 1..=plan.nodes {
         world.boot(i)?;
     }

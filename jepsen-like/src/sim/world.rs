@@ -186,6 +186,10 @@ pub(crate) struct World {
     pub(crate) clients: Host,
     pub(crate) slots: Slots,
     now_ms: u64,
+    /// Crashes tear the writes in progress (the chaos profile).
+    pub(crate) torn_crashes: bool,
+    /// Draws how crashes tear, from the seed.
+    tears: u64,
 }
 
 impl World {
@@ -216,6 +220,8 @@ impl World {
             clients: Host::new(0)?,
             slots: Arc::new(Mutex::new(vec![None; n])),
             now_ms: 0,
+            torn_crashes: false,
+            tears: seed,
         })
     }
 
@@ -288,7 +294,8 @@ impl World {
         Ok(())
     }
 
-    /// Cuts node `i`'s power: unsynced writes are lost, its runtime with
+    /// Cuts node `i`'s power: unsynced writes are lost (or, with
+    /// `torn_crashes`, torn: a prefix of them reaches the disk), its runtime with
     /// every task and request in it is dropped, and it leaves the network.
     pub(crate) fn crash(&mut self, i: usize) -> Result<(), String> {
         let endpoint = self.node_mut(i)?.endpoint();
@@ -302,8 +309,17 @@ impl World {
         if let Some(queue) = queue {
             queue.fail_pending();
         }
+        self.tears = self
+            .tears
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let (torn, tear) = (self.torn_crashes, self.tears);
         let sim = self.node_mut(i)?;
-        sim.fs.halt();
+        if torn {
+            sim.fs.halt_torn(tear);
+        } else {
+            sim.fs.halt();
+        }
         sim.paused = false;
         let running = std::mem::take(&mut sim.running);
         if let Running::Up { host, node } = running {

@@ -113,6 +113,10 @@ pub struct SimArgs {
     /// A worker's pause between operations, `LOW,HIGH` in ms (10 workers).
     #[arg(long, value_delimiter = ',', default_values_t = [100, 300])]
     pub think_ms: Vec<u64>,
+    /// How long a message takes between healthy nodes, `LOW,HIGH` in ms
+    /// (a range, so messages overtake each other).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 15])]
+    pub latency_ms: Vec<u64>,
     /// Runs with this canary (a build with the `canaries` feature): the
     /// command succeeds when some seed catches it.
     #[arg(long)]
@@ -169,6 +173,10 @@ fn plan_of(args: &SimArgs) -> Result<SeedPlan, String> {
         think_ms: match args.think_ms.as_slice() {
             [low, high] if low <= high => (*low, *high),
             _ => return Err("--think-ms takes LOW,HIGH with LOW <= HIGH".into()),
+        },
+        latency_ms: match args.latency_ms.as_slice() {
+            [low, high] if low <= high => (*low, *high),
+            _ => return Err("--latency-ms takes LOW,HIGH with LOW <= HIGH".into()),
         },
         crash_all: args.profile == SimProfile::Chaos,
     })

@@ -8,7 +8,7 @@ use crate::history::Function;
 use crate::nemesis::{Fault, Plan, Step};
 use crate::recorder::Recorder;
 
-use super::world::{NORMAL_DELAY, World};
+use super::world::World;
 use cluster::sim::Delay;
 
 /// Storm rounds (flush or major compaction) are this far apart.
@@ -190,7 +190,7 @@ fn stop(world: &mut World, fault: &Fault) {
                 sim.skew_micros = 0;
             }
         }
-        Fault::Slow { .. } => world.net.set_delay(NORMAL_DELAY),
+        Fault::Slow { .. } => world.net.set_delay(world.normal_delay),
         Fault::Disk { nodes } => {
             // The disk is replaced and the node restarted: what a failed
             // fsync leaves can only be trusted again after recovery.

@@ -41,6 +41,8 @@ pub(crate) struct SeedPlan {
     pub(crate) nemeses: Vec<FaultKind>,
     /// A worker's pause between operations (ms).
     pub(crate) think_ms: (u64, u64),
+    /// How long a message takes between healthy nodes (ms).
+    pub(crate) latency_ms: (u64, u64),
     /// Crashes take every node at once (the chaos profile).
     pub(crate) crash_all: bool,
 }
@@ -78,7 +80,7 @@ pub(crate) fn run(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
 }
 
 fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
-    let mut world = World::new(seed, plan.nodes, plan.tokens)?;
+    let mut world = World::new(seed, plan.nodes, plan.tokens, plan.latency_ms)?;
     world.torn_crashes = plan.crash_all;
     for i in 1..=plan.nodes {
         world.boot(i)?;

@@ -31,12 +31,6 @@ use super::time;
 
 /// Simulated milliseconds per step.
 pub(crate) const TICK_MS: u64 = 5;
-/// How long a message takes between healthy nodes: 1–15 ms, so messages
-/// overtake each other.
-pub(crate) const NORMAL_DELAY: Delay = Delay::Uniform {
-    min_ms: 1,
-    max_ms: 15,
-};
 /// The internode port every node listens on.
 const STORAGE_PORT: u16 = 7000;
 
@@ -190,16 +184,28 @@ pub(crate) struct World {
     pub(crate) torn_crashes: bool,
     /// Draws how crashes tear, from the seed.
     tears: u64,
+    /// How long a message takes between healthy nodes.
+    pub(crate) normal_delay: Delay,
 }
 
 impl World {
-    /// `n` nodes, none started yet; the network's delays are drawn from `seed`.
-    pub(crate) fn new(seed: u64, n: usize, tokens: u32) -> Result<World, String> {
+    /// `n` nodes, none started yet; messages take `latency_ms` (a range, so
+    /// they overtake each other), drawn from `seed`.
+    pub(crate) fn new(
+        seed: u64,
+        n: usize,
+        tokens: u32,
+        latency_ms: (u64, u64),
+    ) -> Result<World, String> {
+        let normal_delay = Delay::Uniform {
+            min_ms: latency_ms.0,
+            max_ms: latency_ms.1,
+        };
         let net = SimNetwork::new(
             seed,
             SimConfig {
                 drop_probability: 0.0,
-                delay: NORMAL_DELAY,
+                delay: normal_delay,
                 queue_capacity: 4096,
             },
         );
@@ -222,6 +228,7 @@ impl World {
             now_ms: 0,
             torn_crashes: false,
             tears: seed,
+            normal_delay,
         })
     }
 

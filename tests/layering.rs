@@ -11,7 +11,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("storage", &[]),
     ("cql-lite", &[]),
     ("cluster", &["storage"]),
-    ("jepsen-like", &["cql-lite", "cluster"]),
+    // The process tier speaks CQL; the simulation tier (feature `sim`) runs
+    // the node's own code over storage's and cluster's test doubles.
+    ("jepsen-like", &["cql-lite", "cluster", "storage", "basalt"]),
     ("basalt", &["storage", "cluster", "cql-lite"]),
 ];
 

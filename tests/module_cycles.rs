@@ -33,6 +33,7 @@ const LAYERS: &[&[&str]] = &[
     &["rowcodec"],
     &["schema"],
     &["hlc", "config", "uuids"],
+    &["entropy"],
 ];
 
 /// One module's source, read and blanked.

@@ -37,6 +37,7 @@ sim_canaries=(
     "ack-before-fsync --profile chaos --nemeses kill"
     "skip-dir-fsync --profile chaos --nemeses kill"
     "purge-tombstones-at-once --workloads delete"
+    "no-read-repair-wait --scenario repair-race"
 )
 sim_failed=0
 for k in 0 1; do

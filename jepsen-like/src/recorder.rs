@@ -33,6 +33,8 @@ pub(crate) struct OpRecord {
 
 struct Stamp {
     next_index: u64,
+    /// The last event's time: every event's is strictly greater.
+    last_ns: Option<u64>,
     tx: mpsc::Sender<Event>,
 }
 
@@ -72,7 +74,11 @@ impl Recorder {
         });
         let recorder = Recorder {
             start: Instant::now(),
-            stamp: Arc::new(Mutex::new(Stamp { next_index: 0, tx })),
+            stamp: Arc::new(Mutex::new(Stamp {
+                next_index: 0,
+                last_ns: None,
+                tx,
+            })),
         };
         Ok((recorder, writer))
     }
@@ -91,7 +97,11 @@ impl Recorder {
         });
         let recorder = Recorder {
             start: Instant::now(),
-            stamp: Arc::new(Mutex::new(Stamp { next_index: 0, tx })),
+            stamp: Arc::new(Mutex::new(Stamp {
+                next_index: 0,
+                last_ns: None,
+                tx,
+            })),
         };
         (recorder, writer)
     }
@@ -134,8 +144,16 @@ impl Recorder {
     async fn push(&self, mut event: Event) {
         let mut stamp = self.stamp.lock().await;
         event.index = stamp.next_index;
-        let elapsed = self.start.elapsed().as_nanos();
-        event.time_ns = u64::try_from(elapsed).unwrap_or(u64::MAX);
+        let elapsed = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        // Strictly increasing, so that an event recorded after another is
+        // later in time too: the checkers' "completed before it started" is
+        // then the recording order, also where the clock did not move
+        // between two events (a simulation's step, a coarse clock).
+        event.time_ns = match stamp.last_ns {
+            Some(last) => elapsed.max(last.saturating_add(1)),
+            None => elapsed,
+        };
+        stamp.last_ns = Some(event.time_ns);
         stamp.next_index += 1;
         // The writer only stops after every recorder is gone, so a failed
         // send means the run is being torn down: nothing left to record to.
@@ -147,6 +165,30 @@ impl Recorder {
 mod tests {
     use super::*;
     use crate::history::parse_jsonl;
+
+    #[tokio::test(start_paused = true)]
+    async fn events_recorded_while_the_clock_stands_still_get_later_times() {
+        let dir = std::env::temp_dir().join(format!("jl-recorder-still-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (recorder, writer) = Recorder::create(&dir.join("history.jsonl")).expect("create");
+        let op = OpRecord {
+            process: 1,
+            workload: "register",
+            ..OpRecord::default()
+        };
+        // A completion and the next invoke of one process, at one instant.
+        recorder.op(OpType::Invoke, Function::Read, &op).await;
+        recorder.op(OpType::Ok, Function::Read, &op).await;
+        recorder.op(OpType::Invoke, Function::Read, &op).await;
+        drop(recorder);
+        let events = writer.await.expect("join").expect("written");
+        let times: Vec<u64> = events.iter().map(|e| e.time_ns).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] < w[1]),
+            "strictly increasing: {times:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[tokio::test]
     async fn events_are_written_in_order_with_monotonic_times() {

@@ -13,6 +13,7 @@
 mod client;
 mod convergence;
 mod faults;
+mod scenario;
 mod seed;
 mod time;
 mod world;
@@ -30,6 +31,7 @@ use crate::nemesis::FaultKind;
 use crate::settings::parse_names;
 use crate::workload::Workload;
 
+pub use scenario::Scenario;
 use seed::{SeedOutcome, SeedPlan};
 
 /// Which faults, and which promises must hold under them.
@@ -117,6 +119,9 @@ pub struct SimArgs {
     /// (a range, so messages overtake each other).
     #[arg(long, value_delimiter = ',', default_values_t = [1, 15])]
     pub latency_ms: Vec<u64>,
+    /// Runs this targeted scenario instead of the random workload and plan.
+    #[arg(long, value_enum)]
+    pub scenario: Option<Scenario>,
     /// Runs with this canary (a build with the `canaries` feature): the
     /// command succeeds when some seed catches it.
     #[arg(long)]
@@ -150,7 +155,9 @@ fn plan_of(args: &SimArgs) -> Result<SeedPlan, String> {
     if args.nodes == 0 || args.nodes > 9 || args.rf == 0 || args.rf > args.nodes {
         return Err("--nodes must be 1 to 9 and --rf 1 to --nodes".into());
     }
-    let workloads = if args.workloads.is_empty() {
+    let workloads = if let Some(scenario) = args.scenario {
+        scenario.workloads()
+    } else if args.workloads.is_empty() {
         Workload::ALL.to_vec()
     } else {
         parse_names(&args.workloads, Workload::from_name, "workload")?
@@ -178,6 +185,7 @@ fn plan_of(args: &SimArgs) -> Result<SeedPlan, String> {
             [low, high] if low <= high => (*low, *high),
             _ => return Err("--latency-ms takes LOW,HIGH with LOW <= HIGH".into()),
         },
+        scenario: args.scenario,
         crash_all: args.profile == SimProfile::Chaos,
     })
 }

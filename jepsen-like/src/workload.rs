@@ -418,6 +418,50 @@ impl Worker {
     }
 }
 
+/// A client process driven by a script instead of a random workload (the
+/// simulation's targeted scenarios): the same requests, records and
+/// outcomes as a worker's.
+#[cfg(feature = "sim")]
+pub(crate) struct Scripted {
+    worker: Worker,
+}
+
+#[cfg(feature = "sim")]
+impl Scripted {
+    /// Process `process` of `workload` (a register workload).
+    pub(crate) fn new(ctx: Arc<Ctx>, workload: Workload, process: u64) -> Self {
+        Scripted {
+            worker: Worker {
+                ctx,
+                workload,
+                process,
+                seq: 0,
+                rng: StdRng::seed_from_u64(process),
+                clock: MonotonicMicros::default(),
+                conns: BTreeMap::new(),
+                pending_deletes: Vec::new(),
+            },
+        }
+    }
+
+    /// Writes a fresh value to `key` through `node` at `cl`; whether it was
+    /// acknowledged.
+    pub(crate) async fn write(&mut self, key: &str, node: usize, cl: Consistency) -> bool {
+        let value = self.worker.unique_value();
+        let mut call = self
+            .worker
+            .write_call(Function::Write, key.to_owned(), value, node);
+        call.cl = cl;
+        matches!(self.worker.invoke(call).await, Done::Ok { .. })
+    }
+
+    /// Reads `key` through `node` at QUORUM; whether it answered.
+    pub(crate) async fn read(&mut self, key: &str, node: usize) -> bool {
+        let call = self.worker.read_call(key.to_owned(), node);
+        matches!(self.worker.invoke(call).await, Done::Ok { .. })
+    }
+}
+
 /// Fills the completion's record from how the request ended: a read's
 /// answer (the final read's too), or the error; the completion's type.
 fn complete(record: &mut OpRecord, function: Function, done: &Done) -> OpType {

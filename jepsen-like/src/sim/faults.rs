@@ -91,7 +91,7 @@ impl Nemesis {
     }
 }
 
-fn record(world: &World, recorder: &Recorder, function: Function, description: String) {
+pub(crate) fn record(world: &World, recorder: &Recorder, function: Function, description: String) {
     let recorder = recorder.clone();
     world.clients.spawn(async move {
         recorder.nemesis(function, &description).await;

@@ -13,6 +13,7 @@ use crate::workload::{self, Ctx, Workload};
 use super::client::SimConnector;
 use super::convergence;
 use super::faults::Nemesis;
+use super::scenario::{self, Scenario};
 use super::time;
 use super::world::World;
 
@@ -43,6 +44,8 @@ pub(crate) struct SeedPlan {
     pub(crate) think_ms: (u64, u64),
     /// How long a message takes between healthy nodes (ms).
     pub(crate) latency_ms: (u64, u64),
+    /// A targeted scenario run instead of the random workload and plan.
+    pub(crate) scenario: Option<Scenario>,
     /// Crashes take every node at once (the chaos profile).
     pub(crate) crash_all: bool,
 }
@@ -111,7 +114,13 @@ fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
             }
         }
     }
-    run_workload(&mut world, &ctx, plan, seed, &schedule, &recorder);
+    match plan.scenario {
+        Some(scenario) => {
+            schedule.steps.clear();
+            scenario::run(scenario, &mut world, &ctx, &recorder);
+        }
+        None => run_workload(&mut world, &ctx, plan, seed, &schedule, &recorder),
+    }
     drain(&mut world);
     final_reads(&mut world, &ctx, plan)?;
     drop(ctx);

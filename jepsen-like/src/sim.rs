@@ -321,21 +321,45 @@ fn describe_failure(args: &SimArgs, seed: u64, outcome: &SeedOutcome, failed: &[
         Ok(()) => println!("seed {seed}: history in {}", dir.display()),
         Err(e) => println!("seed {seed}: cannot write {}: {e}", dir.display()),
     }
-    println!(
-        "seed {seed}: replay with: cargo run --release -p jepsen-like --features {} -- sim --seed {seed} --profile {} --nodes {} --rf {} --time {}{}",
-        if args.canary.is_some() {
-            "canaries"
-        } else {
-            "sim"
-        },
+    println!("seed {seed}: replay with: {}", replay_command(args, seed));
+}
+
+/// The one-line command that runs `seed` again exactly as this run did.
+fn replay_command(args: &SimArgs, seed: u64) -> String {
+    let feature = if args.canary.is_some() {
+        "canaries"
+    } else {
+        "sim"
+    };
+    let mut line = format!(
+        "cargo run --release -p jepsen-like --features {feature} -- sim --seed {seed} \
+         --profile {} --nodes {} --rf {} --time {}",
         args.profile.name(),
         args.nodes,
         args.rf,
-        args.time,
-        args.canary
-            .as_ref()
-            .map_or(String::new(), |c| format!(" --canary {c}"))
+        args.time
     );
+    let lists = [
+        ("--workloads", args.workloads.join(",")),
+        ("--nemeses", args.nemeses.join(",")),
+        ("--think-ms", join_numbers(&args.think_ms)),
+        ("--latency-ms", join_numbers(&args.latency_ms)),
+    ];
+    for (flag, value) in lists.into_iter().filter(|(_, v)| !v.is_empty()) {
+        line.push_str(&format!(" {flag} {value}"));
+    }
+    if let Some(name) = args.scenario.and_then(|s| s.to_possible_value()) {
+        line.push_str(&format!(" --scenario {}", name.get_name()));
+    }
+    if let Some(canary) = &args.canary {
+        line.push_str(&format!(" --canary {canary}"));
+    }
+    line
+}
+
+fn join_numbers(numbers: &[u64]) -> String {
+    let each: Vec<String> = numbers.iter().map(u64::to_string).collect();
+    each.join(",")
 }
 
 /// A replayed seed: every verdict and the plan, and its files.

@@ -7,7 +7,10 @@
 //! What this crate is: the history format ([`history`]) and the checkers
 //! over it ([`checker`]), pure and tested with hand-built histories; the
 //! process tier that runs real `basalt` binaries as test hosts in network
-//! namespaces. What it is not: a load generator or a benchmark.
+//! namespaces; with the `sim` feature, the simulation tier (`sim`), which
+//! runs the node's own code as a whole cluster in one thread over simulated
+//! disk, network and time, seed by seed. What it is not: a load generator
+//! or a benchmark.
 //!
 //! The process tier is one command (root is needed for the namespaces):
 //! `cargo run --release -p jepsen-like -- run [--profile ci|default|skew|full]

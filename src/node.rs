@@ -115,21 +115,13 @@ pub struct Node {
     lifecycle: Arc<control::Lifecycle>,
     local_addr: SocketAddr,
     admin: Option<AdminServer>,
-    engine: Arc<Engine>,
-    executor: Arc<Executor>,
     handler: Arc<CqlHandler>,
-    schema: Arc<SchemaService>,
-    cluster: ClusterService,
     events: Option<tokio::task::JoinHandle<()>>,
-    hints: Arc<HintStore>,
-    hint_replay: tokio::task::JoinHandle<()>,
-    batchlog: Arc<BatchlogStore>,
-    batch_replay: tokio::task::JoinHandle<()>,
-    counters: tokio::task::JoinHandle<()>,
-    storage_rounds: Option<tokio::task::JoinHandle<()>>,
+    core: Core,
 }
 
 /// What [`Node::start_with`] opens before clients are served.
+#[derive(Debug)]
 struct Core {
     engine: Arc<Engine>,
     schema: Arc<SchemaService>,
@@ -180,7 +172,7 @@ impl Node {
                 view: Arc::new(view),
                 engine: Arc::clone(&core.engine),
                 schema: Arc::clone(&core.schema),
-                metrics: core.metrics,
+                metrics: Arc::clone(&core.metrics),
                 control: Arc::clone(&lifecycle) as _,
                 started,
             };
@@ -192,18 +184,9 @@ impl Node {
             lifecycle,
             local_addr,
             admin,
-            engine: core.engine,
-            executor: core.executor,
             handler,
-            schema: core.schema,
-            cluster: core.cluster,
             events,
-            hints: core.hints,
-            hint_replay: core.hint_replay,
-            batchlog: core.batchlog,
-            batch_replay: core.batch_replay,
-            counters: core.counters,
-            storage_rounds: core.storage_rounds,
+            core,
         })
     }
 
@@ -219,7 +202,7 @@ impl Node {
 
     /// The local storage engine (a simulation flushes and compacts it).
     pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+        &self.core.engine
     }
 
     /// Every partition of `keyspace.table` in this node's storage, with its
@@ -229,28 +212,28 @@ impl Node {
         keyspace: &str,
         table: &str,
     ) -> Result<Vec<::cluster::PartitionSummary>, String> {
-        let schema = self.schema.current();
+        let schema = self.core.schema.current();
         let def = schema
             .table(keyspace, table)
             .ok_or_else(|| format!("no table {keyspace}.{table}"))?;
-        ::cluster::dump(&self.engine, def.table_id(), usize::MAX).map_err(|e| e.to_string())
+        ::cluster::dump(&self.core.engine, def.table_id(), usize::MAX).map_err(|e| e.to_string())
     }
 
     /// Hint bytes and logged batches this node still holds for others: zero
     /// once every hint is delivered and every batch confirmed.
     pub fn pending_handoffs(&self) -> u64 {
-        let hints = self.hints.counters();
-        hints.pending_bytes + hints.queued_bytes + self.batchlog.counters().pending
+        let hints = self.core.hints.counters();
+        hints.pending_bytes + hints.queued_bytes + self.core.batchlog.counters().pending
     }
 
     /// The cluster as this node sees it.
     pub fn cluster(&self) -> &ClusterService {
-        &self.cluster
+        &self.core.cluster
     }
 
     /// The logged batches this node keeps for coordinators.
     pub fn batchlog(&self) -> ::cluster::BatchlogCounters {
-        self.batchlog.counters()
+        self.core.batchlog.counters()
     }
 
     /// Where clients connect.
@@ -274,24 +257,28 @@ impl Node {
         if let Some(events) = self.events {
             events.abort();
         }
-        drop(self.executor);
-        self.hint_replay.abort();
-        let _ = self.hint_replay.await;
-        self.batch_replay.abort();
-        let _ = self.batch_replay.await;
-        self.counters.abort();
-        if let Some(rounds) = self.storage_rounds {
+        // What holds the engine goes first, so that it can be drained below.
+        drop(self.handler);
+        let core = self.core;
+        drop((core.executor, core.schema, core.metrics));
+        core.hint_replay.abort();
+        let _ = core.hint_replay.await;
+        core.batch_replay.abort();
+        let _ = core.batch_replay.await;
+        core.counters.abort();
+        if let Some(rounds) = core.storage_rounds {
             rounds.abort();
             let _ = rounds.await;
         }
-        let hints = self.hints;
+        drop(core.batchlog);
+        let hints = core.hints;
         match ::cluster::blocking::run(move || hints.flush()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not flush hints"),
             Err(e) => tracing::warn!(error = %e, "could not flush hints"),
         }
-        self.cluster.shutdown().await;
-        let engine = self.engine;
+        core.cluster.shutdown().await;
+        let engine = core.engine;
         ::cluster::blocking::run(move || match Arc::try_unwrap(engine) {
             Ok(engine) => engine.drain(),
             // A storage task still holds the engine: flush what we can; the

@@ -72,15 +72,7 @@ impl Recorder {
             file.flush().map_err(|e| e.to_string())?;
             Ok(events)
         });
-        let recorder = Recorder {
-            start: Instant::now(),
-            stamp: Arc::new(Mutex::new(Stamp {
-                next_index: 0,
-                last_ns: None,
-                tx,
-            })),
-        };
-        Ok((recorder, writer))
+        Ok((Recorder::sending_to(tx), writer))
     }
 
     #[cfg(feature = "sim")]
@@ -95,15 +87,19 @@ impl Recorder {
             }
             Ok(events)
         });
-        let recorder = Recorder {
+        (Recorder::sending_to(tx), writer)
+    }
+
+    /// A recorder whose events go to `tx`, starting now.
+    fn sending_to(tx: mpsc::Sender<Event>) -> Recorder {
+        Recorder {
             start: Instant::now(),
             stamp: Arc::new(Mutex::new(Stamp {
                 next_index: 0,
                 last_ns: None,
                 tx,
             })),
-        };
-        (recorder, writer)
+        }
     }
 
     /// When the run started: the zero of `time_ns`.

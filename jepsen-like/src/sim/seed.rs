@@ -122,7 +122,7 @@ fn run_seeded(plan: &SeedPlan, seed: u64) -> Result<SeedOutcome, String> {
         None => run_workload(&mut world, &ctx, plan, seed, &schedule, &recorder),
     }
     drain(&mut world);
-    final_reads(&mut world, &ctx, plan)?;
+    final_reads(&mut world, &ctx, plan);
     drop(ctx);
     drop(recorder);
     let history = collect(&mut world, writer)?;
@@ -218,7 +218,7 @@ fn drain(world: &mut World) {
     });
 }
 
-fn final_reads(world: &mut World, ctx: &Arc<Ctx>, plan: &SeedPlan) -> Result<(), String> {
+fn final_reads(world: &mut World, ctx: &Arc<Ctx>, plan: &SeedPlan) {
     let (ctx, workloads) = (Arc::clone(ctx), plan.workloads.clone());
     let task = world.clients.spawn(async move {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(FINAL_READS_MS);
@@ -226,7 +226,6 @@ fn final_reads(world: &mut World, ctx: &Arc<Ctx>, plan: &SeedPlan) -> Result<(),
     });
     world.step_until(FINAL_READS_MS + 20_000, |_| task.is_finished());
     task.abort();
-    Ok(())
 }
 
 fn collect(world: &mut World, writer: crate::recorder::Writer) -> Result<Vec<Event>, String> {

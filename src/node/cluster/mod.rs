@@ -282,9 +282,10 @@ impl ClusterService {
         let (messaging, transport) = (self.messaging(), self.tcp.clone());
         move || {
             let m = messaging.stats();
-            let t = transport
-                .as_ref()
-                .map_or(0, |t| t.stats().messages_lost + t.stats().oversized_dropped);
+            let t = transport.as_ref().map_or(0, |t| {
+                let stats = t.stats();
+                stats.messages_lost + stats.oversized_dropped
+            });
             m.dropped_unknown_verb + m.dropped_overloaded + m.dropped_replies + t
         }
     }

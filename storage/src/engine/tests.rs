@@ -607,6 +607,20 @@ fn round() -> impl Strategy<Value = Round> {
         })
 }
 
+/// Applies `ops` to the harness and its model, then compares them.
+fn run_model(mut h: Harness, ops: &[Op]) -> Result<(), TestCaseError> {
+    for op in ops {
+        match op {
+            Op::Apply(t, m) => {
+                let ts_base = h.now() * MICROS;
+                h.apply(*t, m, ts_base);
+            }
+            Op::Maintain(m) => h.maintain(m)?,
+        }
+    }
+    h.finish()
+}
+
 // About 2 s together in a debug build on two cores.
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
@@ -616,17 +630,7 @@ proptest! {
     /// restarts and clock moves, reads and scans equal the model at `now`.
     #[test]
     fn reads_and_scans_equal_the_model(ops in proptest::collection::vec(op(), 1..160)) {
-        let mut h = Harness::new(10_000_000, SyncMode::Batch);
-        for op in &ops {
-            match op {
-                Op::Apply(t, m) => {
-                    let ts_base = h.now() * MICROS;
-                    h.apply(*t, m, ts_base);
-                }
-                Op::Maintain(m) => h.maintain(m)?,
-            }
-        }
-        h.finish()?;
+        run_model(Harness::new(10_000_000, SyncMode::Batch), &ops)?;
     }
 }
 
@@ -638,17 +642,8 @@ proptest! {
     /// thread, and the rounds run as the clock moves, never change reads.
     #[test]
     fn inline_background_work_never_changes_reads(ops in proptest::collection::vec(op(), 1..160)) {
-        let mut h = Harness::with_background(10_000_000, SyncMode::Batch, Background::Inline);
-        for op in &ops {
-            match op {
-                Op::Apply(t, m) => {
-                    let ts_base = h.now() * MICROS;
-                    h.apply(*t, m, ts_base);
-                }
-                Op::Maintain(m) => h.maintain(m)?,
-            }
-        }
-        h.finish()?;
+        let h = Harness::with_background(10_000_000, SyncMode::Batch, Background::Inline);
+        run_model(h, &ops)?;
     }
 }
 
